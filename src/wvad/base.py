@@ -1,0 +1,132 @@
+"""The detector face shared by WVAD and the peers: PyOD's conventions on scikit-learn's base.
+
+A subclass implements `_fit(X, y)` and `_score(X)` on validated float arrays; this class owns
+input checking, the training-score threshold and the derived `predict` / `predict_proba`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from scipy.special import erf
+from sklearn.base import BaseEstimator, OutlierMixin
+from sklearn.utils.validation import check_is_fitted
+
+from wvad.validation import check_consistent, check_labels, check_X
+
+__all__ = ["BaseDetector"]
+
+
+class BaseDetector(OutlierMixin, BaseEstimator):
+    """Weakly-supervised detector: y marks known anomalies with 1, unlabeled rows with 0.
+
+    Higher `decision_function` means more anomalous. `threshold_` is the training-score
+    quantile at 1 - `contamination`; `predict` returns 1 for rows above it.
+    """
+
+    #: Weakly-supervised detectors refuse to fit without at least one labeled anomaly.
+    requires_labels: bool = True
+
+    contamination: float
+
+    # -- to implement -------------------------------------------------------------------
+    def _fit(self, X: np.ndarray, y: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def _score(self, X: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    # -- public face ----------------------------------------------------------------------
+    def fit(self, X: Any, y: Any = None) -> BaseDetector:
+        """Fit on X with weak labels y (1 = known anomaly, 0 = unlabeled); returns self."""
+        self._check_contamination()
+        X_arr, names = check_X(X)
+        y_arr = self._check_fit_labels(y, X_arr.shape[0])
+        self.n_features_in_ = X_arr.shape[1]
+        if names is not None:
+            self.feature_names_in_ = np.asarray(names, dtype=object)
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+        self._fit(X_arr, y_arr)
+        self.decision_scores_ = self._score(X_arr)
+        self._set_threshold(self.decision_scores_)
+        return self
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        """Anomaly score per row; higher means more anomalous."""
+        return self._score(self._validate_for_scoring(X))
+
+    def predict(self, X: Any) -> np.ndarray:
+        """1 for rows scored above `threshold_`, else 0."""
+        scores = self.decision_function(X)
+        return (scores > self.threshold_).astype(np.int64)
+
+    def predict_proba(self, X: Any, method: str = "linear") -> np.ndarray:
+        """Probability of [normal, anomalous] per row, derived from the training scores.
+
+        method="linear" rescales scores by the training minimum and maximum (clipped to
+        [0, 1]); method="unify" applies a Gaussian CDF to standardized scores
+        (Kriegel et al. 2011), as in PyOD.
+        """
+        scores = self.decision_function(X)
+        train = self.decision_scores_
+        if method == "linear":
+            lo, hi = float(train.min()), float(train.max())
+            p = (scores - lo) / (hi - lo) if hi > lo else np.zeros_like(scores)
+            p = np.clip(p, 0.0, 1.0)
+        elif method == "unify":
+            std = float(train.std())
+            z = (scores - float(train.mean())) / (std if std > 0 else 1.0)
+            p = np.clip(erf(z / np.sqrt(2.0)), 0.0, 1.0)
+        else:
+            raise ValueError(f"method must be 'linear' or 'unify'; got {method!r}")
+        return np.column_stack([1.0 - p, p])
+
+    # -- helpers --------------------------------------------------------------------------
+    def _validate_for_scoring(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "n_features_in_")
+        X_arr, names = check_X(X)
+        fitted_names = getattr(self, "feature_names_in_", None)
+        check_consistent(
+            X_arr.shape[1],
+            names,
+            self.n_features_in_,
+            None if fitted_names is None else list(fitted_names),
+        )
+        return X_arr
+
+    def _check_fit_labels(self, y: Any, n_rows: int) -> np.ndarray:
+        if y is None:
+            if self.requires_labels and not getattr(self, "allow_unsupervised", False):
+                raise ValueError(
+                    f"{type(self).__name__} is weakly supervised: fit(X, y) needs labels y with "
+                    "1 for known anomalies and 0 for unlabeled rows"
+                    + self._unsupervised_hint()
+                )
+            return np.zeros(n_rows, dtype=np.int64)
+        y_arr = check_labels(y, n_rows)
+        if (
+            self.requires_labels
+            and not getattr(self, "allow_unsupervised", False)
+            and not y_arr.any()
+        ):
+            raise ValueError(
+                "y has no labeled anomalies (no 1s); at least one known anomaly is needed"
+                + self._unsupervised_hint()
+            )
+        return y_arr
+
+    def _unsupervised_hint(self) -> str:
+        if "allow_unsupervised" in self.get_params():
+            return f"; pass {type(self).__name__}(allow_unsupervised=True) to train without any"
+        return ""
+
+    def _check_contamination(self) -> None:
+        c = self.contamination
+        if not isinstance(c, (int, float)) or not 0.0 < float(c) <= 0.5:
+            raise ValueError(f"contamination must be a float in (0, 0.5]; got {c!r}")
+
+    def _set_threshold(self, scores: np.ndarray) -> None:
+        self.threshold_ = float(np.quantile(scores, 1.0 - float(self.contamination)))
+        self.labels_ = (scores > self.threshold_).astype(np.int64)

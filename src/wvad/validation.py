@@ -1,0 +1,133 @@
+"""Input checks shared by the estimators, the peers and the command line.
+
+Every public entry point calls these once, at the boundary, so that bad input fails with a
+message that names the problem instead of a stack trace from inside torch or numpy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+__all__ = ["check_X", "check_consistent", "check_labels", "describe_columns"]
+
+_MAX_NAMED = 5
+
+
+def describe_columns(columns: Sequence[Any], names: Sequence[str] | None) -> str:
+    """Render a short list of column names (or indices) for an error message."""
+    labels = [repr(names[c]) if names is not None else str(c) for c in columns]
+    more = len(labels) - _MAX_NAMED
+    text = ", ".join(labels[:_MAX_NAMED])
+    return text + (f" and {more} more" if more > 0 else "")
+
+
+def _column_names(X: Any) -> list[str] | None:
+    columns = getattr(X, "columns", None)
+    if columns is None:
+        return None
+    return [str(c) for c in columns]
+
+
+def check_X(X: Any, *, name: str = "X") -> tuple[np.ndarray, list[str] | None]:
+    """Return X as a 2-D float64 array plus its column names (None for plain arrays).
+
+    Raises ValueError for anything that is not a non-empty, finite, numeric 2-D table.
+    """
+    names = _column_names(X)
+    if names is not None:
+        non_numeric = [c for c, dt in zip(names, X.dtypes) if not _is_numeric_dtype(dt)]
+        if non_numeric:
+            raise ValueError(
+                f"{name} has non-numeric columns: {describe_columns(range(len(non_numeric)), non_numeric)}"
+            )
+        X = X.to_numpy()
+    try:
+        array = np.asarray(X, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be numeric; could not convert it to floats ({exc})") from None
+    if array.ndim != 2:
+        raise ValueError(
+            f"{name} must be 2-D (rows x features); got an array with shape {array.shape}. "
+            "Reshape a single feature with X.reshape(-1, 1) or a single row with X.reshape(1, -1)."
+        )
+    if array.shape[0] == 0:
+        raise ValueError(f"{name} is empty: it has no rows")
+    if array.shape[1] == 0:
+        raise ValueError(f"{name} has no features (shape {array.shape})")
+    bad = ~np.isfinite(array)
+    if bad.any():
+        nan_cols = np.flatnonzero(np.isnan(array).any(axis=0))
+        inf_cols = np.flatnonzero(np.isinf(array).any(axis=0))
+        parts = []
+        if nan_cols.size:
+            parts.append(f"NaN in column(s) {describe_columns(nan_cols, names)}")
+        if inf_cols.size:
+            parts.append(f"infinite values in column(s) {describe_columns(inf_cols, names)}")
+        first_row = int(np.flatnonzero(bad.any(axis=1))[0])
+        raise ValueError(f"{name} has {'; '.join(parts)} (first bad row: {first_row})")
+    return array, names
+
+
+def _is_numeric_dtype(dtype: Any) -> bool:
+    kind = getattr(dtype, "kind", None)
+    return kind in ("b", "i", "u", "f")
+
+
+def check_labels(y: Any, n_rows: int, *, name: str = "y") -> np.ndarray:
+    """Return weak labels as an int64 array of 0 (unlabeled) and 1 (known anomaly)."""
+    if hasattr(y, "to_numpy"):
+        y = y.to_numpy()
+    array = np.asarray(y)
+    if array.ndim == 2 and array.shape[1] == 1:
+        array = array.ravel()
+    if array.ndim != 1:
+        raise ValueError(f"{name} must be 1-D with one label per row; got shape {array.shape}")
+    if array.shape[0] != n_rows:
+        raise ValueError(f"{name} has {array.shape[0]} labels but X has {n_rows} rows")
+    try:
+        numeric = array.astype(np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{name} must contain only 0 (unlabeled) and 1 (known anomaly); "
+            f"found non-numeric values such as {array[0]!r}"
+        ) from None
+    bad = ~np.isin(numeric, (0.0, 1.0))
+    if bad.any():
+        others = np.unique(array[bad])[:_MAX_NAMED]
+        raise ValueError(
+            f"{name} must contain only 0 (unlabeled) and 1 (known anomaly); "
+            f"found {', '.join(repr(v.item() if hasattr(v, 'item') else v) for v in others)}"
+        )
+    return numeric.astype(np.int64)
+
+
+def check_consistent(
+    n_features: int,
+    names: list[str] | None,
+    n_features_in: int,
+    feature_names_in: list[str] | None,
+    *,
+    name: str = "X",
+) -> None:
+    """Refuse a table whose columns differ from the one the model was fitted on."""
+    if n_features != n_features_in:
+        raise ValueError(
+            f"{name} has {n_features} features, but the model was fitted with {n_features_in}"
+        )
+    if feature_names_in is not None and names is not None and names != feature_names_in:
+        missing = [c for c in feature_names_in if c not in names]
+        extra = [c for c in names if c not in feature_names_in]
+        if missing or extra:
+            detail = []
+            if missing:
+                detail.append(f"missing {describe_columns(range(len(missing)), missing)}")
+            if extra:
+                detail.append(f"unexpected {describe_columns(range(len(extra)), extra)}")
+            raise ValueError(f"{name} columns differ from those seen in fit: {'; '.join(detail)}")
+        raise ValueError(
+            f"{name} has the fitted columns in a different order; reorder them as in fit: "
+            f"{describe_columns(range(len(feature_names_in)), feature_names_in)}"
+        )
