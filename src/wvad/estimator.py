@@ -1,0 +1,291 @@
+"""WVAD: the weakly-supervised variational-mixture anomaly detector (Tan et al., 2024).
+
+The estimator is thin: it validates input, scales it, hands tensors to `wvad.training` and
+reads scores off the modules in `wvad.model`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.utils.validation import check_is_fitted
+from tqdm.auto import tqdm
+
+from wvad.base import BaseDetector
+from wvad.model.mixture import DENSITY_GROUP, HEAD_GROUPS, MixtureFeatures, VariationalMixture
+from wvad.model.score_head import ScoreHead
+from wvad.presets import TUNABLE, resolve_preset
+from wvad.runtime import resolve_device, resolve_seed, seeded
+from wvad.training import History, Schedule, fit_gmm_prior, pretrain_autoencoder, train_joint
+
+__all__ = ["WVAD"]
+
+SCORE_MODES = ("auto", "head", "elbo", "reconstruction")
+SCALINGS = ("minmax", "standard", "none")
+SCORING_BATCH = 16384
+
+
+class WVAD(BaseDetector):
+    """Weakly-supervised Variational-mixture-model-based Anomaly Detector.
+
+    Fit on a table X with weak labels y: 1 for the rows known to be anomalies, 0 for every
+    other (unlabeled) row. A deep variational mixture model learns the unlabeled data; its
+    five per-row features (cluster probabilities, latent mean, cluster entropy, relative
+    reconstruction error, cosine similarity) feed a score estimator trained jointly to
+    separate the labeled anomalies. Higher `decision_function` means more anomalous.
+
+    Parameters set to None take their value from `preset` ("default" or "paper"; see
+    `wvad.presets` and docs/method.md). The resolved values are in `config_` after fit.
+
+    Parameters
+    ----------
+    preset : {"default", "paper"}
+    n_clusters, latent_dim : mixture components K and latent size D.
+    hidden_dims, head_hidden_dims : hidden widths of the encoder (decoder mirrors it) and of
+        the score estimator.
+    pretrain_epochs, warmup_epochs, joint_epochs : e1, e2, e3 of the paper.
+    warmup_lambda, joint_lambda : weight of the score estimator's cross-entropy in e2 and e3.
+    anomaly_penalty : weight of the bounded push-away term for labeled anomalies.
+    batch_size, anomaly_batch_size : unlabeled rows and (resampled) labeled anomalies per step.
+    learning_rate, weight_decay : Adam settings.
+    head_features : feature groups the score estimator reads: the paper's five ("y", "z",
+        "f_e", "f_r", "f_c") and optionally "f_d", the negative ELBO at the latent mean.
+    normalize_features : standardise the score estimator's inputs (batch normalisation).
+    score_mode : "head" (the score estimator), "elbo" (negative ELBO), "reconstruction"
+        (f_r alone) or "auto" ("head" when labels were given, else "elbo").
+    features_excluded : groups removed from `head_features` (for ablations).
+    scaling : "minmax" (default), "standard" or "none"; fitted on the training X.
+    contamination : expected share of anomalies; sets `threshold_` for `predict`.
+    allow_unsupervised : permit fit without labeled anomalies (scores by the negative ELBO).
+    device : "auto" (CUDA when available), "cpu" or "cuda".
+    random_state : seed for initialisation, sampling and EM; same seed, same scores.
+    verbose : show a progress bar over epochs.
+    """
+
+    def __init__(
+        self,
+        preset: str = "default",
+        *,
+        n_clusters: int | None = None,
+        latent_dim: int | None = None,
+        hidden_dims: Sequence[int] | None = None,
+        head_hidden_dims: Sequence[int] | None = None,
+        pretrain_epochs: int | None = None,
+        warmup_epochs: int | None = None,
+        joint_epochs: int | None = None,
+        warmup_lambda: float | None = None,
+        joint_lambda: float | None = None,
+        anomaly_penalty: float | None = None,
+        batch_size: int | None = None,
+        anomaly_batch_size: int | None = None,
+        learning_rate: float | None = None,
+        weight_decay: float | None = None,
+        head_features: Sequence[str] | None = None,
+        normalize_features: bool | None = None,
+        score_mode: str = "auto",
+        features_excluded: Sequence[str] = (),
+        scaling: str = "minmax",
+        contamination: float = 0.1,
+        allow_unsupervised: bool = False,
+        device: str = "auto",
+        random_state: int | None = None,
+        verbose: bool = False,
+    ) -> None:
+        self.preset = preset
+        self.n_clusters = n_clusters
+        self.latent_dim = latent_dim
+        self.hidden_dims = hidden_dims
+        self.head_hidden_dims = head_hidden_dims
+        self.pretrain_epochs = pretrain_epochs
+        self.warmup_epochs = warmup_epochs
+        self.joint_epochs = joint_epochs
+        self.warmup_lambda = warmup_lambda
+        self.joint_lambda = joint_lambda
+        self.anomaly_penalty = anomaly_penalty
+        self.batch_size = batch_size
+        self.anomaly_batch_size = anomaly_batch_size
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.head_features = head_features
+        self.normalize_features = normalize_features
+        self.score_mode = score_mode
+        self.features_excluded = features_excluded
+        self.scaling = scaling
+        self.contamination = contamination
+        self.allow_unsupervised = allow_unsupervised
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # -- configuration --------------------------------------------------------------------
+    def _resolve_config(self) -> dict[str, Any]:
+        config = resolve_preset(self.preset, {k: getattr(self, k) for k in TUNABLE})
+        for key in ("n_clusters", "latent_dim", "batch_size", "anomaly_batch_size"):
+            _require(isinstance(config[key], (int, np.integer)) and config[key] >= 1, key, "an int >= 1", config[key])
+        for key in ("pretrain_epochs", "warmup_epochs", "joint_epochs"):
+            _require(isinstance(config[key], (int, np.integer)) and config[key] >= 0, key, "an int >= 0", config[key])
+        for key in ("warmup_lambda", "joint_lambda", "anomaly_penalty", "weight_decay"):
+            _require(_is_real(config[key]) and config[key] >= 0, key, "a number >= 0", config[key])
+        _require(_is_real(config["learning_rate"]) and config["learning_rate"] > 0, "learning_rate", "a number > 0", config["learning_rate"])
+        for key in ("hidden_dims", "head_hidden_dims"):
+            dims = config[key]
+            ok = isinstance(dims, (list, tuple)) and all(isinstance(d, (int, np.integer)) and d >= 1 for d in dims)
+            _require(ok, key, "a sequence of ints >= 1", dims)
+            config[key] = tuple(int(d) for d in dims)
+        _require(self.score_mode in SCORE_MODES, "score_mode", f"one of {SCORE_MODES}", self.score_mode)
+        _require(self.scaling in SCALINGS, "scaling", f"one of {SCALINGS}", self.scaling)
+        _require(isinstance(config["normalize_features"], (bool, np.bool_)), "normalize_features", "True or False", config["normalize_features"])
+        for key in ("head_features", "features_excluded"):
+            groups = config[key] if key in config else self.features_excluded
+            ok = isinstance(groups, (list, tuple)) and all(g in HEAD_GROUPS for g in groups)
+            _require(ok, key, f"a subset of {HEAD_GROUPS}", groups)
+        config["head_features"] = tuple(config["head_features"])
+        excluded = tuple(self.features_excluded)
+        config["head_groups"] = tuple(g for g in HEAD_GROUPS if g in config["head_features"] and g not in excluded)
+        _require(bool(config["head_groups"]), "features_excluded", "leaving at least one head feature", excluded)
+        return config
+
+    # -- fitting --------------------------------------------------------------------------
+    def _fit(self, X: np.ndarray, y: np.ndarray) -> None:
+        config = self._resolve_config()
+        n_unlabeled = int((y == 0).sum())
+        if n_unlabeled < config["n_clusters"]:
+            raise ValueError(
+                f"n_clusters={config['n_clusters']} needs at least that many unlabeled rows "
+                f"to fit the mixture; got {n_unlabeled}"
+            )
+        self.config_ = config
+        self.n_clusters_ = int(config["n_clusters"])
+        self.seed_ = resolve_seed(self.random_state)
+        self.device_ = resolve_device(self.device)
+        self._fit_scaler(X)
+        Xs = torch.as_tensor(self._scale(X), dtype=torch.float32, device=self.device_)
+        labeled = torch.as_tensor(y == 1, device=self.device_)
+        X_u, X_a = Xs[~labeled], Xs[labeled]
+        self.n_labeled_ = int(labeled.sum().item())
+        self.score_mode_ = self._resolved_score_mode()
+        head_groups = config["head_groups"]
+        schedule = Schedule(**{k: config[k] for k in Schedule.__dataclass_fields__ if k in config})
+        rng = np.random.default_rng(self.seed_)
+        history = History()
+        total = schedule.pretrain_epochs + schedule.warmup_epochs + schedule.joint_epochs
+        started = time.perf_counter()
+        with seeded(self.seed_), tqdm(total=total, disable=not self.verbose, desc="WVAD", unit="epoch") as bar:
+            model = VariationalMixture(
+                X.shape[1], config["latent_dim"], self.n_clusters_, config["hidden_dims"]
+            ).to(self.device_)
+            head = None
+            if self.n_labeled_ > 0:
+                in_dim = self._head_in_dim(head_groups, config)
+                head = ScoreHead(in_dim, config["head_hidden_dims"], normalize=config["normalize_features"])
+                head = head.to(self.device_)
+            pretrain_autoencoder(model, X_u, schedule, rng, history, tick=bar.update)
+            fit_gmm_prior(model, X_u, self.seed_)
+            train_joint(model, head, X_u, X_a, schedule, rng, history, tick=bar.update)
+        self.fit_seconds_ = time.perf_counter() - started
+        self.model_ = model
+        self.head_ = head
+        self.head_groups_ = head_groups
+        self.history_ = history.records
+
+    def _resolved_score_mode(self) -> str:
+        if self.score_mode == "auto":
+            return "head" if self.n_labeled_ > 0 else "elbo"
+        if self.score_mode == "head" and self.n_labeled_ == 0:
+            raise ValueError("score_mode='head' needs labeled anomalies to train the score estimator")
+        return self.score_mode
+
+    def _head_in_dim(self, groups: tuple[str, ...], config: dict[str, Any]) -> int:
+        sizes = {"y": self.n_clusters_, "z": config["latent_dim"], "f_e": 1, "f_r": 1, "f_c": 1, "f_d": 1}
+        return sum(sizes[g] for g in groups)
+
+    # -- scaling --------------------------------------------------------------------------
+    def _fit_scaler(self, X: np.ndarray) -> None:
+        if self.scaling == "minmax":
+            offset = X.min(axis=0)
+            span = X.max(axis=0) - offset
+        elif self.scaling == "standard":
+            offset = X.mean(axis=0)
+            span = X.std(axis=0)
+        else:
+            offset = np.zeros(X.shape[1])
+            span = np.ones(X.shape[1])
+        self.scale_offset_ = offset
+        self.scale_factor_ = 1.0 / np.where(span > 0, span, 1.0)
+
+    def _scale(self, X: np.ndarray) -> np.ndarray:
+        return (X - self.scale_offset_) * self.scale_factor_
+
+    # -- scoring --------------------------------------------------------------------------
+    def _batched(self, X: np.ndarray, fn) -> list:
+        Xs = self._scale(X)
+        out = []
+        with torch.inference_mode():
+            for start in range(0, len(Xs), SCORING_BATCH):
+                chunk = torch.as_tensor(Xs[start : start + SCORING_BATCH], dtype=torch.float32, device=self.device_)
+                out.append(fn(chunk))
+        return out
+
+    def _score(self, X: np.ndarray) -> np.ndarray:
+        mode = self.score_mode_
+
+        def score(chunk: torch.Tensor) -> np.ndarray:
+            if mode == "elbo":
+                values = self.model_.negative_elbo(chunk, sample=False)[0]
+            else:
+                features = self.model_.features(chunk, density=DENSITY_GROUP in self.head_groups_)
+                if mode == "reconstruction":
+                    values = features.f_r
+                else:
+                    values = self.head_(features.stack(self.head_groups_))
+            return values.double().cpu().numpy()
+
+        return np.concatenate(self._batched(X, score))
+
+    def _features(self, X: Any) -> list[MixtureFeatures]:
+        return self._batched(self._validate_for_scoring(X), self.model_.features)
+
+    def transform(self, X: Any) -> np.ndarray:
+        """The five-feature matrix [y (K), z (D), f_e, f_r, f_c]; see get_feature_names_out."""
+        parts = self._features(X)
+        return np.concatenate([p.stack().double().cpu().numpy() for p in parts])
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        """Column names of `transform`'s output."""
+        check_is_fitted(self, "model_")
+        names = [f"y{k}" for k in range(self.n_clusters_)]
+        names += [f"z{d}" for d in range(self.model_.latent_dim)]
+        return np.asarray([*names, "f_e", "f_r", "f_c"], dtype=object)
+
+    def predict_cluster(self, X: Any) -> np.ndarray:
+        """Index of the most probable mixture component per row."""
+        parts = self._features(X)
+        return np.concatenate([p.y.argmax(dim=1).cpu().numpy() for p in parts]).astype(np.int64)
+
+    # -- persistence ----------------------------------------------------------------------
+    def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
+        """Write the fitted model to a directory (JSON config + tensors, no pickle)."""
+        from wvad.persistence import save_model
+
+        return save_model(self, Path(path), overwrite=overwrite)
+
+    @classmethod
+    def load(cls, path: str | Path, *, device: str | None = None) -> WVAD:
+        """Read a model written by `save`; scores are bit-identical on the same device."""
+        from wvad.persistence import load_model
+
+        return load_model(cls, Path(path), device=device)
+
+
+def _is_real(value: Any) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
+def _require(ok: bool, name: str, expected: str, value: Any) -> None:
+    if not ok:
+        raise ValueError(f"{name} must be {expected}; got {value!r}")

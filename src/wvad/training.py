@@ -1,0 +1,187 @@
+"""WVAD's training schedule: autoencoder pretraining, EM initialisation, joint training.
+
+The loops know tensors and modules only; the estimator hands them validated, scaled arrays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from sklearn.mixture import GaussianMixture
+from torch import Tensor, nn
+
+from wvad.model.mixture import DENSITY_GROUP, FEATURE_GROUPS, VariationalMixture
+from wvad.model.score_head import ScoreHead
+
+__all__ = ["Schedule", "fit_gmm_prior", "pretrain_autoencoder", "train_joint"]
+
+GRAD_CLIP_NORM = 10.0
+# q(z|x) starts with this share of the fitted components' mean variance.
+POSTERIOR_VARIANCE_SHARE = 0.1
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Epoch counts, loss weights and batch sizes of one WVAD fit."""
+
+    pretrain_epochs: int = 50
+    warmup_epochs: int = 100
+    joint_epochs: int = 400
+    warmup_lambda: float = 0.01
+    joint_lambda: float = 1.0
+    anomaly_penalty: float = 1.0
+    batch_size: int = 128
+    anomaly_batch_size: int = 32
+    learning_rate: float = 1e-3
+    weight_decay: float = 0.0
+    head_groups: tuple[str, ...] = FEATURE_GROUPS
+
+
+@dataclass
+class History:
+    """Per-epoch means of each loss term, JSON-serialisable."""
+
+    records: dict[str, list] = field(
+        default_factory=lambda: {k: [] for k in ("phase", "loss", "neg_elbo", "penalty", "ce")}
+    )
+
+    def add(self, phase: str, **terms: float) -> None:
+        self.records["phase"].append(phase)
+        for key in ("loss", "neg_elbo", "penalty", "ce"):
+            value = terms.get(key)
+            self.records[key].append(None if value is None else float(value))
+
+
+def _batches(n: int, batch_size: int, rng: np.random.Generator) -> Iterator[np.ndarray]:
+    """Shuffled index batches covering all n rows once; a tiny last batch joins the previous."""
+    order = rng.permutation(n)
+    starts = list(range(0, n, batch_size))
+    if len(starts) > 1 and n - starts[-1] < batch_size // 2:
+        starts.pop()
+    for i, start in enumerate(starts):
+        stop = starts[i + 1] if i + 1 < len(starts) else n
+        yield order[start:stop]
+
+
+def _optimizer(params, schedule: Schedule) -> torch.optim.Optimizer:
+    return torch.optim.Adam(params, lr=schedule.learning_rate, weight_decay=schedule.weight_decay)
+
+
+def pretrain_autoencoder(
+    model: VariationalMixture,
+    X_unlabeled: Tensor,
+    schedule: Schedule,
+    rng: np.random.Generator,
+    history: History,
+    tick=lambda: None,
+) -> None:
+    """Train encoder mean and decoder as a plain autoencoder on reconstruction (MSE)."""
+    params = list(model.encoder.parameters()) + list(model.decoder.parameters())
+    optimizer = _optimizer(params, schedule)
+    model.train()
+    for _ in range(schedule.pretrain_epochs):
+        total, count = 0.0, 0
+        for idx in _batches(len(X_unlabeled), schedule.batch_size, rng):
+            x = X_unlabeled[idx]
+            mu, _ = model.encode(x)
+            loss = ((model.decode(mu) - x) ** 2).sum(dim=1).mean()
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            nn.utils.clip_grad_norm_(params, GRAD_CLIP_NORM)
+            optimizer.step()
+            total += loss.item() * len(idx)
+            count += len(idx)
+        history.add("pretrain", loss=total / count)
+        tick()
+
+
+@torch.no_grad()
+def fit_gmm_prior(model: VariationalMixture, X_unlabeled: Tensor, seed: int) -> None:
+    """Initialise the mixture prior by EM (diagonal GMM) on the latent means of unlabeled rows.
+
+    Also starts q(z|x)'s variance at a small share of the components' variance and the decoder variance at the per-feature reconstruction error, so the ELBO's
+    reconstruction and KL terms begin on a comparable scale.
+    """
+    model.eval()
+    mu, _ = model.encode(X_unlabeled)
+    codes = mu.double().cpu().numpy()
+    gmm = GaussianMixture(
+        n_components=model.n_clusters,
+        covariance_type="diag",
+        reg_covar=1e-4,
+        random_state=seed,
+    ).fit(codes)
+    like = model.prior_means
+    model.set_prior(
+        torch.as_tensor(gmm.weights_, dtype=like.dtype, device=like.device),
+        torch.as_tensor(gmm.means_, dtype=like.dtype, device=like.device),
+        torch.as_tensor(gmm.covariances_, dtype=like.dtype, device=like.device),
+    )
+    model.set_posterior_variance(POSTERIOR_VARIANCE_SHARE * model.prior_logvars.exp().mean(dim=0))
+    residual = ((model.decode(mu) - X_unlabeled) ** 2).mean(dim=0)
+    model.set_reconstruction_variance(residual)
+
+
+def train_joint(
+    model: VariationalMixture,
+    head: ScoreHead | None,
+    X_unlabeled: Tensor,
+    X_anomalies: Tensor,
+    schedule: Schedule,
+    rng: np.random.Generator,
+    history: History,
+    tick=lambda: None,
+) -> None:
+    """Minimise -ELBO(unlabeled) + eta * penalty(anomalies) + lambda * CE(score head).
+
+    lambda is `warmup_lambda` for the first `warmup_epochs`, then `joint_lambda`. Every
+    mini-batch carries `anomaly_batch_size` labeled anomalies drawn with replacement, since
+    they are a few dozen among thousands. Without anomalies (or head) only the ELBO is trained.
+    """
+    supervised = head is not None and len(X_anomalies) > 0
+    params = list(model.parameters()) + (list(head.parameters()) if supervised else [])
+    optimizer = _optimizer(params, schedule)
+    bce = nn.BCEWithLogitsLoss()
+    model.train()
+    if head is not None:
+        head.train()
+    phases = [("warmup", schedule.warmup_epochs, schedule.warmup_lambda)]
+    phases.append(("joint", schedule.joint_epochs, schedule.joint_lambda))
+    for phase, epochs, lam in phases:
+        for _ in range(epochs):
+            sums = dict.fromkeys(("loss", "neg_elbo", "penalty", "ce"), 0.0)
+            steps = 0
+            for idx in _batches(len(X_unlabeled), schedule.batch_size, rng):
+                x_u = X_unlabeled[idx]
+                neg_elbo = model.negative_elbo(x_u)[0].mean()
+                loss = neg_elbo
+                if supervised:
+                    a_idx = rng.integers(0, len(X_anomalies), size=schedule.anomaly_batch_size)
+                    x_a = X_anomalies[a_idx]
+                    penalty = model.anomaly_penalty(model.encode(x_a)[0]).mean()
+                    x_all = torch.cat([x_u, x_a])
+                    target = torch.cat([x_u.new_zeros(len(x_u)), x_a.new_ones(len(x_a))])
+                    features = model.features(x_all, density=DENSITY_GROUP in schedule.head_groups)
+                    logits = head(features.stack(schedule.head_groups))
+                    ce = bce(logits, target)
+                    loss = loss + schedule.anomaly_penalty * penalty + lam * ce
+                    sums["penalty"] += penalty.item()
+                    sums["ce"] += ce.item()
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                nn.utils.clip_grad_norm_(params, GRAD_CLIP_NORM)
+                optimizer.step()
+                sums["loss"] += loss.item()
+                sums["neg_elbo"] += neg_elbo.item()
+                steps += 1
+            means = {k: v / steps for k, v in sums.items()}
+            if not supervised:
+                means["penalty"] = means["ce"] = None
+            history.add(phase, **means)
+            tick()
+    model.eval()
+    if head is not None:
+        head.eval()

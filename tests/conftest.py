@@ -1,0 +1,31 @@
+"""Shared fixtures: one small synthetic table and one briefly trained WVAD."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from wvad import WVAD, make_multimodal
+
+torch.set_num_threads(1)
+
+SHORT = {"pretrain_epochs": 10, "warmup_epochs": 10, "joint_epochs": 30}
+
+
+@pytest.fixture(scope="session")
+def table() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """X, true labels and weak labels: 1500 rows, 6 features, 6% anomalies, 9 labeled."""
+    return make_multimodal(n_samples=1500, n_features=6, contamination=0.06, random_state=3)
+
+
+@pytest.fixture(scope="session")
+def short() -> dict[str, int]:
+    """A schedule short enough for unit tests."""
+    return dict(SHORT)
+
+
+@pytest.fixture(scope="session")
+def fitted(table) -> WVAD:
+    X, _, y_weak = table
+    return WVAD(n_clusters=4, random_state=0, **SHORT).fit(X, y_weak)

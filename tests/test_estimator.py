@@ -1,0 +1,163 @@
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.metrics import roc_auc_score
+
+from wvad import WVAD, make_multimodal
+
+
+def test_fit_returns_self_and_sets_pyod_attributes(table, fitted):
+    X, _, _ = table
+    assert fitted.decision_scores_.shape == (len(X),)
+    assert fitted.labels_.shape == (len(X),)
+    assert np.isclose(fitted.labels_.mean(), fitted.contamination, atol=0.01)
+    assert np.array_equal(fitted.predict(X), fitted.labels_)
+    proba = fitted.predict_proba(X)
+    assert proba.shape == (len(X), 2)
+    assert np.allclose(proba.sum(axis=1), 1.0)
+    assert ((proba >= 0) & (proba <= 1)).all()
+    unify = fitted.predict_proba(X, method="unify")
+    assert ((unify >= 0) & (unify <= 1)).all()
+    with pytest.raises(ValueError, match="method"):
+        fitted.predict_proba(X, method="nope")
+
+
+def test_scores_rank_anomalies_first(table, fitted):
+    X, y, _ = table
+    # Most anomalies in the table are unlabeled: the score must rank them first too.
+    unlabeled = table[2] == 0
+    assert roc_auc_score(y[unlabeled], fitted.decision_function(X[unlabeled])) >= 0.9
+
+
+def test_transform_and_feature_names(table, fitted):
+    X, _, _ = table
+    F = fitted.transform(X[:50])
+    names = fitted.get_feature_names_out()
+    assert F.shape == (50, len(names))
+    assert list(names[:4]) == ["y0", "y1", "y2", "y3"] and list(names[-3:]) == ["f_e", "f_r", "f_c"]
+    y_part = F[:, :4]
+    assert np.allclose(y_part.sum(axis=1), 1.0, atol=1e-5)
+    clusters = fitted.predict_cluster(X[:50])
+    assert np.array_equal(clusters, y_part.argmax(axis=1))
+
+
+def test_history_records_each_epoch_and_elbo_falls(fitted, short):
+    h = fitted.history_
+    assert h["phase"].count("pretrain") == short["pretrain_epochs"]
+    assert h["phase"].count("warmup") == short["warmup_epochs"]
+    assert h["phase"].count("joint") == short["joint_epochs"]
+    elbo = [v for v, p in zip(h["neg_elbo"], h["phase"]) if p != "pretrain"]
+    assert all(np.isfinite(elbo))
+    assert elbo[-1] < elbo[0]
+    assert all(0 <= p <= 1 for p, ph in zip(h["penalty"], h["phase"]) if ph != "pretrain")
+
+
+def test_same_seed_same_scores_and_clone(table):
+    X, _, y_weak = table
+    model = WVAD(n_clusters=2, random_state=7, pretrain_epochs=2, warmup_epochs=2, joint_epochs=2)
+    a = model.fit(X, y_weak).decision_function(X)
+    twin = clone(model)
+    assert twin.get_params() == model.get_params()
+    assert not hasattr(twin, "model_")
+    b = twin.fit(X, y_weak).decision_function(X)
+    assert np.array_equal(a, b)
+    c = clone(model).set_params(random_state=8).fit(X, y_weak).decision_function(X)
+    assert not np.array_equal(a, c)
+
+
+def test_dataframe_columns_are_checked_at_scoring(table):
+    X, _, y_weak = table
+    df = pd.DataFrame(X, columns=[f"c{i}" for i in range(X.shape[1])])
+    model = WVAD(n_clusters=2, random_state=0, pretrain_epochs=1, warmup_epochs=1, joint_epochs=1)
+    model.fit(df, y_weak)
+    assert list(model.feature_names_in_) == list(df.columns)
+    assert np.array_equal(model.decision_function(df), model.decision_function(df.to_numpy()))
+    with pytest.raises(ValueError, match="missing 'c0'"):
+        model.decision_function(df.rename(columns={"c0": "other"}))
+    with pytest.raises(ValueError, match="has 5 features, but the model was fitted with 6"):
+        model.decision_function(X[:, :5])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "y", "message"),
+    [
+        ({}, None, "weakly supervised.*allow_unsupervised=True"),
+        ({}, "zeros", "no labeled anomalies"),
+        ({}, "short", "labels but X has"),
+        ({}, "twos", "only 0 .* and 1"),
+        ({"n_clusters": 5000}, "weak", "n_clusters=5000 needs at least that many unlabeled rows"),
+        ({"n_clusters": 0}, "weak", "n_clusters must be an int >= 1"),
+        ({"contamination": 0.9}, "weak", "contamination must be"),
+        ({"preset": "fast"}, "weak", "preset must be one of"),
+        ({"score_mode": "magic"}, "weak", "score_mode must be one of"),
+        ({"features_excluded": ("w",)}, "weak", "features_excluded must be a subset"),
+        ({"device": "tpu"}, "weak", "device must be"),
+        ({"hidden_dims": (8, -1)}, "weak", "hidden_dims must be"),
+    ],
+)
+def test_bad_input_raises_clear_errors(table, kwargs, y, message):
+    X, _, y_weak = table
+    labels = {
+        None: None,
+        "zeros": np.zeros(len(X)),
+        "short": y_weak[:-1],
+        "twos": np.full(len(X), 2),
+        "weak": y_weak,
+    }[y]
+    model = WVAD(pretrain_epochs=1, warmup_epochs=1, joint_epochs=1, **kwargs)
+    with pytest.raises(ValueError, match=message):
+        model.fit(X, labels)
+
+
+def test_bad_scoring_input(fitted):
+    with pytest.raises(ValueError, match="NaN in column"):
+        fitted.decision_function(np.full((2, 6), np.nan))
+    with pytest.raises(ValueError, match="2-D"):
+        fitted.decision_function(np.zeros(6))
+
+
+def test_unfitted_model_refuses_to_score():
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        WVAD().decision_function(np.zeros((2, 3)))
+
+
+def test_input_is_not_modified(table):
+    X, _, y_weak = table
+    X_copy, y_copy = X.copy(), y_weak.copy()
+    WVAD(n_clusters=2, random_state=0, pretrain_epochs=1, warmup_epochs=1, joint_epochs=1).fit(X, y_weak)
+    assert np.array_equal(X, X_copy) and np.array_equal(y_weak, y_copy)
+
+
+def test_unsupervised_mode_scores_by_elbo(table, short):
+    X, y, _ = table
+    model = WVAD(n_clusters=3, random_state=0, allow_unsupervised=True, **short).fit(X)
+    assert model.head_ is None and model.score_mode_ == "elbo"
+    assert roc_auc_score(y, model.decision_function(X)) > 0.6
+
+
+@pytest.mark.parametrize("mode", ["reconstruction", "elbo"])
+def test_alternative_score_modes(table, mode, short):
+    X, y, y_weak = table
+    model = WVAD(n_clusters=2, random_state=0, score_mode=mode, **short).fit(X, y_weak)
+    assert model.score_mode_ == mode
+    assert roc_auc_score(y, model.decision_function(X)) > 0.6
+
+
+def test_feature_groups_can_be_left_out(table):
+    X, _, y_weak = table
+    model = WVAD(n_clusters=2, random_state=0, features_excluded=("y", "z"), pretrain_epochs=1, warmup_epochs=1, joint_epochs=1)
+    model.fit(X, y_weak)
+    assert model.head_groups_ == ("f_e", "f_r", "f_c", "f_d")
+    assert model.head_.net[0].in_features == 4
+
+
+def test_paper_preset_resolves_paper_schedule(table):
+    model = WVAD(preset="paper", joint_epochs=1, warmup_epochs=1, pretrain_epochs=1, random_state=0)
+    X, _, y_weak = table
+    model.fit(X, y_weak)
+    assert model.config_["warmup_lambda"] == 0.01 and model.config_["joint_lambda"] == 1.0
+    assert model.config_["joint_epochs"] == 1
+    assert WVAD(preset="paper").get_params()["joint_epochs"] is None
