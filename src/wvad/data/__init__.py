@@ -3,5 +3,15 @@
 from __future__ import annotations
 
 from wvad.data.readers import read_any, read_mat, read_npz, read_table
+from wvad.data.registry import PAPER_DATASETS, DatasetInfo, get_info, list_datasets
 
-__all__ = ["read_any", "read_mat", "read_npz", "read_table"]
+__all__ = [
+    "PAPER_DATASETS",
+    "DatasetInfo",
+    "get_info",
+    "list_datasets",
+    "read_any",
+    "read_mat",
+    "read_npz",
+    "read_table",
+]
