@@ -31,23 +31,25 @@ def _column_names(X: Any) -> list[str] | None:
     return [str(c) for c in columns]
 
 
-def check_X(X: Any, *, name: str = "X") -> tuple[np.ndarray, list[str] | None]:
+def check_X(X: Any, *, name: str = "X") -> tuple[np.ndarray, list[str] | None]:  # noqa: N802
     """Return X as a 2-D float64 array plus its column names (None for plain arrays).
 
     Raises ValueError for anything that is not a non-empty, finite, numeric 2-D table.
     """
     names = _column_names(X)
     if names is not None:
-        non_numeric = [c for c, dt in zip(names, X.dtypes) if not _is_numeric_dtype(dt)]
+        dtypes = zip(names, X.dtypes, strict=True)
+        non_numeric = [c for c, dt in dtypes if not _is_numeric_dtype(dt)]
         if non_numeric:
-            raise ValueError(
-                f"{name} has non-numeric columns: {describe_columns(range(len(non_numeric)), non_numeric)}"
-            )
+            listed = describe_columns(range(len(non_numeric)), non_numeric)
+            raise ValueError(f"{name} has non-numeric columns: {listed}")
         X = X.to_numpy()
     try:
         array = np.asarray(X, dtype=np.float64)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be numeric; could not convert it to floats ({exc})") from None
+        raise ValueError(
+            f"{name} must be numeric; could not convert it to floats ({exc})"
+        ) from None
     if array.ndim != 2:
         raise ValueError(
             f"{name} must be 2-D (rows x features); got an array with shape {array.shape}. "

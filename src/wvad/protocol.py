@@ -1,0 +1,163 @@
+"""ADBench's weak-supervision protocol: a stratified split with a few labeled anomalies.
+
+The split is a pure function of (X, y, parameters, seed), so every detector in a benchmark
+sees the same rows, the same scaling and the same known anomalies for a given seed.
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import MinMaxScaler
+
+from wvad.data.readers import check_target
+from wvad.validation import check_X
+
+__all__ = ["WeakSplit", "weak_split"]
+
+
+@dataclass(frozen=True, eq=False)
+class WeakSplit:
+    """One weakly-supervised train/test split.
+
+    ``y_train_weak`` is what a detector may see (1 for the labeled rows, 0 for the rest);
+    ``y_train`` and ``y_test`` are the true labels, for evaluation only. ``labeled_idx``
+    indexes the labeled rows of ``X_train``; ``train_idx`` and ``test_idx`` index the rows
+    of the original X.
+    """
+
+    X_train: np.ndarray
+    y_train_weak: np.ndarray
+    y_train: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+    labeled_idx: np.ndarray
+    train_idx: np.ndarray
+    test_idx: np.ndarray
+
+    @property
+    def n_noisy(self) -> int:
+        """How many labeled rows are in truth normal (non-zero only with label noise)."""
+        return int(np.sum(self.y_train[self.labeled_idx] == 0))
+
+
+def _fraction(value: Any, name: str, *, low_open: bool, high_open: bool) -> float:
+    """Check that value is a number in the interval between 0 and 1 with the given ends."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a number; got {value!r}")
+    value = float(value)
+    above = value > 0 if low_open else value >= 0
+    below = value < 1 if high_open else value <= 1
+    if not (above and below):
+        interval = ("(" if low_open else "[") + "0, 1" + (")" if high_open else "]")
+        raise ValueError(f"{name} must be in {interval}; got {value!r}")
+    return value
+
+
+def weak_split(
+    X: Any,
+    y: Any,
+    *,
+    labeled_ratio: float,
+    seed: int,
+    test_size: float = 0.3,
+    label_noise: float = 0.0,
+) -> WeakSplit:
+    """Split (X, y) as ADBench does for weakly-supervised detection.
+
+    1. ``train_test_split(test_size=test_size, stratify=y, shuffle=True, random_state=seed)``.
+    2. A MinMaxScaler fitted on the training rows scales both parts.
+    3. ``int(labeled_ratio * n_train_anomalies)`` training anomalies, drawn without
+       replacement by ``numpy.random.default_rng(seed)``, get weak label 1; all other
+       training rows get 0.
+    4. With ``label_noise > 0``, ``int(label_noise * n_labeled)`` of those labeled anomalies,
+       drawn at random, are swapped for as many randomly drawn *normal* training rows that
+       are labeled 1 instead. The number of labels stays the same; a fraction
+       ``label_noise`` of them is wrong. The clean labeled set is drawn first, so for a given
+       seed the noisy labels replace part of the noise-free ones.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    y : array-like of shape (n_samples,), 1 for anomalies and 0 for normal rows.
+    labeled_ratio : float in (0, 1], the fraction of training anomalies that are labeled.
+    seed : int, drives the split and the label draws.
+    test_size : float in (0, 1), the fraction of rows held out for testing.
+    label_noise : float in [0, 1], the fraction of weak labels that mark normal rows.
+    """
+    X, _ = check_X(X)
+    y = check_target(y, X.shape[0])
+    labeled_ratio = _fraction(labeled_ratio, "labeled_ratio", low_open=True, high_open=False)
+    label_noise = _fraction(label_noise, "label_noise", low_open=False, high_open=False)
+    test_size = _fraction(test_size, "test_size", low_open=True, high_open=True)
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2**32:
+        raise ValueError(f"seed must be an integer in [0, 2**32); got {seed!r}")
+    seed = int(seed)
+
+    n_anomalies = int(y.sum())
+    n_normal = y.size - n_anomalies
+    if n_anomalies < 2 or n_normal < 2:
+        raise ValueError(
+            f"y needs at least 2 anomalies and 2 normal rows for a stratified split; "
+            f"it has {n_anomalies} anomalies and {n_normal} normal rows"
+        )
+    try:
+        train_idx, test_idx = train_test_split(
+            np.arange(y.size), test_size=test_size, stratify=y, random_state=seed, shuffle=True
+        )
+    except ValueError as exc:
+        raise ValueError(
+            f"cannot split {y.size} rows with test_size={test_size:g} and both classes on "
+            f"each side: {exc}"
+        ) from None
+    y_train, y_test = y[train_idx], y[test_idx]
+
+    scaler = MinMaxScaler().fit(X[train_idx])
+    X_train = scaler.transform(X[train_idx])
+    X_test = scaler.transform(X[test_idx])
+
+    rng = np.random.default_rng(seed)
+    train_anomalies = np.flatnonzero(y_train == 1)
+    n_labeled = int(labeled_ratio * train_anomalies.size)
+    if n_labeled == 0:
+        raise ValueError(
+            f"labeled_ratio={labeled_ratio:g} of {train_anomalies.size} training anomalies "
+            "gives no labeled anomaly; raise labeled_ratio"
+        )
+    labeled = rng.choice(train_anomalies, size=n_labeled, replace=False)
+
+    n_wrong = int(label_noise * n_labeled)
+    if label_noise > 0 and n_wrong == 0:
+        warnings.warn(
+            f"label_noise={label_noise:g} of {n_labeled} labels rounds down to no wrong label",
+            UserWarning,
+            stacklevel=2,
+        )
+    if n_wrong:
+        train_normals = np.flatnonzero(y_train == 0)
+        if n_wrong > train_normals.size:
+            raise ValueError(
+                f"label_noise needs {n_wrong} normal training rows; there are {train_normals.size}"
+            )
+        kept = rng.choice(labeled, size=n_labeled - n_wrong, replace=False)
+        wrong = rng.choice(train_normals, size=n_wrong, replace=False)
+        labeled = np.concatenate([kept, wrong])
+
+    labeled_idx = np.sort(labeled).astype(np.int64)
+    y_train_weak = np.zeros_like(y_train)
+    y_train_weak[labeled_idx] = 1
+    return WeakSplit(
+        X_train=X_train,
+        y_train_weak=y_train_weak,
+        y_train=y_train,
+        X_test=X_test,
+        y_test=y_test,
+        labeled_idx=labeled_idx,
+        train_idx=train_idx.astype(np.int64),
+        test_idx=test_idx.astype(np.int64),
+    )

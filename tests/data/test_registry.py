@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pytest
+
+from wvad.data import PAPER_DATASETS, default_data_dir, get_info, list_datasets, load_dataset
+from wvad.data.registry import ADBENCH_URL, REGISTRY
+
+
+def test_registry_entries_are_consistent():
+    assert len(REGISTRY) == 16
+    assert set(PAPER_DATASETS) <= set(REGISTRY)
+    assert list_datasets() == sorted(REGISTRY)
+    for name, info in REGISTRY.items():
+        assert name == info.name == name.lower()
+        assert info.url == ADBENCH_URL + info.filename
+        assert info.filename.endswith(".npz") and len(info.sha256) == 64
+
+
+def test_lookup_ignores_case_and_suggests():
+    assert get_info("Letter") is REGISTRY["letter"]
+    with pytest.raises(ValueError, match=r"Did you mean 'satellite'.*Known datasets: annthyroid"):
+        get_info("satelite")
+    with pytest.raises(ValueError, match="Known datasets"):
+        get_info("zzzz")
+
+
+@pytest.fixture(scope="module")
+def shared_dir():
+    folder = default_data_dir()
+    if folder is None or not folder.is_dir():
+        pytest.skip("shared dataset folder absent (set WVAD_DATA_DIR)")
+    return folder
+
+
+def test_checksums_match_shared_files(shared_dir):
+    for info in REGISTRY.values():
+        digest = hashlib.sha256((shared_dir / info.filename).read_bytes()).hexdigest()
+        assert digest == info.sha256, info.filename
+
+
+@pytest.mark.parametrize("name", PAPER_DATASETS)
+def test_paper_datasets_load_with_recorded_shapes(shared_dir, name, tmp_path, monkeypatch):
+    monkeypatch.setenv("WVAD_CACHE_DIR", str(tmp_path))
+    info = REGISTRY[name]
+    X, y = load_dataset(name, data_dir=shared_dir, download=False)
+    assert X.shape == (info.n_samples, info.n_features)
+    assert int(y.sum()) == info.n_anomalies
+    assert X.dtype == np.float64 and set(np.unique(y)) == {0, 1}
