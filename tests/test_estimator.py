@@ -4,7 +4,7 @@ import pytest
 from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
 
-from wvad import WVAD, make_multimodal
+from wvad import WVAD
 
 
 def test_fit_returns_self_and_sets_pyod_attributes(table, fitted):
@@ -47,10 +47,11 @@ def test_history_records_each_epoch_and_elbo_falls(fitted, short):
     assert h["phase"].count("pretrain") == short["pretrain_epochs"]
     assert h["phase"].count("warmup") == short["warmup_epochs"]
     assert h["phase"].count("joint") == short["joint_epochs"]
-    elbo = [v for v, p in zip(h["neg_elbo"], h["phase"]) if p != "pretrain"]
+    elbo = [v for v, p in zip(h["neg_elbo"], h["phase"], strict=True) if p != "pretrain"]
     assert all(np.isfinite(elbo))
     assert elbo[-1] < elbo[0]
-    assert all(0 <= p <= 1 for p, ph in zip(h["penalty"], h["phase"]) if ph != "pretrain")
+    penalties = [p for p, ph in zip(h["penalty"], h["phase"], strict=True) if ph != "pretrain"]
+    assert all(0 <= p <= 1 for p in penalties)
 
 
 def test_same_seed_same_scores_and_clone(table):
@@ -127,7 +128,9 @@ def test_unfitted_model_refuses_to_score():
 def test_input_is_not_modified(table):
     X, _, y_weak = table
     X_copy, y_copy = X.copy(), y_weak.copy()
-    WVAD(n_clusters=2, random_state=0, pretrain_epochs=1, warmup_epochs=1, joint_epochs=1).fit(X, y_weak)
+    WVAD(n_clusters=2, random_state=0, pretrain_epochs=1, warmup_epochs=1, joint_epochs=1).fit(
+        X, y_weak
+    )
     assert np.array_equal(X, X_copy) and np.array_equal(y_weak, y_copy)
 
 
@@ -148,7 +151,14 @@ def test_alternative_score_modes(table, mode, short):
 
 def test_feature_groups_can_be_left_out(table):
     X, _, y_weak = table
-    model = WVAD(n_clusters=2, random_state=0, features_excluded=("y", "z"), pretrain_epochs=1, warmup_epochs=1, joint_epochs=1)
+    model = WVAD(
+        n_clusters=2,
+        random_state=0,
+        features_excluded=("y", "z"),
+        pretrain_epochs=1,
+        warmup_epochs=1,
+        joint_epochs=1,
+    )
     model.fit(X, y_weak)
     assert model.head_groups_ == ("f_e", "f_r", "f_c", "f_d")
     assert model.head_.net[0].in_features == 4

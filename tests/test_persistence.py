@@ -32,7 +32,7 @@ def test_load_reports_damage_and_version(tmp_path, fitted):
     path = fitted.save(tmp_path / "model")
     weights = path / "weights.pt"
     weights.write_bytes(weights.read_bytes()[:100])
-    with pytest.raises(ValueError, match="weights.pt is damaged"):
+    with pytest.raises(ValueError, match=r"weights\.pt is damaged"):
         WVAD.load(path)
 
     path = fitted.save(tmp_path / "model2")
@@ -45,7 +45,7 @@ def test_load_reports_damage_and_version(tmp_path, fitted):
     with pytest.raises(FileNotFoundError, match="no model directory"):
         WVAD.load(tmp_path / "missing")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(FileNotFoundError, match="config.json is missing"):
+    with pytest.raises(FileNotFoundError, match=r"config\.json is missing"):
         WVAD.load(tmp_path / "empty")
 
 

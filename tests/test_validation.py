@@ -31,7 +31,10 @@ def test_check_x_names_nan_and_inf_columns():
     X = np.ones((4, 3))
     X[2, 1] = np.nan
     X[3, 2] = np.inf
-    with pytest.raises(ValueError, match=r"NaN in column\(s\) 1.*infinite values in column\(s\) 2.*first bad row: 2"):
+    with pytest.raises(
+        ValueError,
+        match=r"NaN in column\(s\) 1.*infinite values in column\(s\) 2.*first bad row: 2",
+    ):
         check_X(X)
 
 
@@ -47,7 +50,7 @@ def test_check_labels():
     assert check_labels([0, 1, 1.0], 3).tolist() == [0, 1, 1]
     with pytest.raises(ValueError, match="has 2 labels but X has 3 rows"):
         check_labels([0, 1], 3)
-    with pytest.raises(ValueError, match="only 0 .* and 1 .*found -1, 2"):
+    with pytest.raises(ValueError, match=r"only 0 .* and 1 .*found -1, 2"):
         check_labels([0, -1, 2], 3)
     with pytest.raises(ValueError, match="non-numeric"):
         check_labels(["x", "y"], 2)

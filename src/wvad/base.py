@@ -101,8 +101,7 @@ class BaseDetector(OutlierMixin, BaseEstimator):
             if self.requires_labels and not getattr(self, "allow_unsupervised", False):
                 raise ValueError(
                     f"{type(self).__name__} is weakly supervised: fit(X, y) needs labels y with "
-                    "1 for known anomalies and 0 for unlabeled rows"
-                    + self._unsupervised_hint()
+                    "1 for known anomalies and 0 for unlabeled rows" + self._unsupervised_hint()
                 )
             return np.zeros(n_rows, dtype=np.int64)
         y_arr = check_labels(y, n_rows)

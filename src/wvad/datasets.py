@@ -32,7 +32,7 @@ def make_multimodal(
     if not 0.0 <= labeled_ratio <= 1.0:
         raise ValueError(f"labeled_ratio must be in [0, 1]; got {labeled_ratio!r}")
     rng = np.random.default_rng(random_state)
-    n_anomalies = max(2, int(round(contamination * n_samples)))
+    n_anomalies = max(2, round(contamination * n_samples))
     n_normal = n_samples - n_anomalies
 
     centers = _spread_centers(rng, n_clusters, n_features, min_distance=8.0)
@@ -40,7 +40,7 @@ def make_multimodal(
     sizes = np.floor(shares * n_normal).astype(int)
     sizes[: n_normal - sizes.sum()] += 1
     normal = []
-    for center, size in zip(centers, sizes):
+    for center, size in zip(centers, sizes, strict=True):
         basis = rng.normal(size=(n_features, n_features)) / np.sqrt(n_features)
         spread = rng.uniform(0.4, 1.2, size=n_features)
         normal.append(center + (rng.normal(size=(size, n_features)) * spread) @ basis)
@@ -74,9 +74,7 @@ def make_multimodal(
     return X, y, y_weak
 
 
-def _spread_centers(
-    rng: np.random.Generator, k: int, d: int, *, min_distance: float
-) -> np.ndarray:
+def _spread_centers(rng: np.random.Generator, k: int, d: int, *, min_distance: float) -> np.ndarray:
     """k cluster centres at least `min_distance` apart (rejection sampling in a growing box)."""
     centers: list[np.ndarray] = []
     box = 10.0

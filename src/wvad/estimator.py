@@ -126,28 +126,61 @@ class WVAD(BaseDetector):
     def _resolve_config(self) -> dict[str, Any]:
         config = resolve_preset(self.preset, {k: getattr(self, k) for k in TUNABLE})
         for key in ("n_clusters", "latent_dim", "batch_size", "anomaly_batch_size"):
-            _require(isinstance(config[key], (int, np.integer)) and config[key] >= 1, key, "an int >= 1", config[key])
+            _require(
+                isinstance(config[key], (int, np.integer)) and config[key] >= 1,
+                key,
+                "an int >= 1",
+                config[key],
+            )
         for key in ("pretrain_epochs", "warmup_epochs", "joint_epochs"):
-            _require(isinstance(config[key], (int, np.integer)) and config[key] >= 0, key, "an int >= 0", config[key])
+            _require(
+                isinstance(config[key], (int, np.integer)) and config[key] >= 0,
+                key,
+                "an int >= 0",
+                config[key],
+            )
         for key in ("warmup_lambda", "joint_lambda", "anomaly_penalty", "weight_decay"):
             _require(_is_real(config[key]) and config[key] >= 0, key, "a number >= 0", config[key])
-        _require(_is_real(config["learning_rate"]) and config["learning_rate"] > 0, "learning_rate", "a number > 0", config["learning_rate"])
+        _require(
+            _is_real(config["learning_rate"]) and config["learning_rate"] > 0,
+            "learning_rate",
+            "a number > 0",
+            config["learning_rate"],
+        )
         for key in ("hidden_dims", "head_hidden_dims"):
             dims = config[key]
-            ok = isinstance(dims, (list, tuple)) and all(isinstance(d, (int, np.integer)) and d >= 1 for d in dims)
+            ok = isinstance(dims, (list, tuple)) and all(
+                isinstance(d, (int, np.integer)) and d >= 1 for d in dims
+            )
             _require(ok, key, "a sequence of ints >= 1", dims)
             config[key] = tuple(int(d) for d in dims)
-        _require(self.score_mode in SCORE_MODES, "score_mode", f"one of {SCORE_MODES}", self.score_mode)
+        _require(
+            self.score_mode in SCORE_MODES, "score_mode", f"one of {SCORE_MODES}", self.score_mode
+        )
         _require(self.scaling in SCALINGS, "scaling", f"one of {SCALINGS}", self.scaling)
-        _require(isinstance(config["normalize_features"], (bool, np.bool_)), "normalize_features", "True or False", config["normalize_features"])
-        for key in ("head_features", "features_excluded"):
-            groups = config[key] if key in config else self.features_excluded
+        _require(
+            isinstance(config["normalize_features"], (bool, np.bool_)),
+            "normalize_features",
+            "True or False",
+            config["normalize_features"],
+        )
+        for key, groups in (
+            ("head_features", config["head_features"]),
+            ("features_excluded", self.features_excluded),
+        ):
             ok = isinstance(groups, (list, tuple)) and all(g in HEAD_GROUPS for g in groups)
             _require(ok, key, f"a subset of {HEAD_GROUPS}", groups)
         config["head_features"] = tuple(config["head_features"])
         excluded = tuple(self.features_excluded)
-        config["head_groups"] = tuple(g for g in HEAD_GROUPS if g in config["head_features"] and g not in excluded)
-        _require(bool(config["head_groups"]), "features_excluded", "leaving at least one head feature", excluded)
+        config["head_groups"] = tuple(
+            g for g in HEAD_GROUPS if g in config["head_features"] and g not in excluded
+        )
+        _require(
+            bool(config["head_groups"]),
+            "features_excluded",
+            "leaving at least one head feature",
+            excluded,
+        )
         return config
 
     # -- fitting --------------------------------------------------------------------------
@@ -175,14 +208,19 @@ class WVAD(BaseDetector):
         history = History()
         total = schedule.pretrain_epochs + schedule.warmup_epochs + schedule.joint_epochs
         started = time.perf_counter()
-        with seeded(self.seed_), tqdm(total=total, disable=not self.verbose, desc="WVAD", unit="epoch") as bar:
+        with (
+            seeded(self.seed_),
+            tqdm(total=total, disable=not self.verbose, desc="WVAD", unit="epoch") as bar,
+        ):
             model = VariationalMixture(
                 X.shape[1], config["latent_dim"], self.n_clusters_, config["hidden_dims"]
             ).to(self.device_)
             head = None
             if self.n_labeled_ > 0:
                 in_dim = self._head_in_dim(head_groups, config)
-                head = ScoreHead(in_dim, config["head_hidden_dims"], normalize=config["normalize_features"])
+                head = ScoreHead(
+                    in_dim, config["head_hidden_dims"], normalize=config["normalize_features"]
+                )
                 head = head.to(self.device_)
             pretrain_autoencoder(model, X_u, schedule, rng, history, tick=bar.update)
             fit_gmm_prior(model, X_u, self.seed_)
@@ -197,11 +235,20 @@ class WVAD(BaseDetector):
         if self.score_mode == "auto":
             return "head" if self.n_labeled_ > 0 else "elbo"
         if self.score_mode == "head" and self.n_labeled_ == 0:
-            raise ValueError("score_mode='head' needs labeled anomalies to train the score estimator")
+            raise ValueError(
+                "score_mode='head' needs labeled anomalies to train the score estimator"
+            )
         return self.score_mode
 
     def _head_in_dim(self, groups: tuple[str, ...], config: dict[str, Any]) -> int:
-        sizes = {"y": self.n_clusters_, "z": config["latent_dim"], "f_e": 1, "f_r": 1, "f_c": 1, "f_d": 1}
+        sizes = {
+            "y": self.n_clusters_,
+            "z": config["latent_dim"],
+            "f_e": 1,
+            "f_r": 1,
+            "f_c": 1,
+            "f_d": 1,
+        }
         return sum(sizes[g] for g in groups)
 
     # -- scaling --------------------------------------------------------------------------
@@ -227,7 +274,9 @@ class WVAD(BaseDetector):
         out = []
         with torch.inference_mode():
             for start in range(0, len(Xs), SCORING_BATCH):
-                chunk = torch.as_tensor(Xs[start : start + SCORING_BATCH], dtype=torch.float32, device=self.device_)
+                chunk = torch.as_tensor(
+                    Xs[start : start + SCORING_BATCH], dtype=torch.float32, device=self.device_
+                )
                 out.append(fn(chunk))
         return out
 

@@ -29,7 +29,15 @@ FORMAT_VERSION = 1
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "weights.pt"
 
-_SCALARS = ("n_features_in_", "n_clusters_", "seed_", "threshold_", "n_labeled_", "score_mode_", "fit_seconds_")
+_SCALARS = (
+    "n_features_in_",
+    "n_clusters_",
+    "seed_",
+    "threshold_",
+    "n_labeled_",
+    "score_mode_",
+    "fit_seconds_",
+)
 
 
 def _jsonable(value: Any) -> Any:
@@ -51,7 +59,9 @@ def save_model(model: WVAD, path: Path, *, overwrite: bool = False) -> Path:
     if path.exists() and not path.is_dir():
         raise FileExistsError(f"{path} exists and is not a directory")
     if path.is_dir() and any(path.iterdir()) and not overwrite:
-        raise FileExistsError(f"{path} is not empty; pass overwrite=True to replace the model in it")
+        raise FileExistsError(
+            f"{path} is not empty; pass overwrite=True to replace the model in it"
+        )
     path.mkdir(parents=True, exist_ok=True)
     names = getattr(model, "feature_names_in_", None)
     config = {
@@ -109,7 +119,8 @@ def load_model(cls: type[WVAD], path: Path, *, device: str | None = None) -> WVA
     if config.get("format_version") != FORMAT_VERSION:
         raise ValueError(
             f"{path} holds model format version {config.get('format_version')} "
-            f"(written by wvad {config.get('wvad_version')}); this wvad reads version {FORMAT_VERSION}"
+            f"(written by wvad {config.get('wvad_version')}); "
+            f"this wvad reads version {FORMAT_VERSION}"
         )
     try:
         tensors = torch.load(weights_path, map_location="cpu", weights_only=True)
@@ -132,14 +143,21 @@ def load_model(cls: type[WVAD], path: Path, *, device: str | None = None) -> WVA
     model.device_ = resolve_device(device if device is not None else params["device"])
     try:
         mixture = VariationalMixture(
-            model.n_features_in_, model.config_["latent_dim"], model.n_clusters_, model.config_["hidden_dims"]
+            model.n_features_in_,
+            model.config_["latent_dim"],
+            model.n_clusters_,
+            model.config_["hidden_dims"],
         )
         mixture.load_state_dict(_prefixed(tensors, "mixture."))
         head = None
         head_state = _prefixed(tensors, "head.")
         if head_state:
             in_dim = model._head_in_dim(model.head_groups_, model.config_)
-            head = ScoreHead(in_dim, model.config_["head_hidden_dims"], normalize=model.config_["normalize_features"])
+            head = ScoreHead(
+                in_dim,
+                model.config_["head_hidden_dims"],
+                normalize=model.config_["normalize_features"],
+            )
             head.load_state_dict(head_state)
         model.scale_offset_ = tensors["scale_offset"].numpy()
         model.scale_factor_ = tensors["scale_factor"].numpy()

@@ -102,8 +102,9 @@ def pretrain_autoencoder(
 def fit_gmm_prior(model: VariationalMixture, X_unlabeled: Tensor, seed: int) -> None:
     """Initialise the mixture prior by EM (diagonal GMM) on the latent means of unlabeled rows.
 
-    Also starts q(z|x)'s variance at a small share of the components' variance and the decoder variance at the per-feature reconstruction error, so the ELBO's
-    reconstruction and KL terms begin on a comparable scale.
+    Also starts q(z|x)'s variance at a small share of the components' variance and the
+    decoder variance at the per-feature reconstruction error, so that the first ELBO steps
+    start from a consistent model instead of blowing up.
     """
     model.eval()
     mu, _ = model.encode(X_unlabeled)

@@ -9,7 +9,9 @@ from torch import nn
 __all__ = ["mlp"]
 
 
-def mlp(in_dim: int, hidden_dims: Sequence[int], out_dim: int, *, bias: bool = True) -> nn.Sequential:
+def mlp(
+    in_dim: int, hidden_dims: Sequence[int], out_dim: int, *, bias: bool = True
+) -> nn.Sequential:
     """Fully-connected stack: Linear + LeakyReLU per hidden layer, then a linear output."""
     layers: list[nn.Module] = []
     width = in_dim

@@ -16,7 +16,13 @@ from torch import Tensor, nn
 
 from wvad.model.layers import mlp
 
-__all__ = ["DENSITY_GROUP", "FEATURE_GROUPS", "HEAD_GROUPS", "MixtureFeatures", "VariationalMixture"]
+__all__ = [
+    "DENSITY_GROUP",
+    "FEATURE_GROUPS",
+    "HEAD_GROUPS",
+    "MixtureFeatures",
+    "VariationalMixture",
+]
 
 LOG_2PI = math.log(2.0 * math.pi)
 
@@ -150,9 +156,9 @@ class VariationalMixture(nn.Module):
         minimising it moves anomalies out of the mixture without a reward for going to infinity.
         """
         logvars = self.clamped_prior_logvars()
-        d2 = ((mu.unsqueeze(1) - self.prior_means.unsqueeze(0)) ** 2 / logvars.exp().unsqueeze(0)).sum(
-            dim=2
-        )
+        d2 = (
+            (mu.unsqueeze(1) - self.prior_means.unsqueeze(0)) ** 2 / logvars.exp().unsqueeze(0)
+        ).sum(dim=2)
         return (self.log_pi().exp().unsqueeze(0) / (1.0 + d2 / self.latent_dim)).sum(dim=1)
 
     # -- features -------------------------------------------------------------------------
