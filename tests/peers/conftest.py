@@ -19,8 +19,14 @@ def weak_data() -> dict[str, np.ndarray]:
     held-out X_test / y_test with true labels. Scaled to [0, 1] on the training part.
     """
     rng = np.random.default_rng(0)
-    normal, _ = make_blobs(n_samples=560, n_features=6, centers=3, cluster_std=1.0,
-                           center_box=(-6.0, 6.0), random_state=0)
+    normal, _ = make_blobs(
+        n_samples=560,
+        n_features=6,
+        centers=3,
+        cluster_std=1.0,
+        center_box=(-6.0, 6.0),
+        random_state=0,
+    )
     # anomalies: two small clusters off the normal data plus a few scattered points, so
     # that a handful of labeled anomalies says something about the unlabeled ones
     centers = rng.uniform(-6.0, 6.0, size=(2, 6)) + np.array([[9.0] * 6, [-9.0] * 6]) * 0.6
@@ -39,5 +45,10 @@ def weak_data() -> dict[str, np.ndarray]:
     X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
     y_weak = np.zeros(n_train, dtype=int)
     y_weak[rng.choice(np.flatnonzero(y_train == 1), 10, replace=False)] = 1
-    return {"X_train": X_train, "y_weak": y_weak, "X_test": X_test, "y_test": y_test,
-            "y_train": y_train}
+    return {
+        "X_train": X_train,
+        "y_weak": y_weak,
+        "X_test": X_test,
+        "y_test": y_test,
+        "y_train": y_train,
+    }
