@@ -1,0 +1,38 @@
+"""What the neural peers share around the training loop: device, seed and the fit frame."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from wvad.base import BaseDetector
+from wvad.runtime import resolve_device, resolve_seed, seeded
+
+__all__ = ["NeuralPeer", "xavier_init"]
+
+
+class NeuralPeer(BaseDetector):
+    """Base of the torch peers: resolves device and seed, then fits under `seeded(seed)`.
+
+    Subclasses implement ``_fit_torch(X, y, rng)``; the numpy Generator `rng` drives every
+    sampling decision, torch's (forked, seeded) global generator everything else.
+    """
+
+    def _fit(self, X: np.ndarray, y: np.ndarray) -> None:
+        self.device_ = resolve_device(self.device)
+        self.seed_ = resolve_seed(self.random_state)
+        rng = np.random.default_rng(self.seed_)
+        with seeded(self.seed_):
+            self._fit_torch(X, y, rng)
+
+    def _fit_torch(self, X: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> None:
+        raise NotImplementedError
+
+
+def xavier_init(module: torch.nn.Module) -> None:
+    """Keras' ``glorot_normal`` kernels and zero biases, for the peers first written in Keras."""
+    for m in module.modules():
+        if isinstance(m, torch.nn.Linear):
+            torch.nn.init.xavier_normal_(m.weight)
+            if m.bias is not None:
+                torch.nn.init.zeros_(m.bias)

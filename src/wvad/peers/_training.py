@@ -1,0 +1,163 @@
+"""The one training loop every neural peer shares, plus its batch samplers and helpers.
+
+The loop knows nothing about any peer: it draws the index batches of an epoch from a
+sampler, hands each batch to a loss callback and steps one optimizer. Peers own their
+networks (torch modules) and losses; this module owns iteration, optimisation, determinism
+and the loss history.
+
+Determinism: every random draw of the loop (batch indices) comes from the numpy
+``Generator`` passed in; every torch draw (weight initialisation, noise inside a loss)
+comes from torch's global generator, which the peers seed with
+:func:`wvad.runtime.seeded` around the whole fit. Same seed, same scores.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+__all__ = [
+    "balanced_batches",
+    "make_optimizer",
+    "score_in_batches",
+    "shuffled_batches",
+    "split_labels",
+    "to_tensor",
+    "train",
+]
+
+Batch = Any
+BatchSampler = Callable[[np.random.Generator], Iterable[Batch]]
+
+
+def split_labels(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Row indices of the unlabeled rows (y == 0) and of the labeled anomalies (y == 1)."""
+    return np.flatnonzero(y == 0), np.flatnonzero(y == 1)
+
+
+def balanced_batches(
+    unlabeled: np.ndarray, anomalies: np.ndarray, batch_size: int, steps: int
+) -> BatchSampler:
+    """Sampler of `steps` batches per epoch, half unlabeled rows and half labeled anomalies.
+
+    Both halves are drawn with replacement, so the few labeled anomalies are oversampled,
+    as in DevNet (Pang et al., KDD 2019), PReNet and FeaWAD. Each batch is a pair
+    ``(indices, targets)`` with target 1 for the anomaly half and 0 for the unlabeled half.
+    """
+    half = batch_size // 2
+
+    def sample(rng: np.random.Generator) -> Iterable[tuple[np.ndarray, np.ndarray]]:
+        for _ in range(steps):
+            idx_u = rng.choice(unlabeled, batch_size - half, replace=True)
+            idx_a = rng.choice(anomalies, half, replace=True)
+            idx = np.concatenate([idx_u, idx_a])
+            target = np.concatenate([np.zeros(idx_u.size), np.ones(idx_a.size)])
+            yield idx, target
+
+    return sample
+
+
+def shuffled_batches(n_rows: int, batch_size: int, drop_last: bool = True) -> BatchSampler:
+    """Sampler of one shuffled pass over the rows per epoch (a plain DataLoader epoch).
+
+    With ``drop_last`` the incomplete final batch is skipped, unless it would be the only
+    batch (fewer rows than `batch_size`).
+    """
+
+    def sample(rng: np.random.Generator) -> Iterable[np.ndarray]:
+        order = rng.permutation(n_rows)
+        stop = n_rows
+        if drop_last and n_rows >= batch_size:
+            stop = n_rows - n_rows % batch_size
+        for start in range(0, stop, batch_size):
+            yield order[start : start + batch_size]
+
+    return sample
+
+
+def make_optimizer(
+    name: str,
+    params: Iterable[torch.nn.Parameter],
+    lr: float,
+    weight_decay: float = 0.0,
+) -> torch.optim.Optimizer:
+    """Adam, or RMSprop with Keras' defaults (rho 0.9, eps 1e-7) for the Keras-born peers."""
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+    if name == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr, alpha=0.9, eps=1e-7, weight_decay=weight_decay)
+    raise ValueError(f"optimizer must be 'adam' or 'rmsprop'; got {name!r}")
+
+
+def train(
+    modules: torch.nn.Module | Sequence[torch.nn.Module],
+    loss_fn: Callable[[Batch], torch.Tensor],
+    sampler: BatchSampler,
+    *,
+    epochs: int,
+    lr: float,
+    rng: np.random.Generator,
+    optimizer: str = "adam",
+    weight_decay: float = 0.0,
+    clip_norm: float | None = None,
+    on_epoch_end: Callable[[int, float], None] | None = None,
+    verbose: bool = False,
+    name: str = "train",
+) -> list[float]:
+    """Run `epochs` passes of `sampler` through `loss_fn`, stepping one optimizer.
+
+    `clip_norm` clips each parameter tensor's gradient norm separately (Keras' ``clipnorm``).
+    Returns the mean loss of each epoch; `on_epoch_end(epoch, mean_loss)` runs after each.
+    """
+    if isinstance(modules, torch.nn.Module):
+        modules = [modules]
+    params = [p for m in modules for p in m.parameters() if p.requires_grad]
+    opt = make_optimizer(optimizer, params, lr, weight_decay)
+    for m in modules:
+        m.train()
+    history: list[float] = []
+    for epoch in range(int(epochs)):
+        total, count = torch.zeros(()), 0
+        for batch in sampler(rng):
+            opt.zero_grad(set_to_none=True)
+            loss = loss_fn(batch)
+            loss.backward()
+            if clip_norm is not None:
+                for p in params:
+                    if p.grad is not None:
+                        torch.nn.utils.clip_grad_norm_([p], clip_norm)
+            opt.step()
+            total = total + loss.detach().cpu()
+            count += 1
+        mean = float(total) / max(count, 1)
+        history.append(mean)
+        if on_epoch_end is not None:
+            on_epoch_end(epoch, mean)
+        if verbose:
+            print(f"[{name}] epoch {epoch + 1}/{epochs} loss {mean:.5f}")
+    for m in modules:
+        m.eval()
+    return history
+
+
+def to_tensor(X: np.ndarray, device: torch.device) -> torch.Tensor:
+    """float32 tensor on `device`."""
+    return torch.as_tensor(np.ascontiguousarray(X), dtype=torch.float32, device=device)
+
+
+def score_in_batches(
+    fn: Callable[[torch.Tensor], torch.Tensor],
+    X: np.ndarray,
+    device: torch.device,
+    batch_size: int = 8192,
+) -> np.ndarray:
+    """Apply `fn` (rows -> one score each) in large batches under inference mode."""
+    out = []
+    with torch.inference_mode():
+        for start in range(0, X.shape[0], batch_size):
+            xb = to_tensor(X[start : start + batch_size], device)
+            out.append(fn(xb).reshape(-1).double().cpu().numpy())
+    return np.concatenate(out)

@@ -1,0 +1,192 @@
+"""RoSAS: contamination-resilient continuous supervision (Xu et al., IP&M 2023).
+
+H. Xu, Y. Wang, G. Pang, S. Jian, N. Liu, Y. Wang. "RoSAS: Deep Semi-Supervised Anomaly
+Detection with Contamination-Resilient Continuous Supervision". Information Processing &
+Management 60(5), 103459, 2023.
+
+Each step draws triplets (anchor, positive, negative) = (unlabeled, unlabeled, labeled
+anomaly). Two objectives are combined:
+
+* a feature-learning triplet loss on the embeddings (margin 1), which pulls unlabeled rows
+  together and pushes labeled anomalies away;
+* continuous supervision by mass interpolation: every row of the batch, with discrete
+  target -1 (unlabeled) or +1 (labeled anomaly), is mixed with a randomly permuted
+  partner, x~ = l x_i + (1 - l) x_j with l ~ Dirichlet(alpha, alpha) (i.e.
+  Beta(alpha, alpha)), and the tanh-bounded score of x~ regresses onto the interpolated
+  continuous (ordinal) target y~ = l y_i + (1 - l) y_j (Smooth-L1), plus a consistency
+  regulariser that asks s(x~) to match the interpolated scores l s(x_i) + (1 - l) s(x_j).
+
+The two losses are weighted dynamically, w_k proportional to exp((L_k / L_k^prev) / T) with
+the previous epoch's mean losses (T = 2), and an L2 penalty 1e-2 ||e_a + e_p + e_n|| on
+the embeddings is added, as in the authors' code. Network and defaults follow the
+authors' release (github.com/xuhongzuo/rosas, configs.yaml): LeakyReLU hidden layer of
+d + (128 - d) / 2 units, bias-free 128-d embedding, score head 64 -> 1 with tanh; Adam
+lr 0.005, weight decay 1e-4; 200 epochs of 16 batches of 32 triplets; k = 2 interpolated
+rows; alpha = 0.5.
+
+Simplification: the authors' code early-stops on the AUROC/AUPR of a labeled validation
+set; under the weak-supervision protocol no such labels exist, so training runs the full
+epoch budget and keeps the final weights.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional
+
+from wvad.peers._base import NeuralPeer
+from wvad.peers._training import score_in_batches, split_labels, to_tensor, train
+
+__all__ = ["RoSAS", "RoSASNetwork"]
+
+
+class RoSASNetwork(nn.Module):
+    """Embedding MLP and tanh-bounded score head."""
+
+    def __init__(self, n_features: int, n_emb: int = 128) -> None:
+        super().__init__()
+        n_hidden = n_features + int((n_emb - n_features) * 0.5)
+        self.hidden = nn.Linear(n_features, n_hidden, bias=False)
+        self.emb = nn.Linear(n_hidden, n_emb, bias=False)
+        self.score_hidden = nn.Linear(n_emb, n_emb // 2, bias=False)
+        self.score_out = nn.Linear(n_emb // 2, 1)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        z = self.emb(functional.leaky_relu(self.hidden(x)))
+        s = torch.tanh(self.score_out(functional.leaky_relu(self.score_hidden(z))))
+        return z, s.squeeze(-1)
+
+
+class RoSAS(NeuralPeer):
+    """RoSAS (Xu et al., IP&M 2023); higher score = more anomalous (in [-1, 1]).
+
+    Parameters
+    ----------
+    n_emb : embedding size (128).
+    margin : triplet margin (1).
+    alpha : Dirichlet concentration of the interpolation weights (0.5).
+    k : number of rows mixed per interpolated sample (2).
+    T : temperature of the dynamic loss weighting (2).
+    l2 : weight of the embedding L2 penalty (1e-2).
+    epochs, steps_per_epoch, batch_size : 200 x 16 batches of 32 triplets.
+    lr, weight_decay : Adam, 0.005 and 1e-4.
+    """
+
+    def __init__(
+        self,
+        n_emb: int = 128,
+        margin: float = 1.0,
+        alpha: float = 0.5,
+        k: int = 2,
+        T: float = 2.0,
+        l2: float = 1e-2,
+        epochs: int = 200,
+        steps_per_epoch: int = 16,
+        batch_size: int = 32,
+        lr: float = 0.005,
+        weight_decay: float = 1e-4,
+        contamination: float = 0.1,
+        random_state: int | None = None,
+        device: str = "auto",
+        verbose: bool = False,
+    ) -> None:
+        self.n_emb = n_emb
+        self.margin = margin
+        self.alpha = alpha
+        self.k = k
+        self.T = T
+        self.l2 = l2
+        self.epochs = epochs
+        self.steps_per_epoch = steps_per_epoch
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.contamination = contamination
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+
+    def _fit_torch(self, X: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> None:
+        if int(self.k) < 2:
+            raise ValueError(f"k must be >= 2 rows per interpolation; got {self.k!r}")
+        device = self.device_
+        net = RoSASNetwork(X.shape[1], self.n_emb).to(device)
+        Xt = to_tensor(X, device)
+        unlabeled, anomalies = split_labels(y)
+        b = int(self.batch_size)
+        k = int(self.k)
+        no_repeat = unlabeled.size >= b
+        triplet = nn.TripletMarginLoss(margin=self.margin)
+        smooth = nn.SmoothL1Loss(reduction="none")
+        prev = {"emb": 1.0, "score": 1.0}
+        epoch_terms: dict[str, list[float]] = {"emb": [], "score": []}
+
+        def sampler(r: np.random.Generator) -> Iterable[tuple[np.ndarray, ...]]:
+            for _ in range(self.steps_per_epoch):
+                anchor = r.choice(unlabeled, b, replace=not no_repeat)
+                pos = r.choice(unlabeled, b, replace=not no_repeat)
+                neg = r.choice(anomalies, b, replace=True)
+                rows = 3 * b
+                perms = np.stack([r.permutation(rows) for _ in range(k - 1)])
+                if k == 2:  # x~ = l x_i + (1 - l) x_j, l ~ Dirichlet(alpha, alpha)[1]
+                    first = r.dirichlet([self.alpha, self.alpha], size=rows)[:, 1]
+                    lam = np.column_stack([first, 1.0 - first])
+                else:  # the authors' k-row variant: independent draws, normalised
+                    lam = r.dirichlet([self.alpha, self.alpha], size=(rows, k))[:, :, 1]
+                    lam = lam / lam.sum(axis=1, keepdims=True)
+                yield anchor, pos, neg, perms, lam
+
+        def loss_fn(batch: tuple[np.ndarray, ...]) -> torch.Tensor:
+            anchor, pos, neg, perms, lam = batch
+            idx = torch.as_tensor(np.concatenate([anchor, pos, neg]), device=device)
+            x_i = Xt[idx]
+            emb, s_i = net(x_i)
+            e_a, e_p, e_n = emb.split(b)
+            loss_emb = triplet(e_a, e_p, e_n)
+            target = torch.cat([-torch.ones(2 * b, device=device), torch.ones(b, device=device)])
+            lam_t = to_tensor(lam, device)
+            x_mix = lam_t[:, :1] * x_i
+            y_mix = lam_t[:, 0] * target
+            s_mix = lam_t[:, 0] * s_i
+            for j, perm in enumerate(perms, start=1):
+                p = torch.as_tensor(perm, device=device)
+                x_mix = x_mix + lam_t[:, j : j + 1] * x_i[p]
+                y_mix = y_mix + lam_t[:, j] * target[p]
+                s_mix = s_mix + lam_t[:, j] * s_i[p]
+            _, s_tilde = net(x_mix)
+            loss_score = (smooth(s_tilde, y_mix) + smooth(s_tilde, s_mix)).mean()
+            # weights are not detached, as in the authors' code
+            k1 = torch.exp(loss_emb / prev["emb"] / self.T)
+            k2 = torch.exp(loss_score / prev["score"] / self.T)
+            loss = (k1 * loss_emb + k2 * loss_score) / (k1 + k2)
+            loss = loss + self.l2 * torch.linalg.vector_norm(e_a + e_p + e_n)
+            epoch_terms["emb"].append(float(loss_emb.detach()))
+            epoch_terms["score"].append(float(loss_score.detach()))
+            return loss
+
+        def on_epoch_end(epoch: int, mean: float) -> None:
+            for key in prev:
+                m = float(np.mean(epoch_terms[key])) if epoch_terms[key] else 0.0
+                prev[key] = m if m > 0 else 1.0
+                epoch_terms[key].clear()
+
+        self.history_ = train(
+            net,
+            loss_fn,
+            sampler,
+            epochs=self.epochs,
+            lr=self.lr,
+            rng=rng,
+            weight_decay=self.weight_decay,
+            on_epoch_end=on_epoch_end,
+            verbose=self.verbose,
+            name="RoSAS",
+        )
+        self.network_ = net
+
+    def _score(self, X: np.ndarray) -> np.ndarray:
+        return score_in_batches(lambda xb: self.network_(xb)[1], X, self.device_)
