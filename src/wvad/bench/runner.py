@@ -103,14 +103,21 @@ def _cells(grid: dict[str, list[Any]]) -> list[Key]:
     ]
 
 
-def _load_datasets(loader: Loader, names: Iterable[str]) -> dict[str, tuple[Any, Any]]:
-    data = {}
-    for name in names:
+def _pending(cells: Sequence[Key], results: Path, retry_errors: bool) -> list[Key]:
+    rows = read_rows(results)
+    done = {cell_key(r) for r in rows if not retry_errors or r.get("status") == "ok"}
+    return [c for c in cells if c not in done]
+
+
+def _load_missing(data: dict[str, Any], loader: Loader, pending: Sequence[Key]) -> None:
+    """Load each dataset that pending cells need and `data` lacks; BenchError if one fails."""
+    for name in _unique(c[0] for c in pending):
+        if name in data:
+            continue
         try:
             data[name] = loader(name)
         except Exception as exc:
             raise BenchError(f"could not load dataset {name!r}: {_describe(exc)}") from exc
-    return data
 
 
 # -- one cell ------------------------------------------------------------------------------
@@ -420,16 +427,16 @@ def run_grid(
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise BenchError(f"{out} exists and is not a directory")
-    out.mkdir(parents=True, exist_ok=True)
     results = out / RESULTS_FILE
+    cells = _cells(grid)
+    # Load data before creating anything, so a bad dataset name leaves no empty directory.
+    data: dict[str, Any] = {}
+    _load_missing(data, loader, _pending(cells, results, retry_errors))
+    out.mkdir(parents=True, exist_ok=True)
     with _exclusive(out):
         repair_results(results)
-        done = {
-            cell_key(r) for r in read_rows(results) if not retry_errors or r.get("status") == "ok"
-        }
-        cells = _cells(grid)
-        pending = [c for c in cells if c not in done]
-        data = _load_datasets(loader, _unique(c[0] for c in pending))
+        pending = _pending(cells, results, retry_errors)  # again, now that we hold the lock
+        _load_missing(data, loader, pending)
         meta = _start_meta(
             out,
             {
