@@ -138,3 +138,14 @@ def test_two_jobs_give_the_same_rows_as_one(tmp_path):
 
     assert len(serial) == 12
     assert stable(serial) == stable(parallel)
+
+
+def test_a_second_concurrent_run_on_the_same_directory_is_refused(tmp_path):
+    fcntl = pytest.importorskip("fcntl")
+    out = tmp_path / "b"
+    out.mkdir()
+    with open(out / ".lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(BenchError, match="in use by another benchmark run"):
+            run(out)
+    assert not (out / "results.jsonl").exists()
