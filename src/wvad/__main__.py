@@ -1,0 +1,7 @@
+"""`python -m wvad ...` runs the `wvad` command line."""
+
+import sys
+
+from wvad.cli import main
+
+sys.exit(main())

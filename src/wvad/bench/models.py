@@ -1,0 +1,97 @@
+"""Model names the benchmark knows, and how to build each one.
+
+Every import happens inside `make_model`, so listing or validating names costs nothing and
+does not need torch, the peers or the estimator to be importable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+__all__ = [
+    "ABLATIONS",
+    "MODEL_GROUPS",
+    "MODEL_NAMES",
+    "PEER_NAMES",
+    "WVAD_VARIANTS",
+    "check_model_names",
+    "make_model",
+]
+
+#: Peers, built as `wvad.peers.PEERS[name](random_state=...)`.
+PEER_NAMES: tuple[str, ...] = (
+    "devnet",
+    "deepsad",
+    "prenet",
+    "feawad",
+    "rosas",
+    "xgbod",
+    "iforest",
+)
+
+#: WVAD configurations: name -> keyword arguments for `wvad.estimator.WVAD`.
+WVAD_VARIANTS: Mapping[str, Mapping[str, Any]] = {
+    "wvad": {},
+    "wvad-paper": {"preset": "paper"},
+    "wvad-recon": {"score_mode": "reconstruction"},
+    "wvad-k1": {"n_clusters": 1},
+    "wvad-no-y": {"features_excluded": ("y",)},
+    "wvad-no-z": {"features_excluded": ("z",)},
+    "wvad-no-fe": {"features_excluded": ("fe",)},
+    "wvad-no-fr": {"features_excluded": ("fr",)},
+    "wvad-no-fc": {"features_excluded": ("fc",)},
+}
+
+#: The WVAD variants that switch one part off (everything but the two full configurations).
+ABLATIONS: tuple[str, ...] = tuple(n for n in WVAD_VARIANTS if n not in ("wvad", "wvad-paper"))
+
+MODEL_NAMES: tuple[str, ...] = (*WVAD_VARIANTS, *PEER_NAMES)
+
+#: Shorthands accepted by `check_model_names` (and so by `wvad bench --models`).
+MODEL_GROUPS: Mapping[str, tuple[str, ...]] = {
+    "all": MODEL_NAMES,
+    "peers": PEER_NAMES,
+    "ablations": ABLATIONS,
+}
+
+
+def _unknown(name: object) -> ValueError:
+    return ValueError(
+        f"unknown model {name!r}; valid models: {', '.join(MODEL_NAMES)} "
+        f"(or a group: {', '.join(MODEL_GROUPS)})"
+    )
+
+
+def check_model_names(names: Iterable[str]) -> list[str]:
+    """Expand groups, drop repeats (keeping order) and refuse unknown names with ValueError."""
+    out: list[str] = []
+    for name in names:
+        expanded = MODEL_GROUPS.get(name, (name,))
+        for item in expanded:
+            if item not in MODEL_NAMES:
+                raise _unknown(item)
+            if item not in out:
+                out.append(item)
+    if not out:
+        raise ValueError("no models given")
+    return out
+
+
+def make_model(name: str, random_state: int | None = None) -> Any:
+    """Build a fresh, unfitted detector for benchmark model `name`."""
+    if name in WVAD_VARIANTS:
+        from wvad.estimator import WVAD
+
+        return WVAD(random_state=random_state, **dict(WVAD_VARIANTS[name]))
+    if name in PEER_NAMES:
+        from wvad.peers import PEERS
+
+        try:
+            cls = PEERS[name]
+        except KeyError:
+            raise ValueError(
+                f"model {name!r} is not in wvad.peers.PEERS ({', '.join(PEERS)})"
+            ) from None
+        return cls(random_state=random_state)
+    raise _unknown(name)

@@ -1,0 +1,336 @@
+"""Turn a benchmark directory's results.jsonl into report.md and PNG plots.
+
+Table building is pure (rows in, strings out) and separate from writing files, so each
+step can be checked on a hand-made list of rows.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from wvad.bench.results import META_FILE, RESULTS_FILE, latest_rows, read_rows
+
+__all__ = [
+    "METRICS",
+    "Stat",
+    "build_report",
+    "fit_time_table",
+    "markdown_table",
+    "mean_ranks",
+    "metric_table",
+    "plot_metric",
+    "summarize",
+    "write_report",
+]
+
+#: Result field -> display name.
+METRICS = {"auroc": "AUROC", "auprc": "AUPRC"}
+_MISSING = "\u2013"  # en dash
+
+Row = dict[str, Any]
+RowKey = tuple[str, float]  # (dataset, ratio)
+Summary = dict[RowKey, dict[str, "Stat"]]
+
+
+@dataclass(frozen=True)
+class Stat:
+    """Mean and sample standard deviation (ddof=1; 0 for one value) over seeds."""
+
+    mean: float
+    std: float
+    n: int
+
+
+@dataclass(frozen=True)
+class Axes:
+    """The order in which datasets, ratios and models appear in tables and plots."""
+
+    datasets: list[str]
+    ratios: list[float]
+    models: list[str]
+
+
+def _ordered(found: Iterable[Any], preferred: Sequence[Any] = ()) -> list[Any]:
+    head = list(dict.fromkeys(preferred))  # the grid's own order, even if not run yet
+    return head + [v for v in dict.fromkeys(found) if v not in head]
+
+
+def axes_of(rows: Sequence[Row], grid: dict[str, Any] | None = None) -> Axes:
+    """Grid order from meta.json where given, then anything else the rows hold."""
+    grid = grid or {}
+    ratios_found = sorted({float(r["ratio"]) for r in rows}, reverse=True)
+    return Axes(
+        datasets=_ordered((str(r["dataset"]) for r in rows), grid.get("datasets", ())),
+        ratios=_ordered(ratios_found, [float(x) for x in grid.get("ratios", ())]),
+        models=_ordered((str(r["model"]) for r in rows), grid.get("models", ())),
+    )
+
+
+def _ok_value(row: Row, field: str) -> float | None:
+    value = row.get(field)
+    if row.get("status") != "ok" or value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def summarize(rows: Iterable[Row], field: str) -> Summary:
+    """(dataset, ratio) -> model -> Stat of `field` over the rows that finished ok."""
+    values: dict[RowKey, dict[str, list[float]]] = {}
+    for row in rows:
+        value = _ok_value(row, field)
+        if value is None:
+            continue
+        cell = values.setdefault((str(row["dataset"]), float(row["ratio"])), {})
+        cell.setdefault(str(row["model"]), []).append(value)
+    summary: Summary = {}
+    for key, by_model in values.items():
+        summary[key] = {}
+        for model, vals in by_model.items():
+            arr = np.asarray(vals)
+            std = float(arr.std(ddof=1)) if arr.size > 1 else 0.0
+            summary[key][model] = Stat(float(arr.mean()), std, int(arr.size))
+    return summary
+
+
+def mean_ranks(summary: Summary, models: Sequence[str]) -> dict[str, float | None]:
+    """Average over (dataset, ratio) rows of each model's rank by mean (1 = best, ties shared).
+
+    A row ranks only the models it has results for; a model with none anywhere gets None.
+    """
+    from scipy.stats import rankdata
+
+    ranks: dict[str, list[float]] = {m: [] for m in models}
+    for by_model in summary.values():
+        present = [m for m in models if m in by_model]
+        if not present:
+            continue
+        row_ranks = rankdata([-by_model[m].mean for m in present], method="average")
+        for m, r in zip(present, row_ranks, strict=True):
+            ranks[m].append(float(r))
+    return {m: (float(np.mean(r)) if r else None) for m, r in ranks.items()}
+
+
+def _seeds_per_row(rows: Iterable[Row]) -> dict[RowKey, int]:
+    seeds: dict[RowKey, set[int]] = {}
+    for row in rows:
+        seeds.setdefault((str(row["dataset"]), float(row["ratio"])), set()).add(int(row["seed"]))
+    return {k: len(v) for k, v in seeds.items()}
+
+
+def _attempted(rows: Iterable[Row]) -> set[tuple[str, float, str]]:
+    return {(str(r["dataset"]), float(r["ratio"]), str(r["model"])) for r in rows}
+
+
+def _bold(text: str) -> str:
+    return f"**{text}**"
+
+
+def _ratio_label(ratio: float) -> str:
+    return f"{ratio:g}"
+
+
+def metric_table(
+    rows: Sequence[Row], field: str, axes: Axes
+) -> tuple[list[str], list[list[str]]]:
+    """Header and body of one metric's table: `mean ± std` per model, best mean in bold.
+
+    A cell with fewer seeds than its row has elsewhere gets "(k/n)"; a model that ran but
+    never finished ok shows "error", one that never ran shows "–". The last row holds the
+    mean rank per model (lowest in bold).
+    """
+    summary = summarize(rows, field)
+    expected = _seeds_per_row(rows)
+    attempted = _attempted(rows)
+    header = ["dataset", "ratio", *axes.models]
+    body = []
+    for dataset in axes.datasets:
+        for ratio in axes.ratios:
+            key = (dataset, ratio)
+            if key not in expected:
+                continue
+            stats = summary.get(key, {})
+            best = max((round(s.mean, 3) for s in stats.values()), default=None)
+            line = [dataset, _ratio_label(ratio)]
+            for model in axes.models:
+                stat = stats.get(model)
+                if stat is None:
+                    line.append("error" if (dataset, ratio, model) in attempted else _MISSING)
+                    continue
+                text = f"{stat.mean:.3f} ± {stat.std:.3f}"
+                if round(stat.mean, 3) == best:
+                    text = _bold(text)
+                if stat.n < expected[key]:
+                    text += f" ({stat.n}/{expected[key]})"
+                line.append(text)
+            body.append(line)
+    ranks = mean_ranks(summary, axes.models)
+    known = [r for r in ranks.values() if r is not None]
+    best_rank = round(min(known), 2) if known else None
+    rank_line = ["mean rank", ""]
+    for model in axes.models:
+        r = ranks[model]
+        if r is None:
+            rank_line.append(_MISSING)
+        else:
+            text = f"{r:.2f}"
+            rank_line.append(_bold(text) if round(r, 2) == best_rank else text)
+    body.append(rank_line)
+    return header, body
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.3f}" if value < 10 else f"{value:.1f}"
+
+
+def fit_time_table(rows: Sequence[Row], axes: Axes) -> tuple[list[str], list[list[str]]]:
+    """Mean fit seconds per (dataset, ratio) and model, over the rows that finished ok."""
+    summary = summarize(rows, "fit_seconds")
+    header = ["dataset", "ratio", *axes.models]
+    body = []
+    for dataset in axes.datasets:
+        for ratio in axes.ratios:
+            stats = summary.get((dataset, ratio))
+            if stats is None:
+                continue
+            line = [dataset, _ratio_label(ratio)]
+            for model in axes.models:
+                stat = stats.get(model)
+                line.append(_MISSING if stat is None else _seconds(stat.mean))
+            body.append(line)
+    return header, body
+
+
+def markdown_table(header: Sequence[str], body: Sequence[Sequence[str]]) -> str:
+    """A GitHub-flavoured markdown table; text columns left-aligned, the rest right."""
+    align = [":--" if i < 2 else "--:" for i in range(len(header))]
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(align) + " |"]
+    lines += ["| " + " | ".join(cells) + " |" for cells in body]
+    return "\n".join(lines)
+
+
+def _errors_section(rows: Sequence[Row], limit: int = 50) -> list[str]:
+    errors = [r for r in rows if r.get("status") != "ok"]
+    if not errors:
+        return []
+    out = ["## Errors", "", f"{len(errors)} cell(s) did not finish:", ""]
+    for r in errors[:limit]:
+        out.append(
+            f"- {r['dataset']} ratio={_ratio_label(float(r['ratio']))} seed={r['seed']} "
+            f"{r['model']}: {r.get('error') or 'unknown error'}"
+        )
+    if len(errors) > limit:
+        out.append(f"- … and {len(errors) - limit} more (see results.jsonl)")
+    return [*out, ""]
+
+
+def _provenance(meta: dict[str, Any] | None) -> list[str]:
+    if not meta:
+        return []
+    versions = meta.get("versions") or {}
+    machine = meta.get("machine") or {}
+    listed = ", ".join(f"{k} {v}" for k, v in versions.items() if v)
+    out = [
+        f"Run: started {meta.get('started_at')}, finished {meta.get('finished_at')}, "
+        f"status {meta.get('status')}, jobs {meta.get('jobs')}.",
+        f"Machine: {machine.get('cpu')} ({machine.get('cpus_available')} CPUs available), "
+        f"{machine.get('platform')}.",
+    ]
+    if listed:
+        out.append(f"Versions: {listed}.")
+    if meta.get("git_commit"):
+        out.append(f"Commit: {meta['git_commit']}.")
+    return [*out, ""]
+
+
+def build_report(rows: Sequence[Row], meta: dict[str, Any] | None = None) -> str:
+    """The whole report.md text for a list of result rows (latest row per cell is used)."""
+    rows = latest_rows(rows)
+    axes = axes_of(rows, (meta or {}).get("grid"))
+    n_ok = sum(r.get("status") == "ok" for r in rows)
+    out = [
+        "# Benchmark report",
+        "",
+        f"{len(rows)} cells, {n_ok} ok, {len(rows) - n_ok} failed. Values are mean ± sample "
+        "standard deviation over seeds; the best mean per row is in bold; mean rank ranks "
+        "models by mean within each dataset/ratio row (1 = best) and averages over rows.",
+        "",
+        *_provenance(meta),
+    ]
+    for field, name in METRICS.items():
+        header, body = metric_table(rows, field, axes)
+        out += [f"## {name}", "", markdown_table(header, body), "", f"![{name}]({field}.png)", ""]
+    header, body = fit_time_table(rows, axes)
+    out += ["## Fit time (seconds, mean over seeds)", "", markdown_table(header, body), ""]
+    out += _errors_section(rows)
+    return "\n".join(out).rstrip() + "\n"
+
+
+def plot_metric(rows: Sequence[Row], field: str, axes: Axes, path: str | os.PathLike[str]) -> Path:
+    """One panel per dataset: bars per model, grouped by labeled ratio, std as error bars."""
+    from matplotlib.figure import Figure  # no pyplot: no global backend or figure state
+
+    summary = summarize(rows, field)
+    n = max(len(axes.datasets), 1)
+    ncols = min(n, 3)
+    nrows = math.ceil(n / ncols)
+    width_in = max(4.0, 0.45 * len(axes.models) * max(len(axes.ratios), 1) + 1.5)
+    fig = Figure(figsize=(width_in * ncols, 3.6 * nrows), layout="constrained")
+    panels = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    x = np.arange(len(axes.models))
+    bar = 0.8 / max(len(axes.ratios), 1)
+    for ax, dataset in zip(panels, axes.datasets, strict=False):
+        for i, ratio in enumerate(axes.ratios):
+            stats = summary.get((dataset, ratio), {})
+            means = [stats[m].mean if m in stats else np.nan for m in axes.models]
+            stds = [stats[m].std if m in stats else 0.0 for m in axes.models]
+            offset = (i - (len(axes.ratios) - 1) / 2) * bar
+            ax.bar(x + offset, means, bar, yerr=stds, capsize=2, label=f"ratio {ratio:g}")
+        ax.set_title(dataset)
+        ax.set_xticks(x, axes.models, rotation=45, ha="right", fontsize=8)
+        ax.set_ylim(0.0, 1.05)
+        ax.set_ylabel(METRICS.get(field, field))
+        ax.grid(axis="y", alpha=0.3)
+        ax.legend(fontsize=7, loc="lower right")
+    for ax in panels[len(axes.datasets):]:
+        ax.set_visible(False)
+    out = Path(path)
+    fig.savefig(out, dpi=110)
+    return out
+
+
+def _read_meta(out: Path) -> dict[str, Any] | None:
+    try:
+        meta = json.loads((out / META_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    return meta if isinstance(meta, dict) else None
+
+
+def write_report(out_dir: str | os.PathLike[str]) -> Path:
+    """Write report.md, auroc.png and auprc.png into `out_dir`; returns report.md's path."""
+    out = Path(out_dir)
+    if not out.is_dir():
+        raise FileNotFoundError(f"no such benchmark directory: {out}")
+    if not (out / RESULTS_FILE).exists():
+        raise FileNotFoundError(f"no {RESULTS_FILE} in {out}; run `wvad bench` first")
+    rows = latest_rows(read_rows(out))
+    if not rows:
+        raise ValueError(f"{out / RESULTS_FILE} holds no complete result rows")
+    meta = _read_meta(out)
+    axes = axes_of(rows, (meta or {}).get("grid"))
+    for field in METRICS:
+        plot_metric(rows, field, axes, out / f"{field}.png")
+    path = out / "report.md"
+    tmp = path.with_name("report.md.tmp")
+    tmp.write_text(build_report(rows, meta))
+    os.replace(tmp, path)
+    return path

@@ -1,0 +1,136 @@
+"""The results file: one JSON object per line, one line per finished grid cell.
+
+Lines are appended whole and fsynced, so a crash can leave at most one unterminated last
+line; readers skip it and `repair_results` cuts it off before a run appends again.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import warnings
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "KEY_FIELDS",
+    "META_FILE",
+    "RESULTS_FILE",
+    "ResultsWriter",
+    "cell_key",
+    "latest_rows",
+    "read_rows",
+    "repair_results",
+]
+
+RESULTS_FILE = "results.jsonl"
+META_FILE = "meta.json"
+#: The fields that name a grid cell; a results file holds one current row per key.
+KEY_FIELDS = ("dataset", "ratio", "seed", "model")
+
+Key = tuple[str, float, int, str]
+
+
+def cell_key(row: dict[str, Any]) -> Key:
+    """The (dataset, ratio, seed, model) key of a row, normalised to plain types."""
+    return (str(row["dataset"]), float(row["ratio"]), int(row["seed"]), str(row["model"]))
+
+
+def _results_path(path: str | os.PathLike[str]) -> Path:
+    p = Path(path)
+    return p / RESULTS_FILE if p.is_dir() else p
+
+
+def read_rows(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """Every complete row of a results file (or of the results file in a directory).
+
+    An unterminated last line (a write cut short) and lines that are not JSON objects with
+    the key fields are skipped; a missing file reads as no rows.
+    """
+    p = _results_path(path)
+    if not p.exists():
+        return []
+    lines = p.read_bytes().split(b"\n")
+    rows = []
+    for number, raw in enumerate(lines[:-1], start=1):  # lines[-1] is b"" or a partial line
+        if not raw.strip():
+            continue
+        try:
+            row = json.loads(raw)
+        except ValueError:
+            row = None
+        if isinstance(row, dict) and all(k in row for k in KEY_FIELDS):
+            rows.append(row)
+        else:
+            warnings.warn(f"{p}:{number}: skipping a line that is not a result row", stacklevel=2)
+    return rows
+
+
+def latest_rows(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per cell key: the last one written wins (a retried cell replaces its error)."""
+    by_key: dict[Key, dict[str, Any]] = {}
+    for row in rows:
+        key = cell_key(row)
+        by_key.pop(key, None)
+        by_key[key] = row
+    return list(by_key.values())
+
+
+def repair_results(path: str | os.PathLike[str]) -> int:
+    """Cut an unterminated trailing line off the results file; returns the bytes removed."""
+    p = _results_path(path)
+    if not p.exists():
+        return 0
+    with open(p, "rb+") as fh:
+        data = fh.read()
+        keep = data.rfind(b"\n") + 1
+        if keep == len(data):
+            return 0
+        fh.truncate(keep)
+        fh.flush()
+        os.fsync(fh.fileno())
+    return len(data) - keep
+
+
+def _plain(value: Any) -> Any:
+    """JSON-safe copy: numpy scalars to Python, non-finite floats to None."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+class ResultsWriter:
+    """Appends rows to a results file, each as one whole line, flushed and fsynced."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._fd: int | None = None
+
+    def __enter__(self) -> ResultsWriter:
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def write(self, row: dict[str, Any]) -> None:
+        if self._fd is None:
+            raise RuntimeError("ResultsWriter is not open; use it as a context manager")
+        data = (json.dumps(_plain(row), allow_nan=False, sort_keys=False) + "\n").encode()
+        view = memoryview(data)
+        while view:
+            written = os.write(self._fd, view)
+            view = view[written:]
+        os.fsync(self._fd)

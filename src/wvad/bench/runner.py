@@ -1,0 +1,472 @@
+"""Run a benchmark grid: datasets x labeled ratios x seeds x models, resumably, in parallel.
+
+Each finished cell becomes one line of `results.jsonl`, written by the parent process as
+soon as the cell's result arrives. A rerun skips the cells already in the file, so an
+interrupted grid resumes where it stopped and loses nothing. Data loading, splitting and
+model building are injectable callables; the defaults import wvad's own lazily.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import functools
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+import traceback
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from wvad.bench.models import check_model_names, make_model
+from wvad.bench.results import (
+    META_FILE,
+    RESULTS_FILE,
+    Key,
+    ResultsWriter,
+    cell_key,
+    read_rows,
+    repair_results,
+)
+
+__all__ = ["BenchError", "environment", "run_grid"]
+
+Loader = Callable[[str], tuple[Any, Any]]
+Splitter = Callable[..., Any]
+Factory = Callable[[str, int], Any]
+
+_THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+_VERSIONED = ("numpy", "scipy", "scikit-learn", "torch", "joblib", "pandas", "pyod", "xgboost")
+
+
+class BenchError(Exception):
+    """A problem with the benchmark's inputs or output directory (not with one model)."""
+
+
+# -- defaults (lazy imports of modules that live elsewhere in wvad) ------------------------
+def _default_loader(name: str, *, data_dir: str | os.PathLike[str] | None = None):
+    from wvad.data import load_dataset
+
+    return load_dataset(name, data_dir=data_dir)
+
+
+def _default_splitter(X: Any, y: Any, *, labeled_ratio: float, seed: int) -> Any:
+    from wvad.protocol import weak_split
+
+    return weak_split(X, y, labeled_ratio=labeled_ratio, seed=seed)
+
+
+# -- the grid ------------------------------------------------------------------------------
+def _unique(values: Iterable[Any]) -> list[Any]:
+    out: list[Any] = []
+    for v in values:
+        if v not in out:
+            out.append(v)
+    return out
+
+
+def _make_grid(datasets, ratios, seeds, models) -> dict[str, list[Any]]:
+    if isinstance(datasets, str) or isinstance(models, str):
+        raise BenchError("datasets and models must be lists of names, not one string")
+    grid = {
+        "datasets": _unique(str(d) for d in datasets),
+        "ratios": _unique(float(r) for r in ratios),
+        "seeds": _unique(int(s) for s in seeds),
+        "models": _unique(str(m) for m in models),
+    }
+    for field, values in grid.items():
+        if not values:
+            raise BenchError(f"the grid has no {field}")
+    bad = [r for r in grid["ratios"] if not 0.0 < r <= 1.0]
+    if bad:
+        raise BenchError(f"labeled ratios must lie in (0, 1]; got {bad}")
+    if any(s < 0 for s in grid["seeds"]):
+        raise BenchError(f"seeds must be non-negative; got {grid['seeds']}")
+    return grid
+
+
+def _cells(grid: dict[str, list[Any]]) -> list[Key]:
+    return [
+        (d, r, s, m)
+        for d in grid["datasets"]
+        for r in grid["ratios"]
+        for s in grid["seeds"]
+        for m in grid["models"]
+    ]
+
+
+def _pending(cells: Sequence[Key], results: Path, retry_errors: bool) -> list[Key]:
+    rows = read_rows(results)
+    done = {cell_key(r) for r in rows if not retry_errors or r.get("status") == "ok"}
+    return [c for c in cells if c not in done]
+
+
+def _load_missing(data: dict[str, Any], loader: Loader, pending: Sequence[Key]) -> None:
+    """Load each dataset that pending cells need and `data` lacks; BenchError if one fails."""
+    for name in _unique(c[0] for c in pending):
+        if name in data:
+            continue
+        try:
+            data[name] = loader(name)
+        except Exception as exc:
+            raise BenchError(f"could not load dataset {name!r}: {_describe(exc)}") from exc
+
+
+# -- one cell ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Task:
+    dataset: str
+    ratio: float
+    seed: int
+    model: str
+    arrays: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None
+    split_error: str | None = None
+
+
+def _tasks(pending: Sequence[Key], data: dict[str, Any], splitter: Splitter) -> Iterator[_Task]:
+    """Tasks in grid order; each (dataset, ratio, seed) split is made once, when first needed."""
+    groups: dict[tuple[str, float, int], list[str]] = {}
+    for d, r, s, m in pending:
+        groups.setdefault((d, r, s), []).append(m)
+    for (d, r, s), models in groups.items():
+        X, y = data[d]
+        arrays, error = None, None
+        try:
+            split = splitter(X, y, labeled_ratio=r, seed=s)
+            arrays = (
+                np.asarray(split.X_train, dtype=np.float64),
+                np.asarray(split.y_train_weak).astype(np.int64).ravel(),
+                np.asarray(split.X_test, dtype=np.float64),
+                np.asarray(split.y_test).astype(np.int64).ravel(),
+            )
+        except Exception as exc:
+            error = f"split failed: {_describe(exc)}"
+        for m in models:
+            yield _Task(d, r, s, m, arrays, error)
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+@contextlib.contextmanager
+def _thread_limits(enabled: bool) -> Iterator[None]:
+    """One BLAS / OpenMP / torch thread per worker, so parallel cells do not oversubscribe."""
+    if not enabled:
+        yield
+        return
+    for var in _THREAD_ENV:  # read by libraries imported later in this worker
+        os.environ[var] = "1"
+    with contextlib.ExitStack() as stack:
+        try:
+            from threadpoolctl import threadpool_limits
+        except ImportError:
+            pass
+        else:
+            stack.enter_context(threadpool_limits(limits=1))
+        yield
+
+
+def _limit_torch(enabled: bool) -> None:
+    # Only when the model already pulled torch in: importing it just to limit threads would
+    # cost every worker a second or two for models that never use it.
+    torch = sys.modules.get("torch")
+    if enabled and torch is not None:
+        torch.set_num_threads(1)
+
+
+def _run_cell(task: _Task, factory: Factory, limit_threads: bool) -> dict[str, Any]:
+    """Fit one model on one split and score the test part; never raises for model errors."""
+    row: dict[str, Any] = {
+        "dataset": task.dataset,
+        "ratio": task.ratio,
+        "seed": task.seed,
+        "model": task.model,
+        "status": "error",
+        "error": task.split_error,
+        "auroc": None,
+        "auprc": None,
+        "fit_seconds": None,
+        "score_seconds": None,
+        "n_train": None,
+        "n_test": None,
+        "n_labeled": None,
+        "n_features": None,
+    }
+    if task.arrays is not None:
+        X_train, y_train, X_test, y_test = task.arrays
+        row.update(
+            n_train=int(X_train.shape[0]),
+            n_test=int(X_test.shape[0]),
+            n_labeled=int((y_train == 1).sum()),
+            n_features=int(X_train.shape[1]),
+        )
+        try:
+            with _thread_limits(limit_threads):
+                model = factory(task.model, task.seed)
+                _limit_torch(limit_threads)
+                start = time.perf_counter()
+                model.fit(X_train, y_train)
+                row["fit_seconds"] = time.perf_counter() - start
+                start = time.perf_counter()
+                scores = model.decision_function(X_test)
+                row["score_seconds"] = time.perf_counter() - start
+            row.update(_metrics(y_test, scores))
+            row["status"] = "ok"
+        except Exception as exc:
+            row["error"] = _describe(exc)
+            row["traceback"] = traceback.format_exc()[-4000:]
+    row["finished_at"] = _now()
+    return row
+
+
+def _metrics(y_test: np.ndarray, scores: Any) -> dict[str, float]:
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    s = np.asarray(scores, dtype=np.float64).ravel()
+    if s.shape[0] != y_test.shape[0]:
+        raise ValueError(f"decision_function gave {s.shape[0]} scores for {y_test.shape[0]} rows")
+    n_bad = int((~np.isfinite(s)).sum())
+    if n_bad:
+        raise ValueError(f"decision_function gave {n_bad} non-finite scores")
+    return {
+        "auroc": float(roc_auc_score(y_test, s)),
+        "auprc": float(average_precision_score(y_test, s)),
+    }
+
+
+# -- execution -----------------------------------------------------------------------------
+def _execute(
+    tasks: Iterator[_Task], factory: Factory, jobs: int, backend: str
+) -> Iterator[dict[str, Any]]:
+    """Yield rows as cells finish: in-process for jobs=1, else through joblib."""
+    if jobs == 1:
+        for task in tasks:
+            yield _run_cell(task, factory, False)
+        return
+    from joblib import Parallel, delayed
+
+    try:
+        parallel = Parallel(n_jobs=jobs, backend=backend, return_as="generator_unordered")
+    except ValueError:  # joblib < 1.4 has no unordered generator
+        parallel = Parallel(n_jobs=jobs, backend=backend, return_as="generator")
+    run = delayed(_run_cell)
+    yield from parallel(run(task, factory, True) for task in tasks)
+
+
+class _NoProgress:
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress_bar(total: int, enabled: bool) -> Any:
+    if not (enabled and total and sys.stderr.isatty()):
+        return _NoProgress()
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return _NoProgress()
+    return tqdm(total=total, unit="cell", desc="wvad bench", file=sys.stderr)
+
+
+@contextlib.contextmanager
+def _exclusive(out: Path) -> Iterator[None]:
+    """Refuse a second concurrent run on the same directory (advisory lock, POSIX only)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    with open(out / ".lock", "w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise BenchError(f"{out} is in use by another benchmark run") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+# -- provenance ----------------------------------------------------------------------------
+def _cpu_model() -> str | None:
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.lower().startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or None
+
+
+def _git_commit() -> str | None:
+    here = Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5
+        )
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=here, capture_output=True, text=True, timeout=5,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if out.returncode != 0:
+        return None
+    return out.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+
+
+def environment() -> dict[str, Any]:
+    """Library versions and machine description for meta.json (imports nothing heavy)."""
+    import wvad
+
+    versions: dict[str, str | None] = {"python": sys.version.split()[0], "wvad": wvad.__version__}
+    for dist in _VERSIONED:
+        try:
+            versions[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            versions[dist] = None
+    try:
+        available = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        available = os.cpu_count()
+    machine = {
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "cpu": _cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "cpus_available": available,
+        "python_implementation": platform.python_implementation(),
+    }
+    return {"versions": versions, "machine": machine, "git_commit": _git_commit()}
+
+
+def _write_json(path: Path, obj: Any) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w") as fh:
+        json.dump(obj, fh, indent=2)
+        fh.write("\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _start_meta(out: Path, run: dict[str, Any]) -> dict[str, Any]:
+    """Write meta.json for this run, keeping earlier runs on the directory under "history"."""
+    path = out / META_FILE
+    history: list[Any] = []
+    if path.exists():
+        try:
+            previous = json.loads(path.read_text())
+            history = list(previous.pop("history", []))
+            history.append(previous)
+        except (ValueError, AttributeError):
+            history = []
+    meta = {**run, **environment(), "history": history}
+    _write_json(path, meta)
+    return meta
+
+
+# -- the public entry point ----------------------------------------------------------------
+def run_grid(
+    datasets: Sequence[str],
+    ratios: Sequence[float],
+    seeds: Sequence[int],
+    models: Sequence[str],
+    out_dir: str | os.PathLike[str],
+    *,
+    jobs: int = 1,
+    backend: str = "loky",
+    loader: Loader | None = None,
+    splitter: Splitter | None = None,
+    factory: Factory | None = None,
+    progress: bool = True,
+    data_dir: str | os.PathLike[str] | None = None,
+    retry_errors: bool = False,
+) -> Path:
+    """Run every (dataset, ratio, seed, model) cell not yet in `out_dir/results.jsonl`.
+
+    loader(name) -> (X, y); splitter(X, y, labeled_ratio=, seed=) -> object with X_train,
+    y_train_weak, X_test, y_test; factory(model, random_state) -> unfitted detector.
+    Defaults: `wvad.data.load_dataset` (with `data_dir`), `wvad.protocol.weak_split` and
+    `wvad.bench.models.make_model`. `jobs` and `backend` go to joblib (jobs=1 runs in this
+    process with no thread limits). Cells that errored before are skipped unless
+    `retry_errors`. Returns `out_dir`.
+    """
+    if not isinstance(jobs, int) or jobs == 0:
+        raise BenchError(f"jobs must be a non-zero int (joblib's n_jobs); got {jobs!r}")
+    grid = _make_grid(datasets, ratios, seeds, models)
+    if factory is None:
+        try:
+            grid["models"] = check_model_names(grid["models"])
+        except ValueError as exc:
+            raise BenchError(str(exc)) from None
+        factory = make_model
+    if loader is None:
+        loader = functools.partial(_default_loader, data_dir=data_dir)
+    if splitter is None:
+        splitter = _default_splitter
+
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise BenchError(f"{out} exists and is not a directory")
+    results = out / RESULTS_FILE
+    cells = _cells(grid)
+    # Load data before creating anything, so a bad dataset name leaves no empty directory.
+    data: dict[str, Any] = {}
+    _load_missing(data, loader, _pending(cells, results, retry_errors))
+    out.mkdir(parents=True, exist_ok=True)
+    with _exclusive(out):
+        repair_results(results)
+        pending = _pending(cells, results, retry_errors)  # again, now that we hold the lock
+        _load_missing(data, loader, pending)
+        meta = _start_meta(
+            out,
+            {
+                "grid": grid,
+                "jobs": jobs,
+                "backend": backend if jobs != 1 else "sequential",
+                "n_cells": len(cells),
+                "n_pending_at_start": len(pending),
+                "started_at": _now(),
+                "finished_at": None,
+                "status": "running",
+            },
+        )
+        counts = {"written": 0, "errors": 0}
+        bar = _progress_bar(len(pending), progress)
+        try:
+            with ResultsWriter(results) as writer:
+                for row in _execute(_tasks(pending, data, splitter), factory, jobs, backend):
+                    writer.write(row)
+                    counts["written"] += 1
+                    counts["errors"] += row["status"] != "ok"
+                    bar.update(1)
+            meta["status"] = "finished"
+        except BaseException:
+            meta["status"] = "interrupted"
+            raise
+        finally:
+            bar.close()
+            meta.update(
+                finished_at=_now(), n_written=counts["written"], n_errors=counts["errors"]
+            )
+            _write_json(out / META_FILE, meta)
+    return out

@@ -1,0 +1,95 @@
+import json
+import sys
+import types
+
+import pytest
+from bench_fakes import MeanDistance, NoisyMean, load_tiny, split_tiny
+
+from wvad.bench.models import ABLATIONS, MODEL_NAMES, check_model_names, make_model
+from wvad.bench.results import read_rows
+from wvad.cli import main
+
+
+class FakeWVAD(MeanDistance):
+    def __init__(self, random_state=None, **params):
+        super().__init__(random_state)
+        self.params = params
+
+
+@pytest.fixture
+def fake_wvad_modules(monkeypatch):
+    """Stand-ins for wvad.data, wvad.protocol, wvad.peers and wvad.estimator."""
+    modules = {
+        "wvad.data": {"load_dataset": lambda name, *, data_dir=None: load_tiny(name)},
+        "wvad.protocol": {"weak_split": split_tiny},
+        "wvad.peers": {"PEERS": {"iforest": MeanDistance, "devnet": NoisyMean}},
+        "wvad.estimator": {"WVAD": FakeWVAD},
+    }
+    for name, attrs in modules.items():
+        monkeypatch.setitem(sys.modules, name, types.SimpleNamespace(**attrs))
+
+
+def test_make_model_builds_peers_and_wvad_variants(fake_wvad_modules):
+    peer = make_model("devnet", random_state=3)
+    assert type(peer) is NoisyMean and peer.random_state == 3
+    assert make_model("wvad", 1).params == {}
+    assert make_model("wvad-paper", 1).params == {"preset": "paper"}
+    assert make_model("wvad-no-z", 2).params == {"features_excluded": ("z",)}
+    assert make_model("wvad-k1", 2).params == {"n_clusters": 1}
+    with pytest.raises(ValueError, match=r"not in wvad\.peers\.PEERS"):
+        make_model("rosas", 0)
+
+
+def test_unknown_model_lists_the_valid_ones():
+    with pytest.raises(ValueError, match="unknown model 'gbm'") as info:
+        make_model("gbm", 0)
+    assert all(name in str(info.value) for name in MODEL_NAMES)
+    assert check_model_names(["wvad", "ablations", "wvad-k1"]) == ["wvad", *ABLATIONS]
+
+
+def test_bench_then_report_through_the_default_loaders(tmp_path, fake_wvad_modules, capsys):
+    out = tmp_path / "run"
+    argv = ["bench", "--datasets", "blobs", "--ratios", "0.5", "--seeds", "0-1",
+            "--models", "wvad-no-fe", "iforest", "--out", str(out), "--quiet"]
+    assert main(argv) == 0
+    rows = read_rows(out)
+    assert len(rows) == 4 and {r["status"] for r in rows} == {"ok"}
+    assert main(["report", str(out)]) == 0
+    assert capsys.readouterr().out.strip() == str(out / "report.md")
+    assert "| dataset | ratio | wvad-no-fe | iforest |" in (out / "report.md").read_text()
+    assert json.loads((out / "meta.json").read_text())["grid"]["seeds"] == [0, 1]
+
+
+def test_report_on_a_hand_made_directory(tmp_path, capsys):
+    row = {"dataset": "d", "ratio": 0.1, "seed": 0, "model": "m", "status": "ok",
+           "auroc": 0.9, "auprc": 0.5, "fit_seconds": 0.1}
+    (tmp_path / "results.jsonl").write_text(json.dumps(row) + "\n")
+    assert main(["report", str(tmp_path)]) == 0
+    assert (tmp_path / "report.md").exists() and (tmp_path / "auprc.png").exists()
+
+
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (["bench", "--datasets", "letter", "--models", "gbm", "--out", "X"], "unknown model 'gbm'"),
+        (["report", "MISSING"], "no such benchmark directory"),
+        (["bench", "--datasets", "letter", "--models", "wvad"], "--out"),
+        (["bench", "--datasets", "d", "--ratios", "0", "--models", "wvad", "--out", "X"], "(0, 1]"),
+        (["frobnicate"], "invalid choice"),
+    ],
+)
+def test_user_errors_exit_2_with_one_line(tmp_path, capsys, argv, expected):
+    argv = [a.replace("X", str(tmp_path / "x")).replace("MISSING", str(tmp_path / "m"))
+            for a in argv]
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and expected in lines[0] and lines[0].startswith("wvad")
+    assert not (tmp_path / "x").exists()
+
+
+def test_help_exits_0(capsys):
+    assert main(["--help"]) == 0
+    assert main(["bench", "--help"]) == 0
+    assert "wvad bench --datasets" in capsys.readouterr().out

@@ -1,0 +1,151 @@
+import json
+
+import pytest
+from bench_fakes import CountingFactory, fake_factory, load_tiny, split_tiny
+
+from wvad.bench.results import cell_key, read_rows, repair_results
+from wvad.bench.runner import BenchError, run_grid
+
+DATASETS = ["blobs", "rings"]
+RATIOS = [0.5, 0.25]
+SEEDS = [0, 1]
+MODELS = ["mean", "noisy"]
+N_CELLS = len(DATASETS) * len(RATIOS) * len(SEEDS) * len(MODELS)
+
+
+def run(out, factory=fake_factory, **kw):
+    grid = dict(datasets=DATASETS, ratios=RATIOS, seeds=SEEDS, models=MODELS)
+    grid.update({k: kw.pop(k) for k in list(kw) if k in grid})
+    return run_grid(
+        **grid, out_dir=out, loader=load_tiny, splitter=split_tiny, factory=factory,
+        progress=False, **kw,
+    )
+
+
+def keys(rows):
+    return sorted(cell_key(r) for r in rows)
+
+
+def test_every_cell_gets_one_ok_row_with_metrics(tmp_path):
+    out = run(tmp_path / "b")
+    rows = read_rows(out / "results.jsonl")
+    assert len(rows) == N_CELLS == len(set(keys(rows)))
+    for r in rows:
+        assert r["status"] == "ok" and r["error"] is None
+        assert 0.0 <= r["auroc"] <= 1.0 and 0.0 <= r["auprc"] <= 1.0
+        assert r["fit_seconds"] >= 0 and r["score_seconds"] >= 0
+        assert r["n_train"] == 70 and r["n_test"] == 30 and r["n_features"] == 3
+    by_ratio = {r["ratio"]: r["n_labeled"] for r in rows}
+    assert by_ratio == {0.5: 3, 0.25: 1}
+    meta = json.loads((out / "meta.json").read_text())
+    assert meta["status"] == "finished" and meta["n_written"] == N_CELLS
+    assert meta["grid"]["models"] == MODELS and meta["versions"]["numpy"]
+    assert meta["machine"]["cpu_count"] >= 1
+
+
+def test_resume_after_interrupt_recomputes_nothing(tmp_path):
+    out = tmp_path / "b"
+    first = CountingFactory(interrupt_at=6)
+    with pytest.raises(KeyboardInterrupt):
+        run(out, factory=first)
+    done = read_rows(out / "results.jsonl")
+    assert len(done) == 5 == len(first.calls)
+    assert json.loads((out / "meta.json").read_text())["status"] == "interrupted"
+
+    second = CountingFactory()
+    run(out, factory=second)
+    rows = read_rows(out / "results.jsonl")
+    assert len(second.calls) == N_CELLS - 5
+    assert keys(rows) == sorted(set(keys(rows))) and len(rows) == N_CELLS
+    assert rows[:5] == done  # the first run's lines are untouched
+    meta = json.loads((out / "meta.json").read_text())
+    assert meta["status"] == "finished" and len(meta["history"]) == 1
+
+    third = CountingFactory()
+    run(out, factory=third)
+    assert third.calls == [] and len(read_rows(out / "results.jsonl")) == N_CELLS
+
+
+def test_grown_grid_runs_only_new_cells(tmp_path):
+    out = tmp_path / "b"
+    run(out, seeds=[0])
+    counting = CountingFactory()
+    run(out, factory=counting, seeds=[0, 1])
+    assert len(counting.calls) == N_CELLS // 2
+    assert {seed for _, seed in counting.calls} == {1}
+
+
+def test_partial_trailing_line_is_tolerated_and_cut(tmp_path):
+    out = run(tmp_path / "b", seeds=[0])
+    path = out / "results.jsonl"
+    with open(path, "a") as fh:
+        fh.write('{"dataset": "blobs", "ratio": 0.5, "se')
+    assert len(read_rows(path)) == N_CELLS // 2
+    counting = CountingFactory()
+    run(out, factory=counting)
+    assert len(counting.calls) == N_CELLS // 2
+    text = path.read_text()
+    assert text.endswith("\n") and '"se\n' not in text
+    assert len([json.loads(line) for line in text.splitlines()]) == N_CELLS
+    assert repair_results(path) == 0
+
+
+def test_failing_model_records_error_and_grid_continues(tmp_path):
+    out = run(tmp_path / "b", models=["broken", "mean"], datasets=["blobs"], seeds=[0])
+    rows = {r["model"]: r for r in read_rows(out / "results.jsonl") if r["ratio"] == 0.5}
+    assert rows["broken"]["status"] == "error"
+    assert rows["broken"]["error"] == "RuntimeError: this model always fails"
+    assert rows["broken"]["auroc"] is None and "Traceback" in rows["broken"]["traceback"]
+    assert rows["mean"]["status"] == "ok"
+    meta = json.loads((out / "meta.json").read_text())
+    assert meta["n_errors"] == 2
+
+
+def test_errors_are_retried_only_on_request(tmp_path):
+    out = run(tmp_path / "b", models=["broken"], datasets=["blobs"], seeds=[0], ratios=[0.5])
+    counting = CountingFactory()
+    run(out, factory=counting, models=["broken"], datasets=["blobs"], seeds=[0], ratios=[0.5])
+    assert counting.calls == []
+    run(
+        out, factory=counting, models=["broken"], datasets=["blobs"], seeds=[0], ratios=[0.5],
+        retry_errors=True,
+    )
+    assert counting.calls == [("broken", 0)]
+
+
+def test_unknown_dataset_fails_before_any_cell(tmp_path):
+    counting = CountingFactory()
+    with pytest.raises(BenchError, match="could not load dataset 'nope'"):
+        run(tmp_path / "b", factory=counting, datasets=["blobs", "nope"])
+    assert counting.calls == []
+
+
+def test_unknown_model_with_default_factory(tmp_path):
+    with pytest.raises(BenchError, match=r"unknown model 'mean'.*wvad-paper"):
+        run_grid(["blobs"], [0.1], [0], ["mean"], tmp_path, loader=load_tiny, progress=False)
+
+
+def test_two_jobs_give_the_same_rows_as_one(tmp_path):
+    small = dict(datasets=["blobs"], seeds=[0, 1], models=["mean", "noisy", "sleepy"])
+    serial = read_rows(run(tmp_path / "serial", **small) / "results.jsonl")
+    parallel = read_rows(
+        run(tmp_path / "parallel", jobs=2, backend="loky", **small) / "results.jsonl"
+    )
+
+    def stable(rows):
+        drop = {"fit_seconds", "score_seconds", "finished_at"}
+        return sorted(({k: v for k, v in r.items() if k not in drop} for r in rows), key=cell_key)
+
+    assert len(serial) == 12
+    assert stable(serial) == stable(parallel)
+
+
+def test_a_second_concurrent_run_on_the_same_directory_is_refused(tmp_path):
+    fcntl = pytest.importorskip("fcntl")
+    out = tmp_path / "b"
+    out.mkdir()
+    with open(out / ".lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(BenchError, match="in use by another benchmark run"):
+            run(out)
+    assert not (out / "results.jsonl").exists()
