@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The paper's benchmark grid: 3 ADBench datasets x 2 labeled ratios x 5 seeds x 16 models
-# (WVAD default and paper preset, its 7 ablations, and 7 peers) = 480 cells.
+# The paper's benchmark grid: 3 ADBench datasets x 2 labeled ratios x 5 seeds x 18 models
+# (WVAD default and paper preset, 9 ablations, and 7 peers) = 540 cells.
 #
 # Resumable: rerun this script after an interruption and it continues where it stopped.
 # Datasets come from $WVAD_DATA_DIR (or pass DATA_DIR=...). Parallel workers: JOBS=4 ...
@@ -21,7 +21,7 @@ fi
     --ratios 0.1 0.05 \
     --seeds 0 1 2 3 4 \
     --models wvad wvad-paper devnet deepsad prenet feawad rosas xgbod iforest \
-             wvad-recon wvad-k1 wvad-no-y wvad-no-z wvad-no-fe wvad-no-fr wvad-no-fc \
+             ablations \
     --out "$OUT" \
     --jobs "$JOBS" \
     "${data_dir[@]}"

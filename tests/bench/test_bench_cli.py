@@ -34,29 +34,40 @@ def test_make_model_builds_peers_and_wvad_variants(fake_wvad_modules):
     assert type(peer) is NoisyMean and peer.random_state == 3
     assert make_model("wvad", 1).params == {}
     assert make_model("wvad-paper", 1).params == {"preset": "paper"}
-    assert make_model("wvad-no-z", 2).params == {"features_excluded": ("z",)}
-    assert make_model("wvad-k1", 2).params == {"n_clusters": 1}
+    assert make_model("paper-no-z", 2).params == {"preset": "paper", "features_excluded": ("z",)}
+    assert make_model("paper-k1", 2).params == {"preset": "paper", "n_clusters": 1}
     with pytest.raises(ValueError, match=r"not in wvad\.peers\.PEERS"):
         make_model("rosas", 0)
+
+
+def test_every_model_name_builds_a_valid_detector():
+    """The real registry: each name gives an unfitted detector whose settings are valid."""
+    from wvad.estimator import WVAD
+
+    for name in MODEL_NAMES:
+        model = make_model(name, random_state=0)
+        assert model.get_params()["random_state"] == 0
+        if isinstance(model, WVAD):
+            model._resolve_config()  # raises ValueError on a misspelt setting
 
 
 def test_unknown_model_lists_the_valid_ones():
     with pytest.raises(ValueError, match="unknown model 'gbm'") as info:
         make_model("gbm", 0)
     assert all(name in str(info.value) for name in MODEL_NAMES)
-    assert check_model_names(["wvad", "ablations", "wvad-k1"]) == ["wvad", *ABLATIONS]
+    assert check_model_names(["wvad", "ablations", "paper-k1"]) == ["wvad", *ABLATIONS]
 
 
 def test_bench_then_report_through_the_default_loaders(tmp_path, fake_wvad_modules, capsys):
     out = tmp_path / "run"
     argv = ["bench", "--datasets", "blobs", "--ratios", "0.5", "--seeds", "0-1",
-            "--models", "wvad-no-fe", "iforest", "--out", str(out), "--quiet"]
+            "--models", "paper-no-fe", "iforest", "--out", str(out), "--quiet"]
     assert main(argv) == 0
     rows = read_rows(out)
     assert len(rows) == 4 and {r["status"] for r in rows} == {"ok"}
     assert main(["report", str(out)]) == 0
     assert capsys.readouterr().out.strip() == str(out / "report.md")
-    assert "| dataset | ratio | wvad-no-fe | iforest |" in (out / "report.md").read_text()
+    assert "| dataset | ratio | paper-no-fe | iforest |" in (out / "report.md").read_text()
     assert json.loads((out / "meta.json").read_text())["grid"]["seeds"] == [0, 1]
 
 
