@@ -58,22 +58,46 @@ def test_unknown_model_lists_the_valid_ones():
     assert check_model_names(["wvad", "ablations", "paper-k1"]) == ["wvad", *ABLATIONS]
 
 
-def test_bench_then_report_through_the_default_loaders(tmp_path, fake_wvad_modules, capsys):
+def test_bench_then_report_on_real_data(tmp_path, capsys):
+    """The real loaders, protocol and models on the shared Ionosphere table."""
     out = tmp_path / "run"
-    argv = ["bench", "--datasets", "blobs", "--ratios", "0.5", "--seeds", "0-1",
-            "--models", "paper-no-fe", "iforest", "--out", str(out), "--quiet"]
+    argv = [
+        "bench",
+        "--datasets",
+        "ionosphere",
+        "--ratios",
+        "0.1",
+        "--seeds",
+        "0-1",
+        "--models",
+        "iforest",
+        "devnet",
+        "--out",
+        str(out),
+        "--quiet",
+    ]
     assert main(argv) == 0
     rows = read_rows(out)
     assert len(rows) == 4 and {r["status"] for r in rows} == {"ok"}
+    assert all(0.5 < r["auroc"] <= 1 for r in rows)
+    assert {r["n_labeled"] for r in rows} == {int(0.1 * 88)}
     assert main(["report", str(out)]) == 0
     assert capsys.readouterr().out.strip() == str(out / "report.md")
-    assert "| dataset | ratio | paper-no-fe | iforest |" in (out / "report.md").read_text()
+    assert "| dataset | ratio | iforest | devnet |" in (out / "report.md").read_text()
     assert json.loads((out / "meta.json").read_text())["grid"]["seeds"] == [0, 1]
 
 
 def test_report_on_a_hand_made_directory(tmp_path, capsys):
-    row = {"dataset": "d", "ratio": 0.1, "seed": 0, "model": "m", "status": "ok",
-           "auroc": 0.9, "auprc": 0.5, "fit_seconds": 0.1}
+    row = {
+        "dataset": "d",
+        "ratio": 0.1,
+        "seed": 0,
+        "model": "m",
+        "status": "ok",
+        "auroc": 0.9,
+        "auprc": 0.5,
+        "fit_seconds": 0.1,
+    }
     (tmp_path / "results.jsonl").write_text(json.dumps(row) + "\n")
     assert main(["report", str(tmp_path)]) == 0
     assert (tmp_path / "report.md").exists() and (tmp_path / "auprc.png").exists()
@@ -90,8 +114,9 @@ def test_report_on_a_hand_made_directory(tmp_path, capsys):
     ],
 )
 def test_user_errors_exit_2_with_one_line(tmp_path, capsys, argv, expected):
-    argv = [a.replace("X", str(tmp_path / "x")).replace("MISSING", str(tmp_path / "m"))
-            for a in argv]
+    argv = [
+        a.replace("X", str(tmp_path / "x")).replace("MISSING", str(tmp_path / "m")) for a in argv
+    ]
     assert main(argv) == 2
     captured = capsys.readouterr()
     assert captured.out == ""

@@ -53,9 +53,10 @@ class BenchError(Exception):
 
 # -- defaults (lazy imports of modules that live elsewhere in wvad) ------------------------
 def _default_loader(name: str, *, data_dir: str | os.PathLike[str] | None = None):
-    from wvad.data import load_dataset
+    from wvad.data import default_data_dir, load_dataset
 
-    return load_dataset(name, data_dir=data_dir)
+    # A source checkout benchmarks on the shared folder beside it before any download.
+    return load_dataset(name, data_dir=data_dir or default_data_dir())
 
 
 def _default_splitter(X: Any, y: Any, *, labeled_ratio: float, seed: int) -> Any:
