@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 
 from wvad import WVAD, make_multimodal
+from wvad.data import default_data_dir
 
 torch.set_num_threads(1)
 
@@ -17,6 +20,15 @@ SHORT = {"pretrain_epochs": 10, "warmup_epochs": 10, "joint_epochs": 30}
 def table() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """X, true labels and weak labels: 1500 rows, 6 features, 6% anomalies, 9 labeled."""
     return make_multimodal(n_samples=1500, n_features=6, contamination=0.06, random_state=3)
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """The benchmark tables (../shared/datasets or WVAD_DATA_DIR); tests never download."""
+    folder = default_data_dir()
+    if folder is None or not folder.is_dir():
+        pytest.fail("shared dataset folder not found: set WVAD_DATA_DIR to ADBench's .npz folder")
+    return folder
 
 
 @pytest.fixture(scope="session")

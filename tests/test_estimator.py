@@ -134,14 +134,22 @@ def test_input_is_not_modified(table):
     assert np.array_equal(X, X_copy) and np.array_equal(y_weak, y_copy)
 
 
-def test_unsupervised_mode_scores_by_elbo(table, short):
+@pytest.mark.parametrize(("preset", "mode"), [("default", "fusion"), ("paper", "elbo")])
+def test_unsupervised_mode_scores_without_a_head(table, short, preset, mode):
     X, y, _ = table
-    model = WVAD(n_clusters=3, random_state=0, allow_unsupervised=True, **short).fit(X)
-    assert model.head_ is None and model.score_mode_ == "elbo"
+    model = WVAD(preset, n_clusters=3, random_state=0, allow_unsupervised=True, **short).fit(X)
+    assert model.head_ is None and model.score_mode_ == mode
     assert roc_auc_score(y, model.decision_function(X)) > 0.6
 
 
-@pytest.mark.parametrize("mode", ["reconstruction", "elbo"])
+def test_explicit_head_score_needs_labels(table):
+    X, _, _ = table
+    model = WVAD(score_mode="head", allow_unsupervised=True, pretrain_epochs=1)
+    with pytest.raises(ValueError, match="needs labeled anomalies"):
+        model.fit(X)
+
+
+@pytest.mark.parametrize("mode", ["reconstruction", "elbo", "head", "fusion"])
 def test_alternative_score_modes(table, mode, short):
     X, y, y_weak = table
     model = WVAD(n_clusters=2, random_state=0, score_mode=mode, **short).fit(X, y_weak)
@@ -160,8 +168,8 @@ def test_feature_groups_can_be_left_out(table):
         joint_epochs=1,
     )
     model.fit(X, y_weak)
-    assert model.head_groups_ == ("f_e", "f_r", "f_c", "f_d")
-    assert model.head_.net[0].in_features == 4
+    assert model.head_groups_ == ("f_e", "f_r", "f_c")
+    assert model.head_.net[0].in_features == 3
 
 
 def test_paper_preset_resolves_paper_schedule(table):

@@ -77,22 +77,57 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--datasets", nargs="+", required=True, metavar="NAME",
-                   help="dataset short names, e.g. letter ionosphere satellite")
-    p.add_argument("--ratios", nargs="+", type=_ratio, default=[0.1, 0.05], metavar="R",
-                   help="fractions of training anomalies that are labeled (default: 0.1 0.05)")
-    p.add_argument("--seeds", nargs="+", type=_seeds, default=[[0, 1, 2, 3, 4]], metavar="S",
-                   help="seeds or inclusive ranges such as 0-4 (default: 0-4)")
-    p.add_argument("--models", nargs="+", required=True, metavar="MODEL",
-                   help="model names, or a group: all, peers, ablations")
+    p.add_argument(
+        "--datasets",
+        nargs="+",
+        required=True,
+        metavar="NAME",
+        help="dataset short names, e.g. letter ionosphere satellite",
+    )
+    p.add_argument(
+        "--ratios",
+        nargs="+",
+        type=_ratio,
+        default=[0.1, 0.05],
+        metavar="R",
+        help="fractions of training anomalies that are labeled (default: 0.1 0.05)",
+    )
+    p.add_argument(
+        "--seeds",
+        nargs="+",
+        type=_seeds,
+        default=[[0, 1, 2, 3, 4]],
+        metavar="S",
+        help="seeds or inclusive ranges such as 0-4 (default: 0-4)",
+    )
+    p.add_argument(
+        "--models",
+        nargs="+",
+        required=True,
+        metavar="MODEL",
+        help="model names, or a group: all, peers, ablations",
+    )
     p.add_argument("--out", required=True, type=Path, metavar="DIR", help="output directory")
-    p.add_argument("--jobs", type=int, default=1, metavar="N",
-                   help="parallel workers (joblib n_jobs; -1 = all cores; default 1)")
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="parallel workers (joblib n_jobs; -1 = all cores; default 1)",
+    )
     p.add_argument("--backend", default="loky", help="joblib backend (default: loky)")
-    p.add_argument("--data-dir", type=Path, default=None, metavar="DIR",
-                   help="dataset directory (default: $WVAD_DATA_DIR)")
-    p.add_argument("--retry-errors", action="store_true",
-                   help="run again the cells that failed in an earlier run")
+    p.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="dataset directory (default: $WVAD_DATA_DIR)",
+    )
+    p.add_argument(
+        "--retry-errors",
+        action="store_true",
+        help="run again the cells that failed in an earlier run",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     p.set_defaults(func=cmd_bench)
 
@@ -162,8 +197,11 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"wvad {__version__}")
-    parser.add_argument("--traceback", action="store_true",
-                        help="on error, show the full traceback (for bug reports)")
+    parser.add_argument(
+        "--traceback",
+        action="store_true",
+        help="on error, show the full traceback (for bug reports)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for add in SUBCOMMANDS:
         add(sub)

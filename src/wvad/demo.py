@@ -38,9 +38,7 @@ def run_demo(
 
     start = time.perf_counter()
     forest = IsolationForest(random_state=seed).fit(split.X_train)
-    results["IsolationForest"] = _metrics(
-        split.y_test, -forest.score_samples(split.X_test), start
-    )
+    results["IsolationForest"] = _metrics(split.y_test, -forest.score_samples(split.X_test), start)
     results["_info"] = {
         "rows": float(n_samples),
         "labeled": float(split.y_train_weak.sum()),

@@ -25,7 +25,9 @@ from wvad.training import History, Schedule, fit_gmm_prior, pretrain_autoencoder
 
 __all__ = ["WVAD"]
 
-SCORE_MODES = ("auto", "head", "elbo", "reconstruction")
+SCORE_MODES = ("head", "fusion", "elbo", "reconstruction")
+#: Columns of the evidence matrix `fusion` averages (the head's only when there is a head).
+EVIDENCE = ("head", "log_f_r", "neg_elbo")
 SCALINGS = ("minmax", "standard", "none")
 SCORING_BATCH = 16384
 
@@ -56,8 +58,10 @@ class WVAD(BaseDetector):
     head_features : feature groups the score estimator reads: the paper's five ("y", "z",
         "f_e", "f_r", "f_c") and optionally "f_d", the negative ELBO at the latent mean.
     normalize_features : standardise the score estimator's inputs (batch normalisation).
-    score_mode : "head" (the score estimator), "elbo" (negative ELBO), "reconstruction"
-        (f_r alone) or "auto" ("head" when labels were given, else "elbo").
+    score_mode : "head" (the score estimator's logit), "fusion" (the mean of the head's
+        logit, log f_r and the negative ELBO, each robustly standardised on the unlabeled
+        training rows), "elbo" (negative ELBO) or "reconstruction" (f_r alone). When the
+        preset's "head" meets a fit without labels, the score falls back to "elbo".
     features_excluded : groups removed from `head_features` (for ablations).
     scaling : "minmax" (default), "standard" or "none"; fitted on the training X.
     contamination : expected share of anomalies; sets `threshold_` for `predict`.
@@ -87,7 +91,7 @@ class WVAD(BaseDetector):
         weight_decay: float | None = None,
         head_features: Sequence[str] | None = None,
         normalize_features: bool | None = None,
-        score_mode: str = "auto",
+        score_mode: str | None = None,
         features_excluded: Sequence[str] = (),
         scaling: str = "minmax",
         contamination: float = 0.1,
@@ -154,9 +158,8 @@ class WVAD(BaseDetector):
             )
             _require(ok, key, "a sequence of ints >= 1", dims)
             config[key] = tuple(int(d) for d in dims)
-        _require(
-            self.score_mode in SCORE_MODES, "score_mode", f"one of {SCORE_MODES}", self.score_mode
-        )
+        mode = config["score_mode"]
+        _require(mode in SCORE_MODES, "score_mode", f"one of {SCORE_MODES}", mode)
         _require(self.scaling in SCALINGS, "scaling", f"one of {SCALINGS}", self.scaling)
         _require(
             isinstance(config["normalize_features"], (bool, np.bool_)),
@@ -201,7 +204,7 @@ class WVAD(BaseDetector):
         labeled = torch.as_tensor(y == 1, device=self.device_)
         X_u, X_a = Xs[~labeled], Xs[labeled]
         self.n_labeled_ = int(labeled.sum().item())
-        self.score_mode_ = self._resolved_score_mode()
+        self.score_mode_ = self._resolved_score_mode(config)
         head_groups = config["head_groups"]
         schedule = Schedule(**{k: config[k] for k in Schedule.__dataclass_fields__ if k in config})
         rng = np.random.default_rng(self.seed_)
@@ -230,15 +233,21 @@ class WVAD(BaseDetector):
         self.head_ = head
         self.head_groups_ = head_groups
         self.history_ = history.records
+        if self.score_mode_ == "fusion":
+            evidence = np.concatenate(self._batched(X[y == 0], self._evidence))
+            q25, median, q75 = np.percentile(evidence, [25, 50, 75], axis=0)
+            self.fusion_center_ = median
+            self.fusion_scale_ = np.where(q75 > q25, q75 - q25, 1.0)
 
-    def _resolved_score_mode(self) -> str:
-        if self.score_mode == "auto":
-            return "head" if self.n_labeled_ > 0 else "elbo"
-        if self.score_mode == "head" and self.n_labeled_ == 0:
+    def _resolved_score_mode(self, config: dict[str, Any]) -> str:
+        mode = config["score_mode"]
+        if mode == "head" and self.n_labeled_ == 0:
+            if self.score_mode is None:  # the preset's choice, not the user's: fall back
+                return "elbo"
             raise ValueError(
                 "score_mode='head' needs labeled anomalies to train the score estimator"
             )
-        return self.score_mode
+        return mode
 
     def _head_in_dim(self, groups: tuple[str, ...], config: dict[str, Any]) -> int:
         sizes = {
@@ -280,21 +289,29 @@ class WVAD(BaseDetector):
                 out.append(fn(chunk))
         return out
 
+    def _evidence(self, chunk: torch.Tensor) -> np.ndarray:
+        """Per-row [head logit (with a head), log f_r, negative ELBO at the latent mean]."""
+        mu, logvar = self.model_.encode(chunk)
+        density = DENSITY_GROUP in self.head_groups_
+        features = self.model_.features_from(chunk, mu, logvar, density=density)
+        columns = [
+            features.f_r.clamp_min(1e-30).log(),
+            self.model_.negative_elbo_from(chunk, mu, logvar, sample=False)[0],
+        ]
+        if self.head_ is not None:
+            columns.insert(0, self.head_(features.stack(self.head_groups_)))
+        return torch.stack(columns, dim=1).double().cpu().numpy()
+
     def _score(self, X: np.ndarray) -> np.ndarray:
+        evidence = np.concatenate(self._batched(X, self._evidence))
         mode = self.score_mode_
-
-        def score(chunk: torch.Tensor) -> np.ndarray:
-            if mode == "elbo":
-                values = self.model_.negative_elbo(chunk, sample=False)[0]
-            else:
-                features = self.model_.features(chunk, density=DENSITY_GROUP in self.head_groups_)
-                if mode == "reconstruction":
-                    values = features.f_r
-                else:
-                    values = self.head_(features.stack(self.head_groups_))
-            return values.double().cpu().numpy()
-
-        return np.concatenate(self._batched(X, score))
+        if mode == "fusion":
+            return ((evidence - self.fusion_center_) / self.fusion_scale_).mean(axis=1)
+        if mode == "head":
+            return evidence[:, 0]
+        if mode == "reconstruction":
+            return np.exp(evidence[:, -2])
+        return evidence[:, -1]
 
     def _features(self, X: Any) -> list[MixtureFeatures]:
         return self._batched(self._validate_for_scoring(X), self.model_.features)

@@ -86,6 +86,9 @@ def save_model(model: WVAD, path: Path, *, overwrite: bool = False) -> Path:
     tensors["scale_offset"] = torch.as_tensor(model.scale_offset_)
     tensors["scale_factor"] = torch.as_tensor(model.scale_factor_)
     tensors["decision_scores"] = torch.as_tensor(model.decision_scores_)
+    if model.score_mode_ == "fusion":
+        tensors["fusion_center"] = torch.as_tensor(model.fusion_center_)
+        tensors["fusion_scale"] = torch.as_tensor(model.fusion_scale_)
     _atomic_write(path / WEIGHTS_FILE, lambda f: torch.save(tensors, f), binary=True)
     _atomic_write(path / CONFIG_FILE, lambda f: json.dump(config, f, indent=2), binary=False)
     return path
@@ -162,6 +165,9 @@ def load_model(cls: type[WVAD], path: Path, *, device: str | None = None) -> WVA
         model.scale_offset_ = tensors["scale_offset"].numpy()
         model.scale_factor_ = tensors["scale_factor"].numpy()
         model.decision_scores_ = tensors["decision_scores"].numpy()
+        if model.score_mode_ == "fusion":
+            model.fusion_center_ = tensors["fusion_center"].numpy()
+            model.fusion_scale_ = tensors["fusion_scale"].numpy()
     except (KeyError, RuntimeError) as exc:
         raise ValueError(f"{weights_path} does not match {config_path}: {exc}") from None
     model.model_ = mixture.to(model.device_).eval()

@@ -28,12 +28,12 @@ _PAPER: dict[str, Any] = {
     "weight_decay": 0.0,
     "head_features": ("y", "z", "f_e", "f_r", "f_c"),
     "normalize_features": False,
+    "score_mode": "head",
 }
 
 _DEFAULT: dict[str, Any] = {
     **_PAPER,
-    "head_features": ("y", "z", "f_e", "f_r", "f_c", "f_d"),
-    "normalize_features": True,
+    "score_mode": "fusion",
 }
 
 PRESETS = MappingProxyType(

@@ -19,6 +19,7 @@ from wvad.model.score_head import ScoreHead
 __all__ = ["Schedule", "fit_gmm_prior", "pretrain_autoencoder", "train_joint"]
 
 GRAD_CLIP_NORM = 10.0
+_TERMS = ("loss", "neg_elbo", "penalty", "ce")
 # q(z|x) starts with this share of the fitted components' mean variance.
 POSTERIOR_VARIANCE_SHARE = 0.1
 
@@ -44,13 +45,11 @@ class Schedule:
 class History:
     """Per-epoch means of each loss term, JSON-serialisable."""
 
-    records: dict[str, list] = field(
-        default_factory=lambda: {k: [] for k in ("phase", "loss", "neg_elbo", "penalty", "ce")}
-    )
+    records: dict[str, list] = field(default_factory=lambda: {k: [] for k in ("phase", *_TERMS)})
 
     def add(self, phase: str, **terms: float) -> None:
         self.records["phase"].append(phase)
-        for key in ("loss", "neg_elbo", "penalty", "ce"):
+        for key in _TERMS:
             value = terms.get(key)
             self.records[key].append(None if value is None else float(value))
 
@@ -67,7 +66,9 @@ def _batches(n: int, batch_size: int, rng: np.random.Generator) -> Iterator[np.n
 
 
 def _optimizer(params, schedule: Schedule) -> torch.optim.Optimizer:
-    return torch.optim.Adam(params, lr=schedule.learning_rate, weight_decay=schedule.weight_decay)
+    return torch.optim.Adam(
+        params, lr=schedule.learning_rate, weight_decay=schedule.weight_decay, foreach=True
+    )
 
 
 def pretrain_autoencoder(
@@ -146,6 +147,7 @@ def train_joint(
     params = list(model.parameters()) + (list(head.parameters()) if supervised else [])
     optimizer = _optimizer(params, schedule)
     bce = nn.BCEWithLogitsLoss()
+    density = DENSITY_GROUP in schedule.head_groups
     model.train()
     if head is not None:
         head.train()
@@ -153,32 +155,37 @@ def train_joint(
     phases.append(("joint", schedule.joint_epochs, schedule.joint_lambda))
     for phase, epochs, lam in phases:
         for _ in range(epochs):
-            sums = dict.fromkeys(("loss", "neg_elbo", "penalty", "ce"), 0.0)
+            # running sums stay tensors: one host sync per epoch, not per step
+            sums = {k: torch.zeros((), device=X_unlabeled.device) for k in _TERMS}
             steps = 0
             for idx in _batches(len(X_unlabeled), schedule.batch_size, rng):
                 x_u = X_unlabeled[idx]
-                neg_elbo = model.negative_elbo(x_u)[0].mean()
-                loss = neg_elbo
                 if supervised:
                     a_idx = rng.integers(0, len(X_anomalies), size=schedule.anomaly_batch_size)
                     x_a = X_anomalies[a_idx]
-                    penalty = model.anomaly_penalty(model.encode(x_a)[0]).mean()
                     x_all = torch.cat([x_u, x_a])
-                    target = torch.cat([x_u.new_zeros(len(x_u)), x_a.new_ones(len(x_a))])
-                    features = model.features(x_all, density=DENSITY_GROUP in schedule.head_groups)
-                    logits = head(features.stack(schedule.head_groups))
-                    ce = bce(logits, target)
+                else:
+                    x_all = x_u
+                mu, logvar = model.encode(x_all)
+                n_u = len(x_u)
+                neg_elbo = model.negative_elbo_from(x_u, mu[:n_u], logvar[:n_u])[0].mean()
+                loss = neg_elbo
+                if supervised:
+                    penalty = model.anomaly_penalty(mu[n_u:]).mean()
+                    target = torch.cat([x_u.new_zeros(n_u), x_a.new_ones(len(x_a))])
+                    features = model.features_from(x_all, mu, logvar, density=density)
+                    ce = bce(head(features.stack(schedule.head_groups)), target)
                     loss = loss + schedule.anomaly_penalty * penalty + lam * ce
-                    sums["penalty"] += penalty.item()
-                    sums["ce"] += ce.item()
+                    sums["penalty"] += penalty.detach()
+                    sums["ce"] += ce.detach()
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 nn.utils.clip_grad_norm_(params, GRAD_CLIP_NORM)
                 optimizer.step()
-                sums["loss"] += loss.item()
-                sums["neg_elbo"] += neg_elbo.item()
+                sums["loss"] += loss.detach()
+                sums["neg_elbo"] += neg_elbo.detach()
                 steps += 1
-            means = {k: v / steps for k, v in sums.items()}
+            means = {k: v.item() / steps for k, v in sums.items()}
             if not supervised:
                 means["penalty"] = means["ce"] = None
             history.add(phase, **means)

@@ -58,7 +58,7 @@ def test_unknown_model_lists_the_valid_ones():
     assert check_model_names(["wvad", "ablations", "paper-k1"]) == ["wvad", *ABLATIONS]
 
 
-def test_bench_then_report_on_real_data(tmp_path, capsys):
+def test_bench_then_report_on_real_data(tmp_path, capsys, shared_dir):
     """The real loaders, protocol and models on the shared Ionosphere table."""
     out = tmp_path / "run"
     argv = [
@@ -74,6 +74,8 @@ def test_bench_then_report_on_real_data(tmp_path, capsys):
         "devnet",
         "--out",
         str(out),
+        "--data-dir",
+        str(shared_dir),
         "--quiet",
     ]
     assert main(argv) == 0

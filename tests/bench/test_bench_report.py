@@ -18,10 +18,16 @@ DASH = "\u2013"  # what the tables show for a model with no run
 
 def row(dataset, ratio, seed, model, auroc, auprc=None, status="ok", fit=1.0, error=None):
     return {
-        "dataset": dataset, "ratio": ratio, "seed": seed, "model": model, "status": status,
-        "error": error, "auroc": auroc if status == "ok" else None,
+        "dataset": dataset,
+        "ratio": ratio,
+        "seed": seed,
+        "model": model,
+        "status": status,
+        "error": error,
+        "auroc": auroc if status == "ok" else None,
         "auprc": (auroc if auprc is None else auprc) if status == "ok" else None,
-        "fit_seconds": fit if status == "ok" else None, "score_seconds": 0.01,
+        "fit_seconds": fit if status == "ok" else None,
+        "score_seconds": 0.01,
     }
 
 

@@ -17,8 +17,13 @@ def run(out, factory=fake_factory, **kw):
     grid = dict(datasets=DATASETS, ratios=RATIOS, seeds=SEEDS, models=MODELS)
     grid.update({k: kw.pop(k) for k in list(kw) if k in grid})
     return run_grid(
-        **grid, out_dir=out, loader=load_tiny, splitter=split_tiny, factory=factory,
-        progress=False, **kw,
+        **grid,
+        out_dir=out,
+        loader=load_tiny,
+        splitter=split_tiny,
+        factory=factory,
+        progress=False,
+        **kw,
     )
 
 
@@ -107,7 +112,12 @@ def test_errors_are_retried_only_on_request(tmp_path):
     run(out, factory=counting, models=["broken"], datasets=["blobs"], seeds=[0], ratios=[0.5])
     assert counting.calls == []
     run(
-        out, factory=counting, models=["broken"], datasets=["blobs"], seeds=[0], ratios=[0.5],
+        out,
+        factory=counting,
+        models=["broken"],
+        datasets=["blobs"],
+        seeds=[0],
+        ratios=[0.5],
         retry_errors=True,
     )
     assert counting.calls == [("broken", 0)]

@@ -5,7 +5,7 @@ import hashlib
 import numpy as np
 import pytest
 
-from wvad.data import PAPER_DATASETS, default_data_dir, get_info, list_datasets, load_dataset
+from wvad.data import PAPER_DATASETS, get_info, list_datasets, load_dataset
 from wvad.data.registry import ADBENCH_URL, REGISTRY
 
 
@@ -25,14 +25,6 @@ def test_lookup_ignores_case_and_suggests():
         get_info("satelite")
     with pytest.raises(ValueError, match="Known datasets"):
         get_info("zzzz")
-
-
-@pytest.fixture(scope="module")
-def shared_dir():
-    folder = default_data_dir()
-    if folder is None or not folder.is_dir():
-        pytest.skip("shared dataset folder absent (set WVAD_DATA_DIR)")
-    return folder
 
 
 def test_checksums_match_shared_files(shared_dir):

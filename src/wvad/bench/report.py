@@ -138,9 +138,7 @@ def _ratio_label(ratio: float) -> str:
     return f"{ratio:g}"
 
 
-def metric_table(
-    rows: Sequence[Row], field: str, axes: Axes
-) -> tuple[list[str], list[list[str]]]:
+def metric_table(rows: Sequence[Row], field: str, axes: Axes) -> tuple[list[str], list[list[str]]]:
     """Header and body of one metric's table: `mean ± std` per model, best mean in bold.
 
     A cell with fewer seeds than its row has elsewhere gets "(k/n)"; a model that ran but
@@ -300,7 +298,7 @@ def plot_metric(rows: Sequence[Row], field: str, axes: Axes, path: str | os.Path
         ax.set_ylabel(METRICS.get(field, field))
         ax.grid(axis="y", alpha=0.3)
         ax.legend(fontsize=7, loc="lower right")
-    for ax in panels[len(axes.datasets):]:
+    for ax in panels[len(axes.datasets) :]:
         ax.set_visible(False)
     out = Path(path)
     fig.savefig(out, dpi=110)

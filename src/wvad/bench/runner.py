@@ -325,7 +325,10 @@ def _git_commit() -> str | None:
         )
         dirty = subprocess.run(
             ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=here, capture_output=True, text=True, timeout=5,
+            cwd=here,
+            capture_output=True,
+            text=True,
+            timeout=5,
         )
     except (OSError, subprocess.SubprocessError):
         return None
@@ -466,8 +469,6 @@ def run_grid(
             raise
         finally:
             bar.close()
-            meta.update(
-                finished_at=_now(), n_written=counts["written"], n_errors=counts["errors"]
-            )
+            meta.update(finished_at=_now(), n_written=counts["written"], n_errors=counts["errors"])
             _write_json(out / META_FILE, meta)
     return out

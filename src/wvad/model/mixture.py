@@ -125,7 +125,12 @@ class VariationalMixture(nn.Module):
         KL term = E_q[log q(z|x) + log q(y|x) - log p(z|y) - log p(y)], analytic in z given
         q(y|x); with sample=False the mean of q(z|x) replaces the draw (deterministic).
         """
-        mu, logvar = self.encode(x)
+        return self.negative_elbo_from(x, *self.encode(x), sample=sample)
+
+    def negative_elbo_from(
+        self, x: Tensor, mu: Tensor, logvar: Tensor, *, sample: bool = True
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        """`negative_elbo` for rows already encoded (saves an encoder pass in training)."""
         z = self.sample(mu, logvar) if sample else mu
         x_hat = self.decode(z)
         return self._negative_elbo_terms(x, mu, logvar, x_hat, self.cluster_log_posterior(z))
@@ -167,7 +172,12 @@ class VariationalMixture(nn.Module):
 
         With density=True also f_d, the negative ELBO at the mean (higher = less explained).
         """
-        mu, logvar = self.encode(x)
+        return self.features_from(x, *self.encode(x), density=density)
+
+    def features_from(
+        self, x: Tensor, mu: Tensor, logvar: Tensor, *, density: bool = False
+    ) -> MixtureFeatures:
+        """`features` for rows already encoded."""
         x_hat = self.decode(mu)
         log_y = self.cluster_log_posterior(mu)
         y = log_y.exp()
