@@ -27,9 +27,7 @@ from wvad.peers import PEERS
 
 
 def weak_split(X: np.ndarray, y: np.ndarray, seed: int, labeled_ratio: float = 0.1):
-    X_tr, X_te, y_tr, y_te = train_test_split(
-        X, y, test_size=0.3, stratify=y, random_state=seed
-    )
+    X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.3, stratify=y, random_state=seed)
     scaler = MinMaxScaler().fit(X_tr)
     X_tr, X_te = scaler.transform(X_tr), scaler.transform(X_te)
     anomalies = np.flatnonzero(y_tr == 1)
@@ -61,8 +59,11 @@ def main() -> None:
                 auroc = roc_auc_score(y_te, model.decision_function(X_te))
                 seconds = time.process_time() - start
                 results.setdefault((name, peer), []).append(auroc)
-                print(f"{name},{seed},{peer},{len(X_tr)},{int(y_weak.sum())},{auroc:.4f},"
-                      f"{seconds:.1f}", flush=True)
+                print(
+                    f"{name},{seed},{peer},{len(X_tr)},{int(y_weak.sum())},{auroc:.4f},"
+                    f"{seconds:.1f}",
+                    flush=True,
+                )
 
     print("\nmean AUROC over seeds")
     print("| peer | " + " | ".join(args.datasets) + " |")

@@ -1,6 +1,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
 
@@ -40,6 +41,15 @@ def test_transform_and_feature_names(table, fitted):
     assert np.allclose(y_part.sum(axis=1), 1.0, atol=1e-5)
     clusters = fitted.predict_cluster(X[:50])
     assert np.array_equal(clusters, y_part.argmax(axis=1))
+
+
+def test_reconstruction_errors_match_f_r(table, fitted):
+    X, _, _ = table
+    errors = fitted.reconstruction_errors(X[:20])
+    assert errors.shape == (20, X.shape[1]) and (errors >= 0).all()
+    f_r = fitted.transform(X[:20])[:, -2]
+    norm = np.linalg.norm(fitted._scale(X[:20]), axis=1)
+    assert np.allclose(np.sqrt(errors.sum(axis=1)) / np.maximum(norm, 1e-3), f_r, rtol=1e-4)
 
 
 def test_history_records_each_epoch_and_elbo_falls(fitted, short):
@@ -179,3 +189,23 @@ def test_paper_preset_resolves_paper_schedule(table):
     assert model.config_["warmup_lambda"] == 0.01 and model.config_["joint_lambda"] == 1.0
     assert model.config_["joint_epochs"] == 1
     assert WVAD(preset="paper").get_params()["joint_epochs"] is None
+
+
+def test_verbose_shows_a_progress_bar(table, capsys):
+    X, _, y_weak = table
+    WVAD(
+        n_clusters=2,
+        random_state=0,
+        verbose=True,
+        pretrain_epochs=1,
+        warmup_epochs=1,
+        joint_epochs=1,
+    ).fit(X, y_weak)
+    assert "WVAD" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message for a missing GPU")
+def test_cuda_request_without_gpu_is_refused(table):
+    X, _, y_weak = table
+    with pytest.raises(ValueError, match="no CUDA device"):
+        WVAD(device="cuda", pretrain_epochs=1).fit(X, y_weak)

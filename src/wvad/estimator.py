@@ -56,7 +56,8 @@ class WVAD(BaseDetector):
     batch_size, anomaly_batch_size : unlabeled rows and (resampled) labeled anomalies per step.
     learning_rate, weight_decay : Adam settings.
     head_features : feature groups the score estimator reads: the paper's five ("y", "z",
-        "f_e", "f_r", "f_c") and optionally "f_d", the negative ELBO at the latent mean.
+        "f_e", "f_r", "f_c") and optionally "f_d", the negative ELBO at the latent mean,
+        and "x", the scaled input row.
     normalize_features : standardise the score estimator's inputs (batch normalisation).
     score_mode : "head" (the score estimator's logit), "fusion" (the mean of the head's
         logit, log f_r and the negative ELBO, each robustly standardised on the unlabeled
@@ -197,6 +198,7 @@ class WVAD(BaseDetector):
             )
         self.config_ = config
         self.n_clusters_ = int(config["n_clusters"])
+        self.n_samples_fit_ = int(X.shape[0])
         self.seed_ = resolve_seed(self.random_state)
         self.device_ = resolve_device(self.device)
         self._fit_scaler(X)
@@ -257,6 +259,7 @@ class WVAD(BaseDetector):
             "f_r": 1,
             "f_c": 1,
             "f_d": 1,
+            "x": self.n_features_in_,
         }
         return sum(sizes[g] for g in groups)
 
@@ -327,6 +330,19 @@ class WVAD(BaseDetector):
         names = [f"y{k}" for k in range(self.n_clusters_)]
         names += [f"z{d}" for d in range(self.model_.latent_dim)]
         return np.asarray([*names, "f_e", "f_r", "f_c"], dtype=object)
+
+    def reconstruction_errors(self, X: Any) -> np.ndarray:
+        """Squared reconstruction error per row and input column, in the scaled space.
+
+        Row sums are ||x - x^||^2, the numerator of f_r (squared); the largest entries name
+        the columns the mixture explains worst, which is what makes a row look anomalous.
+        """
+
+        def errors(chunk: torch.Tensor) -> np.ndarray:
+            x_hat = self.model_.decode(self.model_.encode(chunk)[0])
+            return ((chunk - x_hat) ** 2).double().cpu().numpy()
+
+        return np.concatenate(self._batched(self._validate_for_scoring(X), errors))
 
     def predict_cluster(self, X: Any) -> np.ndarray:
         """Index of the most probable mixture component per row."""

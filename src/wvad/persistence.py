@@ -31,6 +31,7 @@ WEIGHTS_FILE = "weights.pt"
 
 _SCALARS = (
     "n_features_in_",
+    "n_samples_fit_",
     "n_clusters_",
     "seed_",
     "threshold_",

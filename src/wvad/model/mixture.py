@@ -20,6 +20,7 @@ __all__ = [
     "DENSITY_GROUP",
     "FEATURE_GROUPS",
     "HEAD_GROUPS",
+    "INPUT_GROUP",
     "MixtureFeatures",
     "VariationalMixture",
 ]
@@ -36,7 +37,10 @@ MIN_NORM = 1e-3
 FEATURE_GROUPS = ("y", "z", "f_e", "f_r", "f_c")
 # Optional extra input of the score estimator: the mixture's own anomaly evidence.
 DENSITY_GROUP = "f_d"
-HEAD_GROUPS = (*FEATURE_GROUPS, DENSITY_GROUP)
+# Optional extra input: the (scaled) row itself, so the estimator can use what the
+# compressed features lose.
+INPUT_GROUP = "x"
+HEAD_GROUPS = (*FEATURE_GROUPS, DENSITY_GROUP, INPUT_GROUP)
 
 
 @dataclass
@@ -49,6 +53,7 @@ class MixtureFeatures:
     f_r: Tensor  # (N,) relative reconstruction error ||x - x^|| / ||x||
     f_c: Tensor  # (N,) cosine similarity of x and x^, in [-1, 1]
     f_d: Tensor | None = None  # (N,) negative ELBO at the latent mean, when asked for
+    x: Tensor | None = None  # (N, n_features) the input row
 
     def stack(self, groups: Sequence[str] = FEATURE_GROUPS) -> Tensor:
         """Concatenate the chosen groups column-wise, in the canonical order."""
@@ -186,7 +191,7 @@ class VariationalMixture(nn.Module):
         f_r = (x - x_hat).norm(dim=1) / x_norm.clamp_min(MIN_NORM)
         f_c = nn.functional.cosine_similarity(x, x_hat, dim=1, eps=1e-8).clamp(-1.0, 1.0)
         f_d = self._negative_elbo_terms(x, mu, logvar, x_hat, log_y)[0] if density else None
-        return MixtureFeatures(y=y, z=mu, f_e=f_e, f_r=f_r, f_c=f_c, f_d=f_d)
+        return MixtureFeatures(y=y, z=mu, f_e=f_e, f_r=f_r, f_c=f_c, f_d=f_d, x=x)
 
     # -- initialisation -------------------------------------------------------------------
     @torch.no_grad()
