@@ -20,6 +20,9 @@ def test_features_lie_in_their_ranges():
     assert torch.allclose(f.y.sum(dim=1), torch.ones(64), atol=1e-5)
     assert (f.y >= 0).all()
     assert (f.f_e >= 0).all() and (f.f_e <= math.log(4) + 1e-5).all()
+    entropy = -(f.y * f.y.clamp_min(1e-30).log()).sum(dim=1)
+    assert torch.allclose(f.f_e, entropy, atol=1e-5)
+    assert (f.f_e > 1e-3).any()  # a random model's clusters overlap somewhere
     assert (f.f_r >= 0).all() and torch.isfinite(f.f_r).all()
     assert (f.f_c >= -1).all() and (f.f_c <= 1).all()
     assert f.stack().shape == (64, 4 + 3 + 3)

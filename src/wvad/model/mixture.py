@@ -186,7 +186,7 @@ class VariationalMixture(nn.Module):
         x_hat = self.decode(mu)
         log_y = self.cluster_log_posterior(mu)
         y = log_y.exp()
-        f_e = -(y * log_y).sum(dim=1).clamp_min(0.0)
+        f_e = (-(y * log_y).sum(dim=1)).clamp_min(0.0)
         x_norm = x.norm(dim=1)
         f_r = (x - x_hat).norm(dim=1) / x_norm.clamp_min(MIN_NORM)
         f_c = nn.functional.cosine_similarity(x, x_hat, dim=1, eps=1e-8).clamp(-1.0, 1.0)
