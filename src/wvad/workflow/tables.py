@@ -291,7 +291,7 @@ def encode_features(frame: Any, spec: TableSpec, offset: int, source: str) -> np
         if categories is None:
             parts.append(numeric_column(series, column, offset, source)[:, None])
             continue
-        codes = pd.Categorical(_as_text(series), categories=categories).codes
+        codes = pd.Index(categories).get_indexer(_as_text(series))
         block = np.zeros((len(series), len(categories)), dtype=np.float64)
         known = codes >= 0
         block[np.flatnonzero(known), codes[known]] = 1.0
