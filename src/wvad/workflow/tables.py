@@ -6,6 +6,7 @@ Row numbers in messages and outputs are 0-based data rows (the header is not cou
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import tempfile
@@ -134,10 +135,22 @@ def table_columns(path: str | os.PathLike[str]) -> list[str]:
 
 
 def check_columns(path: Path, wanted: Sequence[str], present: Sequence[str]) -> None:
-    """Refuse a missing column, naming the closest one present."""
+    """Refuse a missing column, naming the closest one present (also for short names such
+    as 'xl' for 'x1', and for a difference in case only)."""
+    present = list(present)
     for column in wanted:
-        if column not in present:
-            raise _unknown_column(column, list(present), path)
+        if column in present:
+            continue
+        error = _unknown_column(column, present, path)
+        if "did you mean" not in str(error):
+            same_case = [c for c in present if c.lower() == column.lower()]
+            close = same_case or difflib.get_close_matches(column, present, n=1, cutoff=0.5)
+            if close:
+                message = str(error).replace(
+                    f"is not in {path.name}", f"is not in {path.name}; did you mean {close[0]!r}?"
+                )
+                error = ValueError(message)
+        raise error
 
 
 def count_rows(path: Path) -> int | None:
@@ -211,6 +224,11 @@ def _as_text(series: Any) -> Any:
     return _import_pandas().Series(out, index=series.index, dtype=object)
 
 
+def _shown(value: Any) -> Any:
+    """A cell value as plain Python, for messages."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def _is_numeric(series: Any) -> bool:
     return getattr(series.dtype, "kind", "O") in "biuf"
 
@@ -240,7 +258,7 @@ def numeric_column(series: Any, column: str, offset: int, source: str) -> np.nda
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         if text[i]:
-            what = f"text {series.iloc[i]!r}"
+            what = f"text {_shown(series.iloc[i])!r}"
         elif np.isnan(values[i]):
             what = "a missing value (empty or NaN)"
         else:
@@ -263,7 +281,7 @@ def parse_labels(series: Any, column: str, offset: int, source: str) -> np.ndarr
         i = int(np.flatnonzero(bad)[0])
         raise ValueError(
             f"label column {column!r} in {source} must hold 1 (known anomaly), 0 or empty "
-            f"(unlabeled); found {series.iloc[i]!r} at row {offset + i}"
+            f"(unlabeled); found {_shown(series.iloc[i])!r} at row {offset + i}"
         )
     return values.astype(np.int64)
 
