@@ -137,11 +137,13 @@ def plot_model(
         ax.set_xlabel("z0")
     from matplotlib import colormaps
 
-    cmap = colormaps["tab10"]
+    tab10 = colormaps["tab10"]
+    palette = [tab10(i) for i in range(10) if i != 3]  # red is kept for labeled anomalies
     for c in range(k):
         mask = clusters == c
         if mask.any():
-            ax.scatter(*points[mask].T, s=6, color=cmap(c % 10), alpha=0.5, label=f"cluster {c}")
+            colour = palette[c % len(palette)]
+            ax.scatter(*points[mask].T, s=6, color=colour, alpha=0.5, label=f"cluster {c}")
     shown_flags = flagged[: len(points)]
     if shown_flags.any():
         ax.scatter(
@@ -158,7 +160,7 @@ def plot_model(
             s=40,
             marker="x",
             color="red",
-            label=f"labeled anomaly ({label_col})",
+            label=f"{label_col} = 1",
         )
     note = f"first {len(points)} of {offset} rows" if len(points) < offset else f"{offset} rows"
     ax.set_title(f"Latent space (PCA of z), {note}")
