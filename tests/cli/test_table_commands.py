@@ -174,6 +174,8 @@ def test_one_hot_categories_are_saved_and_unseen_ones_encode_as_zeros(
 def test_progress_is_quiet_when_stderr_is_not_a_terminal(train_csv, tmp_path, capsys):
     code, out, err = run(
         capsys, "fit", train_csv, "--label-col", "label", "--features", "x0", "x1",
-        "--clusters", "2", "--epochs", "1", "1", "1", "--out", tmp_path / "m",
+        "--clusters", "2", "--epochs-scale", "0.02", "--out", tmp_path / "m",
     )  # fmt: skip
     assert code == 0 and err == "" and "fitted on 300 rows" in out
+    config = WVAD.load(tmp_path / "m").config_
+    assert [config[f"{p}_epochs"] for p in ("pretrain", "warmup", "joint")] == [1, 2, 8]
