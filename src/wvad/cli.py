@@ -182,8 +182,365 @@ def cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-#: Each adds one subcommand; add more (fit, score, explain, info, plot) here.
-SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_bench, _add_report]
+# -- shared by the table commands -------------------------------------------------------------
+def _progress(args: argparse.Namespace) -> bool:
+    """A progress bar only for a person watching: stderr is a terminal and no --quiet."""
+    return not args.quiet and sys.stderr.isatty()
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1; got {text}")
+    return value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be at least 0; got {text}")
+    return value
+
+
+def _scale(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0; got {text}")
+    return value
+
+
+def _clusters(text: str) -> int:
+    if text == "auto":
+        raise argparse.ArgumentTypeError("'auto' is not supported yet; give a number of clusters")
+    return _positive_int(text)
+
+
+def _add_common(p: argparse.ArgumentParser, *, quiet: bool = True, force: bool = True) -> None:
+    if force:
+        p.add_argument(
+            "--force", action="store_true", help="replace an existing output (never the input)"
+        )
+    if quiet:
+        p.add_argument("--quiet", action="store_true", help="no progress bar or summary line")
+
+
+def _parser(sub: argparse._SubParsersAction, name: str, help: str, description: str, *examples):
+    return sub.add_parser(
+        name,
+        help=help,
+        description=_wrap(description),
+        epilog=_examples(*examples),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
+# -- fit ---------------------------------------------------------------------------------------
+def _add_fit(sub: argparse._SubParsersAction) -> None:
+    p = _parser(
+        sub,
+        "fit",
+        "fit WVAD on a CSV or Parquet table and save the model folder",
+        "Fit WVAD on DATA (.csv, .tsv, .parquet, .pq). The label column holds 1 for known "
+        "anomalies and 0 or empty for unlabeled rows. Features are every other column (but "
+        "the id column) unless --features names them; they must be numeric unless --one-hot. "
+        "The model folder holds the model, its fitted scaling and table.json (columns, "
+        "categories, source file).",
+        "wvad fit data.csv --label-col is_fraud --id-col txn_id --out model/",
+        "wvad fit data.parquet --label-col y --features a b c --clusters 3 --epochs 5 5 20 \\",
+        "    --out model/ --force",
+    )
+    p.add_argument("data", type=Path, metavar="DATA", help="CSV or Parquet table")
+    p.add_argument("--label-col", required=True, metavar="COL", help="1 = known anomaly")
+    p.add_argument("--id-col", metavar="COL", help="row identifier, copied to score output")
+    p.add_argument("--features", nargs="+", metavar="COL", help="feature columns (default: all)")
+    p.add_argument("--out", required=True, type=Path, metavar="MODEL_DIR", help="model folder")
+    p.add_argument(
+        "--one-hot",
+        action="store_true",
+        help="one-hot encode non-numeric feature columns (categories unseen in fit score as "
+        "all zeros)",
+    )
+    p.add_argument(
+        "--clusters", type=_clusters, metavar="K", help="mixture components (default: preset's)"
+    )
+    p.add_argument("--seed", type=_count, default=0, metavar="N", help="random seed (default 0)")
+    p.add_argument("--preset", choices=("default", "paper"), default="default")
+    p.add_argument(
+        "--contamination",
+        type=float,
+        default=0.1,
+        metavar="C",
+        help="expected share of anomalies; sets the threshold (default 0.1)",
+    )
+    epochs = p.add_mutually_exclusive_group()
+    epochs.add_argument(
+        "--epochs",
+        nargs=3,
+        type=_count,
+        metavar=("E1", "E2", "E3"),
+        help="pretrain, warm-up and joint epochs (default: preset's 50 100 400)",
+    )
+    epochs.add_argument(
+        "--epochs-scale",
+        type=_scale,
+        metavar="F",
+        help="multiply the preset's epochs by F (at least 1 each), e.g. 0.1 for a quick look",
+    )
+    _add_common(p)
+    p.set_defaults(func=cmd_fit)
+
+
+def cmd_fit(args: argparse.Namespace) -> int:
+    from wvad.presets import PRESETS
+    from wvad.workflow import fit_table
+
+    epochs = args.epochs
+    if args.epochs_scale is not None:
+        preset = PRESETS[args.preset]
+        epochs = [
+            max(1, round(preset[k] * args.epochs_scale))
+            for k in ("pretrain_epochs", "warmup_epochs", "joint_epochs")
+        ]
+    result = fit_table(
+        args.data,
+        args.label_col,
+        args.out,
+        id_col=args.id_col,
+        features=args.features,
+        one_hot=args.one_hot,
+        n_clusters=args.clusters,
+        seed=args.seed,
+        preset=args.preset,
+        epochs=epochs,
+        contamination=args.contamination,
+        force=args.force,
+        progress=_progress(args),
+    )
+    if not args.quiet:
+        model, spec = result.model, result.spec
+        print(
+            f"fitted on {spec.n_rows} rows x {len(spec.input_columns)} columns "
+            f"({spec.n_labeled} known anomalies), K={model.n_clusters_}, "
+            f"threshold {model.threshold_:.4g}, {model.fit_seconds_:.1f} s; "
+            f"model in {result.model_dir}; next: wvad score {result.model_dir} DATA --out FILE"
+        )
+    return EXIT_OK
+
+
+# -- score -------------------------------------------------------------------------------------
+def _add_score(sub: argparse._SubParsersAction) -> None:
+    p = _parser(
+        sub,
+        "score",
+        "score every row of a table; write id, score, predicted, cluster",
+        "Score DATA with the model in MODEL_DIR and write one line per row to SCORES: the id "
+        "(the model's id column, else 'row', the 0-based row number), score (higher = more "
+        "anomalous), predicted (1 above the model's threshold) and cluster (most likely "
+        "mixture component). Reads and writes CHUNK rows at a time, so memory stays flat; "
+        "SCORES (CSV, or Parquet by its suffix) appears only when complete.",
+        "wvad score model/ new.csv --out scores.csv",
+        "wvad score model/ big.parquet --out scores.parquet --chunk-rows 200000 --force",
+    )
+    p.add_argument("model_dir", type=Path, metavar="MODEL_DIR", help="folder from `wvad fit`")
+    p.add_argument("data", type=Path, metavar="DATA", help="CSV or Parquet table")
+    p.add_argument("--out", required=True, type=Path, metavar="SCORES", help=".csv or .parquet")
+    p.add_argument(
+        "--chunk-rows",
+        type=_positive_int,
+        default=100_000,
+        metavar="N",
+        help="rows per chunk (default 100000)",
+    )
+    _add_common(p)
+    p.set_defaults(func=cmd_score)
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from wvad.workflow import score_file
+
+    summary = score_file(
+        args.model_dir,
+        args.data,
+        args.out,
+        chunk_rows=args.chunk_rows,
+        force=args.force,
+        progress=_progress(args),
+    )
+    if not args.quiet:
+        print(
+            f"scored {summary.n_rows} rows, {summary.n_flagged} above the threshold "
+            f"{summary.threshold:.4g}; wrote {summary.out}"
+        )
+    return EXIT_OK
+
+
+# -- explain -----------------------------------------------------------------------------------
+def _add_explain(sub: argparse._SubParsersAction) -> None:
+    p = _parser(
+        sub,
+        "explain",
+        "show why rows score as they do",
+        "For each chosen row: its score against the threshold and the training scores, its "
+        "most likely cluster and that cluster's probability, the mixture features f_e "
+        "(cluster entropy), f_r (relative reconstruction error), f_c (cosine of the row and "
+        "its reconstruction), max_y (cluster probability) and |z| (norm of the latent mean), "
+        "and the input columns with the largest reconstruction error. ROW values are ids "
+        "when the model has an id column (else, or with --by-row, 0-based row numbers).",
+        "wvad explain model/ data.csv --rows 17 42",
+        "wvad explain model/ data.csv --rows txn-991 --top 3 --json",
+    )
+    p.add_argument("model_dir", type=Path, metavar="MODEL_DIR", help="folder from `wvad fit`")
+    p.add_argument("data", type=Path, metavar="DATA", help="CSV or Parquet table")
+    p.add_argument("--rows", nargs="+", required=True, metavar="ROW", help="ids or row numbers")
+    p.add_argument("--by-row", action="store_true", help="ROW values are 0-based row numbers")
+    p.add_argument("--top", type=_positive_int, default=5, metavar="N", help="columns (default 5)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(func=cmd_explain)
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from wvad.workflow import explain_rows
+
+    results = explain_rows(
+        args.model_dir, args.data, args.rows, by_id=False if args.by_row else None, top=args.top
+    )
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return EXIT_OK
+    for r in results:
+        name = f"row {r['row']}" + ("" if r["id"] is None else f" (id {r['id']})")
+        verdict = "FLAGGED" if r["predicted"] else "not flagged"
+        f = r["features"]
+        print(
+            f"{name}: score {r['score']:.4g}, threshold {r['threshold']:.4g} -> {verdict}; "
+            f"above {r['training_percentile']:.1f}% of training rows"
+        )
+        print(f"  cluster {r['cluster']} (probability {r['cluster_probability']:.3f})")
+        print(
+            f"  f_e {f['f_e']:.4g}  f_r {f['f_r']:.4g}  f_c {f['f_c']:.4g}  "
+            f"max_y {f['max_y']:.4g}  |z| {f['z_norm']:.4g}"
+        )
+        print("  columns by reconstruction error:")
+        width = max(len(c["column"]) for c in r["top_columns"])
+        for c in r["top_columns"]:
+            value = c["value"]
+            shown = f"{value:.6g}" if isinstance(value, float) else str(value)
+            print(
+                f"    {c['column']:<{width}}  value {shown:>12}  "
+                f"error {c['error']:.4g}  ({100 * c['share']:.0f}%)"
+            )
+    return EXIT_OK
+
+
+# -- info --------------------------------------------------------------------------------------
+def _add_info(sub: argparse._SubParsersAction) -> None:
+    p = _parser(
+        sub,
+        "info",
+        "print a model card",
+        "Describe the model in MODEL_DIR: training data and columns, label and id columns, "
+        "clusters, threshold, contamination, training time, preset, resolved settings and "
+        "library versions.",
+        "wvad info model/",
+        "wvad info model/ --json",
+    )
+    p.add_argument("model_dir", type=Path, metavar="MODEL_DIR", help="folder from `wvad fit`")
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    p.set_defaults(func=cmd_info)
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from wvad.workflow import model_card
+
+    card = model_card(args.model_dir)
+    if args.json:
+        print(json.dumps(card, indent=2))
+        return EXIT_OK
+    config = card["config"]
+    columns = ", ".join(card["input_columns"])
+    one_hot = "; ".join(f"{c}: {', '.join(v)}" for c, v in card["one_hot"].items())
+    lines = [
+        ("model", card["model_dir"]),
+        ("trained on", f"{card['source'] or '(unknown file)'}: {card['n_rows']} rows"),
+        ("columns", f"{len(card['input_columns'])}: {columns}"),
+        ("model inputs", f"{card['n_features']}" + (f" (one-hot {one_hot})" if one_hot else "")),
+        ("label column", f"{card['label_col']} ({card['n_labeled']} known anomalies)"),
+        ("id column", card["id_col"] or "(none: rows are numbered)"),
+        ("clusters K", card["n_clusters"]),
+        ("threshold", f"{card['threshold']:.6g} (contamination {card['contamination']})"),
+        ("score", card["score_mode"]),
+        (
+            "training",
+            f"{card['fit_seconds']:.1f} s, epochs {config['pretrain_epochs']} / "
+            f"{config['warmup_epochs']} / {config['joint_epochs']}, seed {card['seed']}",
+        ),
+        ("preset", card["preset"]),
+        ("config", ", ".join(f"{k}={v}" for k, v in config.items())),
+        ("versions", ", ".join(f"{k} {v}" for k, v in card["versions"].items() if v)),
+    ]
+    for key, value in lines:
+        print(f"{key:<13} {value}")
+    return EXIT_OK
+
+
+# -- plot --------------------------------------------------------------------------------------
+def _add_plot(sub: argparse._SubParsersAction) -> None:
+    p = _parser(
+        sub,
+        "plot",
+        "draw the latent space, scores, ROC/PR and training curves as PNGs",
+        "Write into DIR: latent.png (PCA of the latent means, by cluster, labeled anomalies "
+        "and flagged rows marked), scores.png (score histogram and threshold), roc_pr.png "
+        "(when DATA has the label column with both classes) and training.png (loss terms "
+        "per epoch, by phase).",
+        "wvad plot model/ data.csv --out plots/",
+        "wvad plot model/ test.parquet --label-col truth --out plots/ --force",
+    )
+    p.add_argument("model_dir", type=Path, metavar="MODEL_DIR", help="folder from `wvad fit`")
+    p.add_argument("data", type=Path, metavar="DATA", help="CSV or Parquet table")
+    p.add_argument("--out", required=True, type=Path, metavar="DIR", help="folder for the PNGs")
+    p.add_argument(
+        "--label-col", metavar="COL", help="0/1 column for ROC/PR (default: the model's)"
+    )
+    _add_common(p)
+    p.set_defaults(func=cmd_plot)
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    from wvad.workflow import plot_model
+
+    written = plot_model(
+        args.model_dir,
+        args.data,
+        args.out,
+        label_col=args.label_col,
+        force=args.force,
+        progress=_progress(args),
+    )
+    if not args.quiet:
+        print("wrote " + ", ".join(str(p) for p in written.values()))
+    return EXIT_OK
+
+
+#: Each adds one subcommand; add more here.
+SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
+    _add_bench,
+    _add_report,
+    _add_fit,
+    _add_score,
+    _add_explain,
+    _add_info,
+    _add_plot,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -191,6 +548,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="wvad",
         description="Weakly-supervised anomaly detection on tabular data.",
         epilog=_examples(
+            "wvad fit data.csv --label-col label --out model/",
+            "wvad score model/ data.csv --out scores.csv",
+            "wvad explain model/ data.csv --rows 17",
             "wvad bench --datasets letter --seeds 0-4 --models wvad iforest --out runs/x",
             "wvad report runs/x",
         ),

@@ -1,0 +1,439 @@
+"""The command line's operations as plain functions: fit, score, explain and describe a model.
+
+Each takes file paths and returns plain data; `wvad.cli` only parses arguments and prints.
+"""
+
+from __future__ import annotations
+
+import math
+import platform
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from wvad.data.readers import _existing_file, _import_pandas
+from wvad.workflow.tables import (
+    SPEC_FILE,
+    AtomicTableWriter,
+    TableSpec,
+    categories_of,
+    check_columns,
+    check_output_path,
+    count_rows,
+    encode_features,
+    is_categorical,
+    iter_chunks,
+    one_hot_names,
+    parse_labels,
+    same_file,
+    table_columns,
+    table_kind,
+)
+
+__all__ = [
+    "DEFAULT_CHUNK_ROWS",
+    "FitResult",
+    "ScoreSummary",
+    "explain_rows",
+    "fit_table",
+    "load_table_model",
+    "model_card",
+    "score_file",
+]
+
+DEFAULT_CHUNK_ROWS = 100_000
+SCORE_COLUMNS = ("score", "predicted", "cluster")
+ROW_COLUMN = "row"
+
+
+@dataclass
+class FitResult:
+    model: Any
+    spec: TableSpec
+    model_dir: Path
+
+
+@dataclass
+class ScoreSummary:
+    out: Path
+    n_rows: int
+    n_flagged: int
+    threshold: float
+
+
+def _versions() -> dict[str, str]:
+    import sklearn
+    import torch
+
+    from wvad import __version__
+
+    versions = {
+        "wvad": __version__,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "torch": torch.__version__,
+        "scikit-learn": sklearn.__version__,
+    }
+    for name in ("pandas", "pyarrow"):
+        module = sys.modules.get(name)
+        if module is not None:
+            versions[name] = module.__version__
+    return versions
+
+
+# -- fit --------------------------------------------------------------------------------------
+def fit_table(
+    data: str | Path,
+    label_col: str,
+    out: str | Path,
+    *,
+    id_col: str | None = None,
+    features: Sequence[str] | None = None,
+    one_hot: bool = False,
+    n_clusters: int | None = None,
+    seed: int = 0,
+    preset: str = "default",
+    epochs: Sequence[int] | None = None,
+    contamination: float = 0.1,
+    force: bool = False,
+    progress: bool = False,
+) -> FitResult:
+    """Fit WVAD on a CSV or Parquet table and save it, with table.json, to the folder `out`.
+
+    `label_col` holds 1 for known anomalies and 0 or empty for unlabeled rows. Features are
+    `features` or every column but the label and id columns; non-numeric ones are refused
+    unless `one_hot`, which encodes them with the categories seen here (saved in table.json).
+    `epochs` = (pretrain, warmup, joint) overrides the preset's schedule.
+    """
+    from wvad.estimator import WVAD
+
+    data, out = _existing_file(data), Path(out)
+    table_kind(data)
+    if same_file(out, data):
+        raise ValueError(f"output {out} is the input file {data}; choose another folder")
+    if out.exists() and not out.is_dir():
+        raise FileExistsError(f"{out} exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()) and not force:
+        raise FileExistsError(f"{out} already exists and is not empty; pass --force to replace it")
+    present = table_columns(data)
+    check_columns(data, [label_col] + ([id_col] if id_col else []), present)
+    if id_col == label_col:
+        raise ValueError(f"{label_col!r} cannot be both the label and the id column")
+    if features is None:
+        features = [c for c in present if c not in (label_col, id_col)]
+    else:
+        features = list(dict.fromkeys(features))
+        check_columns(data, features, present)
+        for role, column in (("label", label_col), ("id", id_col)):
+            if column in features:
+                raise ValueError(f"the {role} column {column!r} is also listed as a feature")
+    if not features:
+        raise ValueError(f"{data.name} has no feature columns besides the label and id")
+    if epochs is not None and (len(epochs) != 3 or min(epochs) < 0):
+        raise ValueError(f"epochs must be three counts >= 0 (pretrain warmup joint); got {epochs}")
+
+    text = [id_col] if id_col else []
+    frames = list(iter_chunks(data, [*text, *features, label_col], 1_000_000, text_columns=text))
+    pd = _import_pandas()
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    if len(frame) == 0:
+        raise ValueError(f"{data} has no rows")
+    y = parse_labels(frame[label_col], label_col, 0, data.name)
+    if not y.any():
+        raise ValueError(
+            f"label column {label_col!r} in {data.name} has no 1s; "
+            "at least one known anomaly is needed"
+        )
+    categorical = [c for c in features if is_categorical(frame[c])]
+    if categorical and not one_hot:
+        listed = ", ".join(repr(c) for c in categorical)
+        raise ValueError(
+            f"non-numeric feature column(s) in {data.name}: {listed}; leave them out with "
+            "--features or encode them with --one-hot"
+        )
+    categories = {c: categories_of(frame[c]) for c in categorical}
+    encoded = []
+    for column in features:
+        encoded += one_hot_names(column, categories[column]) if column in categories else [column]
+    spec = TableSpec(
+        input_columns=list(features),
+        features=encoded,
+        label_col=label_col,
+        id_col=id_col,
+        one_hot=categories,
+        source=data.name,
+        n_rows=len(frame),
+        n_labeled=int(y.sum()),
+        preset=preset,
+    )
+    X = pd.DataFrame(encode_features(frame, spec, 0, data.name), columns=encoded)
+    del frame, frames
+    params: dict[str, Any] = {}
+    if n_clusters is not None:
+        params["n_clusters"] = int(n_clusters)
+    if epochs is not None:
+        names = ("pretrain_epochs", "warmup_epochs", "joint_epochs")
+        params.update(zip(names, epochs, strict=True))
+    model = WVAD(
+        preset,
+        random_state=seed,
+        contamination=contamination,
+        verbose=progress,
+        **params,
+    )
+    model.fit(X, y)
+    spec.versions = _versions()
+    model.save(out, overwrite=force)
+    spec.save(out)
+    return FitResult(model=model, spec=spec, model_dir=out)
+
+
+def load_table_model(model_dir: str | Path) -> tuple[Any, TableSpec]:
+    """The model and its table description; errors name what is wrong with the folder."""
+    from wvad.estimator import WVAD
+
+    model_dir = Path(model_dir)
+    model = WVAD.load(model_dir, device="cpu")
+    return model, TableSpec.load(model_dir, model)
+
+
+# -- score ------------------------------------------------------------------------------------
+def _id_values(frame: Any, spec: TableSpec, offset: int) -> tuple[str, Any]:
+    if spec.id_col:
+        return spec.id_col, frame[spec.id_col].to_numpy()
+    return ROW_COLUMN, np.arange(offset, offset + len(frame), dtype=np.int64)
+
+
+def score_file(
+    model_dir: str | Path,
+    data: str | Path,
+    out: str | Path,
+    *,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    force: bool = False,
+    progress: bool = False,
+) -> ScoreSummary:
+    """Score every row of `data` and write id, score, predicted and cluster to `out`.
+
+    Reads and writes `chunk_rows` rows at a time; the output (CSV, or Parquet by suffix) is
+    written to a temporary file beside `out` and moved into place at the end, so a failed or
+    interrupted run leaves no partial output. The id is the model's id column when it was
+    fitted with one, else the 0-based row number (column "row").
+    """
+    from tqdm.auto import tqdm
+
+    data, out = _existing_file(data), Path(out)
+    table_kind(out)
+    check_output_path(out, [data], force=force)
+    model, spec = load_table_model(model_dir)
+    text = [spec.id_col] if spec.id_col else []
+    text += list(spec.one_hot)
+    pd = _import_pandas()
+    n_rows = n_flagged = 0
+    chunks = iter_chunks(data, spec.read_columns(), chunk_rows, text_columns=text)
+    with (
+        tqdm(total=count_rows(data), disable=not progress, desc="score", unit="row") as bar,
+        AtomicTableWriter(out) as writer,
+    ):
+        for frame in chunks:
+            X = encode_features(frame, spec, n_rows, data.name)
+            scores = model.decision_function(X)
+            predicted = (scores > model.threshold_).astype(np.int64)
+            id_name, ids = _id_values(frame, spec, n_rows)
+            result = pd.DataFrame(
+                {
+                    id_name: ids,
+                    "score": scores,
+                    "predicted": predicted,
+                    "cluster": model.predict_cluster(X),
+                }
+            )
+            writer.write(result)
+            n_rows += len(frame)
+            n_flagged += int(predicted.sum())
+            bar.update(len(frame))
+        if n_rows == 0:
+            raise ValueError(f"{data} has no rows to score")
+    return ScoreSummary(out=out, n_rows=n_rows, n_flagged=n_flagged, threshold=model.threshold_)
+
+
+# -- explain ----------------------------------------------------------------------------------
+def _select(
+    data: Path,
+    spec: TableSpec,
+    rows: Sequence[Any],
+    by_id: bool,
+    chunk_rows: int,
+) -> tuple[Any, np.ndarray]:
+    """The chosen rows (as a DataFrame) and their 0-based row numbers, in the order asked."""
+    pd = _import_pandas()
+    if by_id:
+        asked: list[Any] = [str(r) for r in rows]
+    else:
+        try:
+            asked = [int(r) for r in rows]
+        except (TypeError, ValueError):
+            raise ValueError(f"rows must be 0-based row numbers; got {list(rows)!r}") from None
+        if min(asked) < 0:
+            raise ValueError(f"row numbers start at 0; got {min(asked)}")
+    wanted = set(asked)
+    text = [spec.id_col] if spec.id_col else []
+    text += list(spec.one_hot)
+    picked, numbers, offset = [], [], 0
+    for frame in iter_chunks(data, spec.read_columns(), chunk_rows, text_columns=text):
+        index = np.arange(offset, offset + len(frame))
+        by_key = frame[spec.id_col].isin(wanted).to_numpy() if by_id else None
+        mask = by_key if by_key is not None else np.isin(index, list(wanted))
+        if mask.any():
+            picked.append(frame[mask])
+            numbers.append(index[mask])
+        offset += len(frame)
+    if not picked:
+        found, numbers = None, np.empty(0, dtype=np.int64)
+        keys: list[Any] = []
+    else:
+        found, numbers = pd.concat(picked, ignore_index=True), np.concatenate(numbers)
+        keys = found[spec.id_col].tolist() if by_id else numbers.tolist()
+    missing = [key for key in asked if key not in set(keys)]
+    if missing:
+        what = f"id(s) in column {spec.id_col!r}" if by_id else f"row number(s) (it has {offset})"
+        raise ValueError(f"{data.name} has no {what}: {', '.join(map(str, missing[:5]))}")
+    positions = [i for key in dict.fromkeys(asked) for i, k in enumerate(keys) if k == key]
+    return found.iloc[positions].reset_index(drop=True), numbers[positions]
+
+
+def _column_errors(errors: np.ndarray, spec: TableSpec) -> list[tuple[str, float]]:
+    """Per input column: one-hot columns' errors summed back to their source column."""
+    out, j = [], 0
+    for column in spec.input_columns:
+        width = len(spec.one_hot[column]) if column in spec.one_hot else 1
+        out.append((column, float(errors[j : j + width].sum())))
+        j += width
+    return out
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def explain_rows(
+    model_dir: str | Path,
+    data: str | Path,
+    rows: Sequence[Any],
+    *,
+    by_id: bool | None = None,
+    top: int = 5,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+) -> list[dict[str, Any]]:
+    """Why each chosen row scores as it does: score, cluster, features, worst-fitted columns.
+
+    `rows` are ids when the model has an id column (by_id=None or True), else 0-based row
+    numbers. Each result holds the score, its rank among the training scores, the
+    threshold, the most likely cluster and its probability, the features f_e (cluster
+    entropy), f_r (relative reconstruction error), f_c (cosine of x and its reconstruction),
+    max_y (= the cluster probability) and z_norm (||z||, distance of the latent mean from
+    the origin), and the `top` input columns with the largest squared reconstruction error
+    (in the model's scaled space; one-hot columns summed per source column).
+    """
+    if not rows:
+        raise ValueError("choose at least one row to explain")
+    if top < 1:
+        raise ValueError(f"top must be at least 1; got {top}")
+    data = _existing_file(data)
+    model, spec = load_table_model(model_dir)
+    if by_id is None:
+        by_id = spec.id_col is not None
+    if by_id and spec.id_col is None:
+        raise ValueError("the model was fitted without an id column; select rows by number")
+    frame, numbers = _select(data, spec, rows, by_id, chunk_rows)
+    X = encode_features(frame, spec, 0, data.name)
+    scores = model.decision_function(X)
+    names = list(model.get_feature_names_out())
+    transformed = model.transform(X)
+    errors = model.reconstruction_errors(X)
+    k, train = model.n_clusters_, np.sort(model.decision_scores_)
+    results = []
+    for i in range(len(frame)):
+        feats = dict(zip(names, transformed[i], strict=True))
+        y = transformed[i, :k]
+        z = transformed[i, k : k + model.model_.latent_dim]
+        per_column = _column_errors(errors[i], spec)
+        total = sum(e for _, e in per_column)
+        per_column.sort(key=lambda item: -item[1])
+        contributions = [
+            {
+                "column": column,
+                "value": _plain(frame[column].iloc[i]),
+                "error": error,
+                "share": error / total if total > 0 else 0.0,
+            }
+            for column, error in per_column[:top]
+        ]
+        score = float(scores[i])
+        results.append(
+            {
+                "row": int(numbers[i]),
+                "id": _plain(frame[spec.id_col].iloc[i]) if spec.id_col else None,
+                "score": score,
+                "threshold": float(model.threshold_),
+                "predicted": int(score > model.threshold_),
+                "training_percentile": float(
+                    100.0 * np.searchsorted(train, score, side="left") / len(train)
+                ),
+                "cluster": int(y.argmax()),
+                "cluster_probability": float(y.max()),
+                "features": {
+                    "f_e": float(feats["f_e"]) + 0.0,  # no "-0" for a certain cluster
+                    "f_r": float(feats["f_r"]),
+                    "f_c": float(feats["f_c"]),
+                    "max_y": float(y.max()),
+                    "z_norm": float(np.linalg.norm(z)),
+                },
+                "top_columns": contributions,
+            }
+        )
+    return results
+
+
+# -- info -------------------------------------------------------------------------------------
+def model_card(model_dir: str | Path) -> dict[str, Any]:
+    """What a fitted model is: its data, labels, clusters, threshold, timing and settings."""
+    import json
+
+    model_dir = Path(model_dir)
+    model, spec = load_table_model(model_dir)
+    saved = json.loads((model_dir / "config.json").read_text())
+    versions = {"wvad": saved.get("wvad_version"), "torch": saved.get("torch_version")}
+    versions.update(spec.versions)
+    params = saved.get("params", {})
+    config = {k: list(v) if isinstance(v, tuple) else v for k, v in model.config_.items()}
+    return {
+        "model_dir": str(model_dir),
+        "has_table_description": (model_dir / SPEC_FILE).is_file(),
+        "source": spec.source,
+        "n_rows": int(model.n_samples_fit_),
+        "n_features": int(model.n_features_in_),
+        "input_columns": spec.input_columns,
+        "features": spec.features,
+        "one_hot": spec.one_hot,
+        "label_col": spec.label_col,
+        "id_col": spec.id_col,
+        "n_labeled": int(model.n_labeled_),
+        "n_clusters": int(model.n_clusters_),
+        "threshold": float(model.threshold_),
+        "contamination": float(params.get("contamination", model.contamination)),
+        "score_mode": model.score_mode_,
+        "fit_seconds": float(model.fit_seconds_),
+        "seed": model.seed_,
+        "preset": params.get("preset", spec.preset),
+        "config": config,
+        "versions": versions,
+    }

@@ -1,0 +1,244 @@
+"""Pictures of a fitted model on a table: latent space, scores, ROC / PR, training curves.
+
+Uses matplotlib's object API with the Agg canvas (no pyplot, no global figure state), so it
+runs headless and inside other programs' plotting sessions alike.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from wvad.data.readers import _existing_file
+from wvad.workflow.operations import DEFAULT_CHUNK_ROWS, load_table_model
+from wvad.workflow.tables import (
+    check_columns,
+    count_rows,
+    encode_features,
+    iter_chunks,
+    parse_labels,
+    same_file,
+    table_columns,
+)
+
+__all__ = ["PLOT_FILES", "plot_model"]
+
+PLOT_FILES = {
+    "latent": "latent.png",
+    "scores": "scores.png",
+    "curves": "roc_pr.png",
+    "training": "training.png",
+}
+LOSS_TERMS = ("loss", "neg_elbo", "penalty", "ce")
+PHASE_COLOURS = {"pretrain": "#dddddd", "warmup": "#fde8c8", "joint": "#d8ecf7"}
+MAX_POINTS = 20_000
+
+
+def _figure(width: float, height: float) -> Any:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(width, height), dpi=100, layout="constrained")
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def _save(figure: Any, target: Path) -> Path:
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        figure.savefig(tmp, format="png")
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def plot_model(
+    model_dir: str | Path,
+    data: str | Path,
+    out_dir: str | Path,
+    *,
+    label_col: str | None = None,
+    force: bool = False,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    max_points: int = MAX_POINTS,
+    progress: bool = False,
+) -> dict[str, Path]:
+    """Write PNGs for the model on `data` into `out_dir`; returns {name: path}.
+
+    - latent.png: the latent means z in 2-D (PCA), coloured by most likely cluster, labeled
+      anomalies and flagged rows marked (the first `max_points` rows);
+    - scores.png: the score histogram (every row) with the threshold;
+    - roc_pr.png: ROC and precision-recall curves, when `data` has the label column
+      (`label_col`, default the model's) holding both classes;
+    - training.png: the per-epoch loss terms from the model's training history.
+    """
+    from sklearn.decomposition import PCA
+    from tqdm.auto import tqdm
+
+    data, out_dir = _existing_file(data), Path(out_dir)
+    if same_file(out_dir, data):
+        raise ValueError(f"output {out_dir} is the input file {data}; choose a folder")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise FileExistsError(f"{out_dir} exists and is not a folder")
+    model, spec = load_table_model(model_dir)
+    present = table_columns(data)
+    if label_col is not None:
+        check_columns(data, [label_col], present)
+    else:
+        label_col = spec.label_col if spec.label_col in present else None
+    targets = {name: out_dir / file for name, file in PLOT_FILES.items()}
+    existing = [str(p) for p in targets.values() if p.exists()]
+    if existing and not force:
+        raise FileExistsError(f"{existing[0]} already exists; pass --force to replace it")
+
+    columns = spec.read_columns() + ([label_col] if label_col else [])
+    text = ([spec.id_col] if spec.id_col else []) + list(spec.one_hot)
+    scores, labels, latent, clusters = [], [], [], []
+    kept = offset = 0
+    k = model.n_clusters_
+    with tqdm(total=count_rows(data), disable=not progress, desc="plot", unit="row") as bar:
+        for frame in iter_chunks(data, columns, chunk_rows, text_columns=text):
+            X = encode_features(frame, spec, offset, data.name)
+            scores.append(model.decision_function(X))
+            if label_col:
+                labels.append(parse_labels(frame[label_col], label_col, offset, data.name))
+            if kept < max_points:
+                features = model.transform(X[: max_points - kept])
+                clusters.append(features[:, :k].argmax(axis=1))
+                latent.append(features[:, k : k + model.model_.latent_dim])
+                kept += len(features)
+            offset += len(frame)
+            bar.update(len(frame))
+    if offset == 0:
+        raise ValueError(f"{data} has no rows to plot")
+    scores = np.concatenate(scores)
+    labels = np.concatenate(labels) if labels else None
+    latent, clusters = np.vstack(latent), np.concatenate(clusters)
+    flagged = scores > model.threshold_
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = {}
+    # latent space
+    figure = _figure(6.5, 5.5)
+    ax = figure.add_subplot()
+    if latent.shape[1] >= 2:
+        points = PCA(n_components=2, random_state=0).fit_transform(latent)
+        ax.set_xlabel("PC 1 of z")
+        ax.set_ylabel("PC 2 of z")
+    else:
+        points = np.column_stack([latent[:, 0], np.zeros(len(latent))])
+        ax.set_xlabel("z0")
+    from matplotlib import colormaps
+
+    tab10 = colormaps["tab10"]
+    palette = [tab10(i) for i in range(10) if i != 3]  # red is kept for labeled anomalies
+    for c in range(k):
+        mask = clusters == c
+        if mask.any():
+            colour = palette[c % len(palette)]
+            ax.scatter(*points[mask].T, s=6, color=colour, alpha=0.5, label=f"cluster {c}")
+    shown_flags = flagged[: len(points)]
+    if shown_flags.any():
+        ax.scatter(
+            *points[shown_flags].T,
+            s=30,
+            facecolors="none",
+            edgecolors="black",
+            linewidths=0.8,
+            label="flagged (score > threshold)",
+        )
+    if labels is not None and labels[: len(points)].any():
+        ax.scatter(
+            *points[labels[: len(points)] == 1].T,
+            s=40,
+            marker="x",
+            color="red",
+            label=f"{label_col} = 1",
+        )
+    note = f"first {len(points)} of {offset} rows" if len(points) < offset else f"{offset} rows"
+    ax.set_title(f"Latent space (PCA of z), {note}")
+    ax.legend(loc="best", fontsize=7, markerscale=1.5)
+    written["latent"] = _save(figure, targets["latent"])
+
+    # scores
+    figure = _figure(6.5, 4.0)
+    ax = figure.add_subplot()
+    bins = np.histogram_bin_edges(scores, bins=60)
+    ax.hist(scores, bins=bins, color="#4c72b0", alpha=0.7, label="all rows")
+    if labels is not None and labels.any():
+        ax.hist(scores[labels == 1], bins=bins, color="red", alpha=0.7, label="labeled anomalies")
+    ax.axvline(model.threshold_, color="black", linestyle="--", label="threshold")
+    ax.set_yscale("log")
+    ax.set_xlabel("score (higher = more anomalous)")
+    ax.set_ylabel("rows")
+    ax.set_title(f"Scores: {int(flagged.sum())} of {offset} rows above the threshold")
+    ax.legend(fontsize=8)
+    written["scores"] = _save(figure, targets["scores"])
+
+    # ROC and precision-recall
+    if labels is not None and 0 < labels.sum() < len(labels):
+        from sklearn.metrics import (
+            average_precision_score,
+            precision_recall_curve,
+            roc_auc_score,
+            roc_curve,
+        )
+
+        figure = _figure(10.0, 4.2)
+        left, right = figure.subplots(1, 2)
+        fpr, tpr, _ = roc_curve(labels, scores)
+        left.plot(fpr, tpr, color="#4c72b0")
+        left.plot([0, 1], [0, 1], color="grey", linestyle=":")
+        left.set(xlabel="false positive rate", ylabel="true positive rate")
+        left.set_title(f"ROC (AUROC {roc_auc_score(labels, scores):.3f})")
+        precision, recall, _ = precision_recall_curve(labels, scores)
+        right.plot(recall, precision, color="#dd8452")
+        right.axhline(labels.mean(), color="grey", linestyle=":")
+        right.set(xlabel="recall", ylabel="precision")
+        right.set_title(f"Precision-recall (AUPRC {average_precision_score(labels, scores):.3f})")
+        written["curves"] = _save(figure, targets["curves"])
+
+    # training curves
+    history = model.history_
+    phases = history.get("phase", [])
+    if phases:
+        figure = _figure(10.0, 6.0)
+        axes = figure.subplots(2, 2, sharex=True).ravel()
+        epochs = np.arange(1, len(phases) + 1)
+        for ax, term in zip(axes, LOSS_TERMS, strict=True):
+            values = np.array(
+                [np.nan if v is None else v for v in history.get(term, [])], dtype=float
+            )
+            start = 0
+            for i in range(1, len(phases) + 1):
+                if i == len(phases) or phases[i] != phases[start]:
+                    colour = PHASE_COLOURS.get(phases[start], "#eeeeee")
+                    ax.axvspan(start + 0.5, i + 0.5, color=colour, alpha=0.6, lw=0)
+                    start = i
+            if len(values) == len(epochs) and np.isfinite(values).any():
+                ax.plot(epochs, values, color="#333333", lw=1)
+            ax.set_title(term)
+            ax.set_xlabel("epoch")
+        handles = [
+            _patch(colour, phase) for phase, colour in PHASE_COLOURS.items() if phase in phases
+        ]
+        figure.legend(handles=handles, loc="outside lower center", ncols=len(handles))
+        figure.suptitle("Training history (per-epoch means)")
+        written["training"] = _save(figure, targets["training"])
+    for name, target in targets.items():  # with force: no stale picture from an earlier run
+        if name not in written:
+            target.unlink(missing_ok=True)
+    return written
+
+
+def _patch(colour: str, label: str) -> Any:
+    from matplotlib.patches import Patch
+
+    return Patch(color=colour, label=label)

@@ -1,0 +1,395 @@
+"""Tables in, tables out: column checks, chunked reading, encoding and atomic output files.
+
+Everything here works one chunk at a time, so a file of any size is read with flat memory.
+Row numbers in messages and outputs are 0-based data rows (the header is not counted).
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from wvad.data.readers import _existing_file, _import_pandas, _unknown_column
+
+__all__ = [
+    "SPEC_FILE",
+    "AtomicTableWriter",
+    "TableSpec",
+    "check_output_path",
+    "encode_features",
+    "iter_chunks",
+    "parse_labels",
+    "table_columns",
+]
+
+SPEC_FILE = "table.json"
+SPEC_FORMAT = "wvad-table"
+SPEC_VERSION = 1
+CSV_SUFFIXES = (".csv", ".tsv")
+PARQUET_SUFFIXES = (".parquet", ".pq")
+#: A non-numeric column counts as categorical (not "numeric with a few bad cells") when fewer
+#: than this share of its non-empty values parse as numbers.
+NUMERIC_SHARE = 0.5
+
+
+@dataclass
+class TableSpec:
+    """What `wvad fit` learnt about the table, kept as table.json beside the model.
+
+    `input_columns` are the columns read from a data file, in order; `features` the model's
+    columns after one-hot encoding (`one_hot` maps each encoded column to its categories).
+    """
+
+    input_columns: list[str]
+    features: list[str]
+    label_col: str | None = None
+    id_col: str | None = None
+    one_hot: dict[str, list[str]] = field(default_factory=dict)
+    source: str | None = None
+    n_rows: int | None = None
+    n_labeled: int | None = None
+    preset: str | None = None
+    versions: dict[str, str] = field(default_factory=dict)
+
+    def save(self, model_dir: Path) -> Path:
+        payload = {"format": SPEC_FORMAT, "format_version": SPEC_VERSION, **asdict(self)}
+        target = model_dir / SPEC_FILE
+        atomic_write_text(target, json.dumps(payload, indent=2))
+        return target
+
+    @classmethod
+    def load(cls, model_dir: Path, model: Any) -> TableSpec:
+        """Read table.json; a model saved by `WVAD.save` alone gets a spec from its columns."""
+        path = model_dir / SPEC_FILE
+        if not path.is_file():
+            names = getattr(model, "feature_names_in_", None)
+            if names is None:
+                raise ValueError(
+                    f"{model_dir} has no {SPEC_FILE} and its model has no column names; "
+                    "fit it with `wvad fit` (or fit WVAD on a pandas DataFrame)"
+                )
+            names = [str(n) for n in names]
+            return cls(input_columns=names, features=names)
+        try:
+            payload = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"{path} is damaged: {exc}") from None
+        if payload.get("format") != SPEC_FORMAT:
+            raise ValueError(f"{path} is not a wvad table description")
+        if payload.get("format_version") != SPEC_VERSION:
+            raise ValueError(
+                f"{path} has table format version {payload.get('format_version')}; "
+                f"this wvad reads version {SPEC_VERSION}"
+            )
+        known = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in payload.items() if k in known})
+
+    def read_columns(self, *, with_label: bool = False) -> list[str]:
+        """Columns to read from a data file: id, features and optionally the label."""
+        columns = [self.id_col] if self.id_col else []
+        columns += self.input_columns
+        if with_label and self.label_col:
+            columns.append(self.label_col)
+        return columns
+
+
+# -- files -----------------------------------------------------------------------------------
+def table_kind(path: Path) -> str:
+    """'csv' or 'parquet', by suffix."""
+    suffix = path.suffix.lower()
+    if suffix in CSV_SUFFIXES:
+        return "csv"
+    if suffix in PARQUET_SUFFIXES:
+        return "parquet"
+    supported = ", ".join((*CSV_SUFFIXES, *PARQUET_SUFFIXES))
+    raise ValueError(f"{path} has suffix {suffix!r}; supported table files: {supported}")
+
+
+def _sep(path: Path) -> str:
+    return "\t" if path.suffix.lower() == ".tsv" else ","
+
+
+def table_columns(path: str | os.PathLike[str]) -> list[str]:
+    """The column names of a CSV or Parquet file, read without loading its rows."""
+    path = _existing_file(path)
+    kind = table_kind(path)
+    pd = _import_pandas()
+    try:
+        if kind == "csv":
+            return [str(c) for c in pd.read_csv(path, nrows=0, sep=_sep(path)).columns]
+        import pyarrow.parquet as pq
+
+        return [str(c) for c in pq.ParquetFile(path).schema_arrow.names]
+    except (ValueError, OSError) as exc:
+        raise ValueError(f"{path} is not a readable {kind} file ({exc})") from None
+    except Exception as exc:  # pyarrow and the CSV parser raise their own error types
+        raise ValueError(f"{path} is not a readable {kind} file ({exc})") from None
+
+
+def check_columns(path: Path, wanted: Sequence[str], present: Sequence[str]) -> None:
+    """Refuse a missing column, naming the closest one present (also for short names such
+    as 'xl' for 'x1', and for a difference in case only)."""
+    present = list(present)
+    for column in wanted:
+        if column in present:
+            continue
+        error = _unknown_column(column, present, path)
+        if "did you mean" not in str(error):
+            same_case = [c for c in present if c.lower() == column.lower()]
+            close = same_case or difflib.get_close_matches(column, present, n=1, cutoff=0.5)
+            if close:
+                message = str(error).replace(
+                    f"is not in {path.name}", f"is not in {path.name}; did you mean {close[0]!r}?"
+                )
+                error = ValueError(message)
+        raise error
+
+
+def count_rows(path: Path) -> int | None:
+    """Rows of a Parquet file from its metadata; None for CSV (unknown without a pass)."""
+    if table_kind(path) != "parquet":
+        return None
+    import pyarrow.parquet as pq
+
+    return int(pq.ParquetFile(path).metadata.num_rows)
+
+
+def iter_chunks(
+    path: str | os.PathLike[str],
+    columns: Sequence[str],
+    chunk_rows: int,
+    *,
+    text_columns: Sequence[str] = (),
+) -> Iterator[Any]:
+    """Yield DataFrames of at most `chunk_rows` rows holding `columns`, in that order.
+
+    `text_columns` are read as strings (ids, categories), so every chunk types them alike.
+    """
+    if chunk_rows < 1:
+        raise ValueError(f"chunk size must be at least 1 row; got {chunk_rows}")
+    path = _existing_file(path)
+    present = table_columns(path)
+    check_columns(path, columns, present)
+    columns = list(dict.fromkeys(columns))
+    pd = _import_pandas()
+    if table_kind(path) == "csv":
+        dtypes = {c: str for c in text_columns if c in columns}
+        reader = pd.read_csv(
+            path, sep=_sep(path), usecols=columns, dtype=dtypes, chunksize=chunk_rows
+        )
+        with reader:
+            for frame in reader:
+                frame.columns = [str(c) for c in frame.columns]
+                yield frame[columns]
+        return
+    import pyarrow.parquet as pq
+
+    source = pq.ParquetFile(path)
+    for batch in source.iter_batches(batch_size=chunk_rows, columns=columns):
+        frame = batch.to_pandas()
+        frame.columns = [str(c) for c in frame.columns]
+        for column in text_columns:
+            if column in frame.columns:
+                frame[column] = _as_text(frame[column])
+        yield frame[columns]
+
+
+def read_frame(path: Path, columns: Sequence[str], *, text_columns: Sequence[str] = ()) -> Any:
+    """The whole table (for fitting), through the same reader as the chunks."""
+    pd = _import_pandas()
+    frames = list(iter_chunks(path, columns, 1_000_000, text_columns=text_columns))
+    if not frames:
+        raise ValueError(f"{path} has no rows")
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    if len(frame) == 0:
+        raise ValueError(f"{path} has no rows")
+    return frame
+
+
+# -- columns -> numbers -----------------------------------------------------------------------
+def _as_text(series: Any) -> Any:
+    """Strings, with missing values kept missing (None)."""
+    values = series.astype(object)
+    missing = values.isna().to_numpy()
+    out = values.map(str).to_numpy(dtype=object)
+    out[missing] = None
+    return _import_pandas().Series(out, index=series.index, dtype=object)
+
+
+def _shown(value: Any) -> Any:
+    """A cell value as plain Python, for messages."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _is_numeric(series: Any) -> bool:
+    return getattr(series.dtype, "kind", "O") in "biuf"
+
+
+def is_categorical(series: Any) -> bool:
+    """A non-numeric column most of whose non-empty values are not numbers."""
+    if _is_numeric(series):
+        return False
+    values = series.dropna()
+    if len(values) == 0:
+        return False
+    parsed = _import_pandas().to_numeric(values.astype(object).map(str), errors="coerce")
+    return float(parsed.notna().mean()) < NUMERIC_SHARE
+
+
+def numeric_column(series: Any, column: str, offset: int, source: str) -> np.ndarray:
+    """The column as float64; text, empty cells, NaN or inf name the column and first bad row."""
+    pd = _import_pandas()
+    if _is_numeric(series):
+        values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+        text = np.zeros(len(values), dtype=bool)
+    else:
+        raw = series.astype(object)
+        values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        text = raw.notna().to_numpy() & np.isnan(values)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        if text[i]:
+            what = f"text {_shown(series.iloc[i])!r}"
+        elif np.isnan(values[i]):
+            what = "a missing value (empty or NaN)"
+        else:
+            what = "an infinite value"
+        raise ValueError(f"column {column!r} in {source} has {what} at row {offset + i}")
+    return values
+
+
+def parse_labels(series: Any, column: str, offset: int, source: str) -> np.ndarray:
+    """Weak labels: 1 = known anomaly; 0 or empty = unlabeled. Anything else is refused."""
+    pd = _import_pandas()
+    raw = series.astype(object)
+    empty = raw.isna().to_numpy() | raw.map(lambda v: isinstance(v, str) and not v.strip())
+    empty = np.asarray(empty, dtype=bool)
+    values = pd.to_numeric(raw.where(~empty, 0), errors="coerce").to_numpy(
+        dtype=np.float64, na_value=np.nan
+    )
+    bad = ~np.isin(values, (0.0, 1.0))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"label column {column!r} in {source} must hold 1 (known anomaly), 0 or empty "
+            f"(unlabeled); found {_shown(series.iloc[i])!r} at row {offset + i}"
+        )
+    return values.astype(np.int64)
+
+
+def categories_of(series: Any) -> list[str]:
+    """Sorted distinct values of a categorical column, as strings (missing left out)."""
+    return sorted({str(v) for v in series.dropna().astype(object)})
+
+
+def one_hot_names(column: str, categories: Sequence[str]) -> list[str]:
+    return [f"{column}={c}" for c in categories]
+
+
+def encode_features(frame: Any, spec: TableSpec, offset: int, source: str) -> np.ndarray:
+    """The model's input matrix for one chunk: numbers checked, categories one-hot encoded.
+
+    A category not seen in fit (or an empty cell in a categorical column) encodes as all
+    zeros: the row is scored on its other columns.
+    """
+    pd = _import_pandas()
+    parts = []
+    for column in spec.input_columns:
+        series = frame[column]
+        categories = spec.one_hot.get(column)
+        if categories is None:
+            parts.append(numeric_column(series, column, offset, source)[:, None])
+            continue
+        codes = pd.Index(categories).get_indexer(_as_text(series))
+        block = np.zeros((len(series), len(categories)), dtype=np.float64)
+        known = codes >= 0
+        block[np.flatnonzero(known), codes[known]] = 1.0
+        parts.append(block)
+    return np.hstack(parts) if parts else np.empty((len(frame), 0))
+
+
+# -- output -----------------------------------------------------------------------------------
+def same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve() or (a.exists() and b.exists() and a.samefile(b))
+    except OSError:
+        return False
+
+
+def check_output_path(out: Path, inputs: Sequence[Path], *, force: bool) -> None:
+    """Never the input; an existing output only with force."""
+    for source in inputs:
+        if same_file(out, source):
+            raise ValueError(f"output {out} is the input file {source}; choose another path")
+    if out.exists() and not force:
+        raise FileExistsError(f"{out} already exists; pass --force to replace it")
+    if not out.parent.is_dir():
+        raise FileNotFoundError(f"the folder of {out} does not exist: {out.parent}")
+
+
+def atomic_write_text(target: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class AtomicTableWriter:
+    """Write a CSV or Parquet file chunk by chunk into a temporary file beside the target,
+    moved into place (os.replace) only when every chunk is written; on any error or
+    interruption the temporary file is removed and the target is left as it was."""
+
+    def __init__(self, target: Path) -> None:
+        self.target = target
+        self.kind = table_kind(target)
+        self._tmp: Path | None = None
+        self._file: Any = None
+        self._parquet: Any = None
+
+    def __enter__(self) -> AtomicTableWriter:
+        fd, tmp = tempfile.mkstemp(
+            dir=self.target.parent, prefix=f".{self.target.name}.", suffix=".tmp"
+        )
+        os.close(fd)
+        self._tmp = Path(tmp)
+        if self.kind == "csv":
+            self._file = open(self._tmp, "w", newline="")  # closed in __exit__
+        return self
+
+    def write(self, frame: Any) -> None:
+        if self.kind == "csv":
+            first = self._file.tell() == 0
+            frame.to_csv(self._file, sep=_sep(self.target), index=False, header=first)
+            return
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        if self._parquet is None:
+            self._parquet = pq.ParquetWriter(self._tmp, table.schema)
+        self._parquet.write_table(table.cast(self._parquet.schema))
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            if self._file is not None:
+                self._file.close()
+            if self._parquet is not None:
+                self._parquet.close()
+        finally:
+            if exc_type is None:
+                os.replace(self._tmp, self.target)
+            else:
+                self._tmp.unlink(missing_ok=True)

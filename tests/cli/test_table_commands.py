@@ -1,0 +1,181 @@
+"""fit -> score -> explain -> info -> plot through `wvad.cli.main`, CSV and Parquet."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from cli_helpers import EPOCHS, FEATURES, run
+
+from wvad import WVAD
+from wvad.workflow import TableSpec
+from wvad.workflow.tables import encode_features
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def test_every_command_has_help_with_an_example(capsys):
+    for command in ("fit", "score", "explain", "info", "plot"):
+        code, out, _ = run(capsys, command, "--help")
+        assert code == 0 and "example:" in out and f"wvad {command}" in out
+
+
+def test_fit_writes_model_and_table_description(model_dir, capsys):
+    spec = json.loads((model_dir / "table.json").read_text())
+    assert spec["label_col"] == "label" and spec["id_col"] == "key"
+    assert spec["input_columns"] == FEATURES and spec["source"] == "train.csv"
+    model = WVAD.load(model_dir)
+    assert model.n_clusters_ == 3 and model.n_labeled_ >= 1
+    assert model.config_["joint_epochs"] == 4
+
+
+def test_chunked_scores_match_in_memory_scores(model_dir, train_csv, tmp_path, capsys):
+    out = tmp_path / "scores.csv"
+    code, stdout, err = run(capsys, "score", model_dir, train_csv, "--out", out, "--chunk-rows", 7)
+    assert code == 0 and err == "" and "scored 300 rows" in stdout
+    scores = pd.read_csv(out)
+    assert list(scores.columns) == ["key", "score", "predicted", "cluster"]
+    model = WVAD.load(model_dir)
+    X = pd.read_csv(train_csv)[FEATURES].to_numpy()
+    np.testing.assert_allclose(scores["score"], model.decision_function(X), rtol=0, atol=1e-5)
+    assert (scores["predicted"] == (scores["score"] > model.threshold_)).all()
+    assert (scores["cluster"] == model.predict_cluster(X)).mean() > 0.99
+    assert scores["key"].tolist() == [f"k{i}" for i in range(300)]
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_parquet_in_and_out(model_dir, data_dir, tmp_path, capsys):
+    code, _, _ = run(
+        capsys, "score", model_dir, data_dir / "train.csv", "--out", tmp_path / "a.csv"
+    )
+    assert code == 0
+    out = tmp_path / "b.parquet"
+    code, _, _ = run(
+        capsys, "score", model_dir, data_dir / "train.parquet", "--out", out, "--chunk-rows", 50
+    )
+    assert code == 0 and out.read_bytes()[:4] == b"PAR1"
+    a = pd.read_csv(tmp_path / "a.csv")
+    b = pd.read_parquet(out)
+    assert list(b.columns) == ["key", "score", "predicted", "cluster"] and len(b) == 300
+    np.testing.assert_allclose(a["score"], b["score"], rtol=0, atol=1e-5)
+
+
+def test_explain_by_id_and_by_row(model_dir, train_csv, capsys):
+    code, out, _ = run(capsys, "explain", model_dir, train_csv, "--rows", "k5", "k2", "--json")
+    assert code == 0
+    rows = json.loads(out)
+    assert [r["id"] for r in rows] == ["k5", "k2"] and [r["row"] for r in rows] == [5, 2]
+    first = rows[0]
+    assert set(first["features"]) == {"f_e", "f_r", "f_c", "max_y", "z_norm"}
+    assert first["cluster_probability"] == pytest.approx(first["features"]["max_y"])
+    assert 0 <= first["cluster"] < 3 and len(first["top_columns"]) == 4
+    shares = [c["share"] for c in first["top_columns"]]
+    assert shares == sorted(shares, reverse=True) and sum(shares) == pytest.approx(1.0)
+    model = WVAD.load(model_dir)
+    X = pd.read_csv(train_csv)[FEATURES].to_numpy()[[5]]
+    assert first["score"] == pytest.approx(model.decision_function(X)[0], abs=1e-5)
+
+    code, out, _ = run(
+        capsys, "explain", model_dir, train_csv, "--rows", "3", "--by-row", "--top", 2
+    )
+    assert code == 0
+    assert out.startswith("row 3 (id k3): score") and "cluster" in out and "f_r" in out
+    assert out.count("error ") == 2
+
+
+def test_info_shows_the_model_card(model_dir, capsys):
+    code, out, _ = run(capsys, "info", model_dir)
+    assert code == 0
+    for text in ("train.csv: 300 rows", "label column  label", "clusters K    3", "threshold"):
+        assert text in out
+    code, out, _ = run(capsys, "info", model_dir, "--json")
+    card = json.loads(out)
+    assert card["n_clusters"] == 3 and card["contamination"] == 0.1
+    assert card["preset"] == "default" and card["config"]["pretrain_epochs"] == 2
+    assert {"wvad", "torch", "numpy", "pandas"} <= set(card["versions"])
+
+
+def test_plot_writes_pngs(model_dir, train_csv, tmp_path, capsys):
+    out = tmp_path / "plots"
+    code, _, _ = run(capsys, "plot", model_dir, train_csv, "--out", out, "--label-col", "truth")
+    assert code == 0
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["latent.png", "roc_pr.png", "scores.png", "training.png"]
+    assert all((out / n).read_bytes()[:8] == PNG for n in names)
+    code, _, err = run(capsys, "plot", model_dir, train_csv, "--out", out)
+    assert code == 2 and "already exists" in err
+    assert run(capsys, "plot", model_dir, train_csv, "--out", out, "--force")[0] == 0
+
+
+def test_force_semantics(model_dir, train_csv, tmp_path, capsys):
+    out = tmp_path / "s.csv"
+    assert run(capsys, "score", model_dir, train_csv, "--out", out)[0] == 0
+    code, _, err = run(capsys, "score", model_dir, train_csv, "--out", out)
+    expected = f"wvad score: error: {out} already exists; pass --force to replace it"
+    assert code == 2 and err.strip() == expected
+    assert run(capsys, "score", model_dir, train_csv, "--out", out, "--force")[0] == 0
+    before = train_csv.read_bytes()
+    code, _, err = run(capsys, "score", model_dir, train_csv, "--out", train_csv, "--force")
+    assert code == 2 and "is the input file" in err and train_csv.read_bytes() == before
+    code, _, err = run(
+        capsys, "fit", train_csv, "--label-col", "label", "--features", "x0", "--out", model_dir
+    )
+    assert code == 2 and "--force" in err
+
+
+def test_interrupted_scoring_leaves_no_output(model_dir, train_csv, tmp_path, monkeypatch, capsys):
+    calls = []
+    original = WVAD.decision_function
+
+    def interrupt_on_third_chunk(self, X):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return original(self, X)
+
+    monkeypatch.setattr(WVAD, "decision_function", interrupt_on_third_chunk)
+    out = tmp_path / "s.csv"
+    code, _, err = run(capsys, "score", model_dir, train_csv, "--out", out, "--chunk-rows", 50)
+    assert code == 130 and "interrupted" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_one_hot_categories_are_saved_and_unseen_ones_encode_as_zeros(
+    frame, data_dir, tmp_path, capsys
+):
+    model_dir = tmp_path / "m"
+    base = ["fit", data_dir / "train.parquet", "--label-col", "label", "--clusters", "2", *EPOCHS]
+    code, _, err = run(capsys, *base, "--features", *FEATURES, "colour", "--out", model_dir)
+    assert code == 2 and "non-numeric feature column(s)" in err and "'colour'" in err
+    code, _, _ = run(
+        capsys, *base, "--features", *FEATURES, "colour", "--one-hot", "--out", model_dir
+    )
+    assert code == 0
+    spec = TableSpec.load(model_dir, None)
+    assert spec.one_hot == {"colour": ["blue", "red"]}
+    assert spec.features == [*FEATURES, "colour=blue", "colour=red"]
+
+    new = frame.head(20).copy()
+    new.loc[:4, "colour"] = "green"  # unseen in fit
+    new.to_csv(tmp_path / "new.csv", index=False)
+    encoded = encode_features(new, spec, 0, "new.csv")
+    assert (encoded[:5, 4:] == 0).all() and (encoded[5:, 4:].sum(axis=1) == 1).all()
+    code, _, _ = run(capsys, "score", model_dir, tmp_path / "new.csv", "--out", tmp_path / "s.csv")
+    assert code == 0
+    scores = pd.read_csv(tmp_path / "s.csv")
+    assert scores.columns[0] == "row" and scores["row"].tolist() == list(range(20))
+    code, out, _ = run(capsys, "explain", model_dir, tmp_path / "new.csv", "--rows", "0", "--json")
+    columns = {c["column"]: c["value"] for c in json.loads(out)[0]["top_columns"]}
+    assert code == 0 and columns["colour"] == "green"
+
+
+def test_progress_is_quiet_when_stderr_is_not_a_terminal(train_csv, tmp_path, capsys):
+    code, out, err = run(
+        capsys, "fit", train_csv, "--label-col", "label", "--features", "x0", "x1",
+        "--clusters", "2", "--epochs-scale", "0.02", "--out", tmp_path / "m",
+    )  # fmt: skip
+    assert code == 0 and err == "" and "fitted on 300 rows" in out
+    config = WVAD.load(tmp_path / "m").config_
+    assert [config[f"{p}_epochs"] for p in ("pretrain", "warmup", "joint")] == [1, 2, 8]
