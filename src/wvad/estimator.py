@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from sklearn.metrics import roc_auc_score
 from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
@@ -26,7 +27,7 @@ from wvad.training import History, Schedule, fit_gmm_prior, pretrain_autoencoder
 __all__ = ["WVAD"]
 
 SCORE_MODES = ("head", "fusion", "elbo", "reconstruction")
-#: Columns of the evidence matrix `fusion` averages (the head's only when there is a head).
+#: Columns of the evidence matrix (the head's only when there is a head).
 EVIDENCE = ("head", "log_f_r", "neg_elbo")
 SCALINGS = ("minmax", "standard", "none")
 SCORING_BATCH = 16384
@@ -59,10 +60,13 @@ class WVAD(BaseDetector):
         "f_e", "f_r", "f_c") and optionally "f_d", the negative ELBO at the latent mean,
         and "x", the scaled input row.
     normalize_features : standardise the score estimator's inputs (batch normalisation).
-    score_mode : "head" (the score estimator's logit), "fusion" (the mean of the head's
-        logit, log f_r and the negative ELBO, each robustly standardised on the unlabeled
-        training rows), "elbo" (negative ELBO) or "reconstruction" (f_r alone). When the
-        preset's "head" meets a fit without labels, the score falls back to "elbo".
+    score_mode : "head" (the score estimator's logit), "fusion" (a weighted sum of the
+        head's logit, log f_r and the negative ELBO, each robustly standardised on the
+        unlabeled training rows; see `_fit_fusion` and docs/method.md), "elbo" (negative
+        ELBO) or "reconstruction" (f_r alone). When the preset's "head" meets a fit without
+        labels, the score falls back to "elbo".
+    fusion_prior : the number of labeled anomalies at which "fusion" gives the head half
+        the weight; fewer labels lean on the unsupervised evidence.
     features_excluded : groups removed from `head_features` (for ablations).
     scaling : "minmax" (default), "standard" or "none"; fitted on the training X.
     contamination : expected share of anomalies; sets `threshold_` for `predict`.
@@ -90,6 +94,7 @@ class WVAD(BaseDetector):
         anomaly_batch_size: int | None = None,
         learning_rate: float | None = None,
         weight_decay: float | None = None,
+        fusion_prior: float | None = None,
         head_features: Sequence[str] | None = None,
         normalize_features: bool | None = None,
         score_mode: str | None = None,
@@ -116,6 +121,7 @@ class WVAD(BaseDetector):
         self.anomaly_batch_size = anomaly_batch_size
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
+        self.fusion_prior = fusion_prior
         self.head_features = head_features
         self.normalize_features = normalize_features
         self.score_mode = score_mode
@@ -144,7 +150,13 @@ class WVAD(BaseDetector):
                 "an int >= 0",
                 config[key],
             )
-        for key in ("warmup_lambda", "joint_lambda", "anomaly_penalty", "weight_decay"):
+        for key in (
+            "warmup_lambda",
+            "joint_lambda",
+            "anomaly_penalty",
+            "weight_decay",
+            "fusion_prior",
+        ):
             _require(_is_real(config[key]) and config[key] >= 0, key, "a number >= 0", config[key])
         _require(
             _is_real(config["learning_rate"]) and config["learning_rate"] > 0,
@@ -236,10 +248,30 @@ class WVAD(BaseDetector):
         self.head_groups_ = head_groups
         self.history_ = history.records
         if self.score_mode_ == "fusion":
-            evidence = np.concatenate(self._batched(X[y == 0], self._evidence))
-            q25, median, q75 = np.percentile(evidence, [25, 50, 75], axis=0)
-            self.fusion_center_ = median
-            self.fusion_scale_ = np.where(q75 > q25, q75 - q25, 1.0)
+            self._fit_fusion(X, y, config["fusion_prior"])
+
+    def _fit_fusion(self, X: np.ndarray, y: np.ndarray, prior: float) -> None:
+        """Standardise the evidence on unlabeled rows and weigh it by what the labels show.
+
+        The head's weight grows with the number of labeled anomalies n: n / (n + prior).
+        The rest goes to the unsupervised evidence (log f_r, negative ELBO), mixed in
+        proportion to how well each ranks the labeled anomalies above the unlabeled rows
+        (Gini = 2 AUROC - 1, floored at 0) and scaled by the Gini of that mix, so that
+        evidence the labels contradict fades out. Without labels both count equally.
+        """
+        evidence = np.concatenate(self._batched(X, self._evidence))
+        q25, median, q75 = np.percentile(evidence[y == 0], [25, 50, 75], axis=0)
+        self.fusion_center_ = median
+        self.fusion_scale_ = np.where(q75 > q25, q75 - q25, 1.0)
+        if self.head_ is None:
+            self.fusion_weights_ = np.array([0.5, 0.5])
+            return
+        z = (evidence - self.fusion_center_) / self.fusion_scale_
+        gini = np.array([_gini(y, z[:, 1]), _gini(y, z[:, 2])])
+        mix = gini / gini.sum() if gini.sum() > 0 else np.array([0.5, 0.5])
+        trust_unlabeled = _gini(y, z[:, 1:] @ mix)
+        trust_head = self.n_labeled_ / (self.n_labeled_ + prior) if prior > 0 else 1.0
+        self.fusion_weights_ = np.array([trust_head, *((1.0 - trust_head) * trust_unlabeled * mix)])
 
     def _resolved_score_mode(self, config: dict[str, Any]) -> str:
         mode = config["score_mode"]
@@ -309,7 +341,7 @@ class WVAD(BaseDetector):
         evidence = np.concatenate(self._batched(X, self._evidence))
         mode = self.score_mode_
         if mode == "fusion":
-            return ((evidence - self.fusion_center_) / self.fusion_scale_).mean(axis=1)
+            return ((evidence - self.fusion_center_) / self.fusion_scale_) @ self.fusion_weights_
         if mode == "head":
             return evidence[:, 0]
         if mode == "reconstruction":
@@ -362,6 +394,11 @@ class WVAD(BaseDetector):
         from wvad.persistence import load_model
 
         return load_model(cls, Path(path), device=device)
+
+
+def _gini(labels: np.ndarray, scores: np.ndarray) -> float:
+    """2 AUROC - 1 of scores for labels, floored at 0 (0 = no better than chance)."""
+    return max(0.0, 2.0 * float(roc_auc_score(labels, scores)) - 1.0)
 
 
 def _is_real(value: Any) -> bool:

@@ -90,6 +90,7 @@ def save_model(model: WVAD, path: Path, *, overwrite: bool = False) -> Path:
     if model.score_mode_ == "fusion":
         tensors["fusion_center"] = torch.as_tensor(model.fusion_center_)
         tensors["fusion_scale"] = torch.as_tensor(model.fusion_scale_)
+        tensors["fusion_weights"] = torch.as_tensor(model.fusion_weights_)
     _atomic_write(path / WEIGHTS_FILE, lambda f: torch.save(tensors, f), binary=True)
     _atomic_write(path / CONFIG_FILE, lambda f: json.dump(config, f, indent=2), binary=False)
     return path
@@ -169,6 +170,7 @@ def load_model(cls: type[WVAD], path: Path, *, device: str | None = None) -> WVA
         if model.score_mode_ == "fusion":
             model.fusion_center_ = tensors["fusion_center"].numpy()
             model.fusion_scale_ = tensors["fusion_scale"].numpy()
+            model.fusion_weights_ = tensors["fusion_weights"].numpy()
     except (KeyError, RuntimeError) as exc:
         raise ValueError(f"{weights_path} does not match {config_path}: {exc}") from None
     model.model_ = mixture.to(model.device_).eval()

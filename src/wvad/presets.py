@@ -29,11 +29,14 @@ _PAPER: dict[str, Any] = {
     "head_features": ("y", "z", "f_e", "f_r", "f_c"),
     "normalize_features": False,
     "score_mode": "head",
+    "fusion_prior": 25.0,
 }
 
 _DEFAULT: dict[str, Any] = {
     **_PAPER,
     "score_mode": "fusion",
+    "weight_decay": 1e-4,
+    "anomaly_batch_size": 8,
 }
 
 PRESETS = MappingProxyType(
