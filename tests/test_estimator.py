@@ -97,8 +97,8 @@ def test_dataframe_columns_are_checked_at_scoring(table):
         ({}, "zeros", "no labeled anomalies"),
         ({}, "short", "labels but X has"),
         ({}, "twos", "only 0 .* and 1"),
-        ({"n_clusters": 5000}, "weak", "n_clusters=5000 needs at least that many unlabeled rows"),
-        ({"n_clusters": 0}, "weak", "n_clusters must be an int >= 1"),
+        ({"n_clusters": 5000}, "weak", "n_clusters=5000 needs at least 5000 unlabeled rows"),
+        ({"n_clusters": 0}, "weak", "n_clusters must be 'auto' or an int >= 1"),
         ({"contamination": 0.9}, "weak", "contamination must be"),
         ({"preset": "fast"}, "weak", "preset must be one of"),
         ({"score_mode": "magic"}, "weak", "score_mode must be one of"),
@@ -209,3 +209,24 @@ def test_cuda_request_without_gpu_is_refused(table):
     X, _, y_weak = table
     with pytest.raises(ValueError, match="no CUDA device"):
         WVAD(device="cuda", pretrain_epochs=1).fit(X, y_weak)
+
+
+def test_auto_clusters_are_chosen_by_bic(table, tmp_path):
+    X, _, y_weak = table  # make_multimodal's default: 4 clusters
+    model = WVAD(
+        n_clusters="auto", random_state=0, pretrain_epochs=10, warmup_epochs=1, joint_epochs=1
+    )
+    model.fit(X, y_weak)
+    assert 2 <= model.n_clusters_ <= 10
+    assert model.transform(X[:5]).shape[1] == model.n_clusters_ + 8 + 3
+    assert model.head_.net[0].in_features == model.n_clusters_ + 8 + 3
+    loaded = WVAD.load(model.save(tmp_path / "auto"))
+    assert np.array_equal(loaded.decision_function(X), model.decision_function(X))
+
+
+def test_select_n_clusters_finds_separated_blobs():
+    from wvad.training import select_n_clusters
+
+    rng = np.random.default_rng(0)
+    codes = np.vstack([rng.normal(c, 0.1, size=(100, 2)) for c in (-5, 0, 5)])
+    assert select_n_clusters(codes, 6, seed=0) == 3

@@ -31,6 +31,8 @@ SCORE_MODES = ("head", "fusion", "elbo", "reconstruction")
 EVIDENCE = ("head", "log_f_r", "neg_elbo")
 SCALINGS = ("minmax", "standard", "none")
 SCORING_BATCH = 16384
+#: n_clusters="auto" picks K in 1..10 (at most half the unlabeled rows) by BIC.
+MAX_AUTO_CLUSTERS = 10
 
 
 class WVAD(BaseDetector):
@@ -48,7 +50,8 @@ class WVAD(BaseDetector):
     Parameters
     ----------
     preset : {"default", "paper"}
-    n_clusters, latent_dim : mixture components K and latent size D.
+    n_clusters, latent_dim : mixture components K ("auto": chosen by BIC of a diagonal GMM
+        on the pretrained latent codes, K = 1..10; see `n_clusters_`) and latent size D.
     hidden_dims, head_hidden_dims : hidden widths of the encoder (decoder mirrors it) and of
         the score estimator.
     pretrain_epochs, warmup_epochs, joint_epochs : e1, e2, e3 of the paper.
@@ -80,7 +83,7 @@ class WVAD(BaseDetector):
         self,
         preset: str = "default",
         *,
-        n_clusters: int | None = None,
+        n_clusters: int | str | None = None,
         latent_dim: int | None = None,
         hidden_dims: Sequence[int] | None = None,
         head_hidden_dims: Sequence[int] | None = None,
@@ -136,7 +139,14 @@ class WVAD(BaseDetector):
     # -- configuration --------------------------------------------------------------------
     def _resolve_config(self) -> dict[str, Any]:
         config = resolve_preset(self.preset, {k: getattr(self, k) for k in TUNABLE})
-        for key in ("n_clusters", "latent_dim", "batch_size", "anomaly_batch_size"):
+        if config["n_clusters"] != "auto":
+            _require(
+                isinstance(config["n_clusters"], (int, np.integer)) and config["n_clusters"] >= 1,
+                "n_clusters",
+                "'auto' or an int >= 1",
+                config["n_clusters"],
+            )
+        for key in ("latent_dim", "batch_size", "anomaly_batch_size"):
             _require(
                 isinstance(config[key], (int, np.integer)) and config[key] >= 1,
                 key,
@@ -203,13 +213,15 @@ class WVAD(BaseDetector):
     def _fit(self, X: np.ndarray, y: np.ndarray) -> None:
         config = self._resolve_config()
         n_unlabeled = int((y == 0).sum())
-        if n_unlabeled < config["n_clusters"]:
+        auto = config["n_clusters"] == "auto"
+        needed = 2 if auto else config["n_clusters"]
+        if n_unlabeled < needed:
             raise ValueError(
-                f"n_clusters={config['n_clusters']} needs at least that many unlabeled rows "
+                f"n_clusters={config['n_clusters']!r} needs at least {needed} unlabeled rows "
                 f"to fit the mixture; got {n_unlabeled}"
             )
         self.config_ = config
-        self.n_clusters_ = int(config["n_clusters"])
+        self.n_clusters_ = 1 if auto else int(config["n_clusters"])
         self.n_samples_fit_ = int(X.shape[0])
         self.seed_ = resolve_seed(self.random_state)
         self.device_ = resolve_device(self.device)
@@ -232,15 +244,15 @@ class WVAD(BaseDetector):
             model = VariationalMixture(
                 X.shape[1], config["latent_dim"], self.n_clusters_, config["hidden_dims"]
             ).to(self.device_)
-            head = None
-            if self.n_labeled_ > 0:
-                in_dim = self._head_in_dim(head_groups, config)
-                head = ScoreHead(
-                    in_dim, config["head_hidden_dims"], normalize=config["normalize_features"]
-                )
-                head = head.to(self.device_)
+            # A fixed K lets the head be built first (this order fixes the seeded results);
+            # with K chosen from the data its input size is known only after EM.
+            head = None if auto else self._build_head(head_groups, config)
             pretrain_autoencoder(model, X_u, schedule, rng, history, tick=bar.update)
-            fit_gmm_prior(model, X_u, self.seed_)
+            max_clusters = min(MAX_AUTO_CLUSTERS, n_unlabeled // 2) if auto else None
+            fit_gmm_prior(model, X_u, self.seed_, max_clusters=max_clusters)
+            self.n_clusters_ = model.n_clusters
+            if auto:
+                head = self._build_head(head_groups, config)
             train_joint(model, head, X_u, X_a, schedule, rng, history, tick=bar.update)
         self.fit_seconds_ = time.perf_counter() - started
         self.model_ = model
@@ -282,6 +294,16 @@ class WVAD(BaseDetector):
                 "score_mode='head' needs labeled anomalies to train the score estimator"
             )
         return mode
+
+    def _build_head(self, groups: tuple[str, ...], config: dict[str, Any]) -> ScoreHead | None:
+        if self.n_labeled_ == 0:
+            return None
+        head = ScoreHead(
+            self._head_in_dim(groups, config),
+            config["head_hidden_dims"],
+            normalize=config["normalize_features"],
+        )
+        return head.to(self.device_)
 
     def _head_in_dim(self, groups: tuple[str, ...], config: dict[str, Any]) -> int:
         sizes = {

@@ -16,7 +16,7 @@ from torch import Tensor, nn
 from wvad.model.mixture import DENSITY_GROUP, FEATURE_GROUPS, VariationalMixture
 from wvad.model.score_head import ScoreHead
 
-__all__ = ["Schedule", "fit_gmm_prior", "pretrain_autoencoder", "train_joint"]
+__all__ = ["Schedule", "fit_gmm_prior", "pretrain_autoencoder", "select_n_clusters", "train_joint"]
 
 GRAD_CLIP_NORM = 10.0
 _TERMS = ("loss", "neg_elbo", "penalty", "ce")
@@ -99,9 +99,24 @@ def pretrain_autoencoder(
         tick()
 
 
+def select_n_clusters(codes: np.ndarray, max_clusters: int, seed: int) -> int:
+    """K in 1..max_clusters with the lowest BIC of a diagonal GMM on the latent codes."""
+    best_k, best_bic = 1, np.inf
+    for k in range(1, max_clusters + 1):
+        gmm = GaussianMixture(k, covariance_type="diag", reg_covar=1e-4, random_state=seed)
+        bic = gmm.fit(codes).bic(codes)
+        if bic < best_bic:
+            best_k, best_bic = k, bic
+    return best_k
+
+
 @torch.no_grad()
-def fit_gmm_prior(model: VariationalMixture, X_unlabeled: Tensor, seed: int) -> None:
+def fit_gmm_prior(
+    model: VariationalMixture, X_unlabeled: Tensor, seed: int, *, max_clusters: int | None = None
+) -> None:
     """Initialise the mixture prior by EM (diagonal GMM) on the latent means of unlabeled rows.
+
+    With `max_clusters`, K is chosen first by BIC (`select_n_clusters`) and the prior resized.
 
     Also starts q(z|x)'s variance at a small share of the components' variance and the
     decoder variance at the per-feature reconstruction error, so that the first ELBO steps
@@ -110,8 +125,11 @@ def fit_gmm_prior(model: VariationalMixture, X_unlabeled: Tensor, seed: int) -> 
     model.eval()
     mu, _ = model.encode(X_unlabeled)
     codes = mu.double().cpu().numpy()
+    n_clusters = model.n_clusters
+    if max_clusters is not None:
+        n_clusters = select_n_clusters(codes, max_clusters, seed)
     gmm = GaussianMixture(
-        n_components=model.n_clusters,
+        n_components=n_clusters,
         covariance_type="diag",
         reg_covar=1e-4,
         random_state=seed,

@@ -196,7 +196,14 @@ class VariationalMixture(nn.Module):
     # -- initialisation -------------------------------------------------------------------
     @torch.no_grad()
     def set_prior(self, weights: Tensor, means: Tensor, variances: Tensor) -> None:
-        """Load mixture parameters (e.g. from an EM fit on latent codes)."""
+        """Load mixture parameters (e.g. from an EM fit on latent codes); K may change."""
+        k = len(weights)
+        if k != self.n_clusters:
+            self.n_clusters = k
+            like = self.prior_means
+            self.prior_logits = nn.Parameter(like.new_zeros(k))
+            self.prior_means = nn.Parameter(like.new_zeros(k, self.latent_dim))
+            self.prior_logvars = nn.Parameter(like.new_zeros(k, self.latent_dim))
         self.prior_logits.copy_(weights.clamp_min(1e-8).log())
         self.prior_means.copy_(means)
         self.prior_logvars.copy_(variances.clamp_min(1e-8).log().clamp(*PRIOR_LOGVAR_RANGE))
