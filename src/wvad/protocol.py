@@ -15,8 +15,7 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import MinMaxScaler
 
-from wvad.data.readers import check_target
-from wvad.validation import check_X
+from wvad.validation import check_target, check_X
 
 __all__ = ["WeakSplit", "weak_split"]
 

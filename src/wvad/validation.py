@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["check_X", "check_consistent", "check_labels", "describe_columns"]
+__all__ = ["check_X", "check_consistent", "check_labels", "check_target", "describe_columns"]
 
 _MAX_NAMED = 5
 
@@ -78,8 +78,13 @@ def _is_numeric_dtype(dtype: Any) -> bool:
     return kind in ("b", "i", "u", "f")
 
 
-def check_labels(y: Any, n_rows: int, *, name: str = "y") -> np.ndarray:
-    """Return weak labels as an int64 array of 0 (unlabeled) and 1 (known anomaly)."""
+def check_labels(
+    y: Any, n_rows: int, *, name: str = "y", meaning: str = "0 (unlabeled) and 1 (known anomaly)"
+) -> np.ndarray:
+    """Return weak labels as an int64 array of 0 (unlabeled) and 1 (known anomaly).
+
+    Accepts a column vector (n x 1, as ODDS stores y) and any numeric or boolean dtype.
+    """
     if hasattr(y, "to_numpy"):
         y = y.to_numpy()
     array = np.asarray(y)
@@ -93,17 +98,19 @@ def check_labels(y: Any, n_rows: int, *, name: str = "y") -> np.ndarray:
         numeric = array.astype(np.float64)
     except (TypeError, ValueError):
         raise ValueError(
-            f"{name} must contain only 0 (unlabeled) and 1 (known anomaly); "
-            f"found non-numeric values such as {array[0]!r}"
+            f"{name} must contain only {meaning}; found non-numeric values such as {array[0]!r}"
         ) from None
     bad = ~np.isin(numeric, (0.0, 1.0))
     if bad.any():
         others = np.unique(array[bad])[:_MAX_NAMED]
-        raise ValueError(
-            f"{name} must contain only 0 (unlabeled) and 1 (known anomaly); "
-            f"found {', '.join(repr(v.item() if hasattr(v, 'item') else v) for v in others)}"
-        )
+        found = ", ".join(repr(v.item() if hasattr(v, "item") else v) for v in others)
+        raise ValueError(f"{name} must contain only {meaning}; found {found}")
     return numeric.astype(np.int64)
+
+
+def check_target(y: Any, n_rows: int, *, name: str = "y") -> np.ndarray:
+    """Return ground-truth labels as an int64 array of 0 (normal) and 1 (anomaly)."""
+    return check_labels(y, n_rows, name=name, meaning="0 (normal) and 1 (anomaly)")
 
 
 def check_consistent(

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from wvad.validation import check_X
+from wvad.validation import check_target, check_X
 
 __all__ = ["check_target", "read_any", "read_mat", "read_npz", "read_table"]
 
@@ -32,32 +32,6 @@ def _existing_file(path: str | os.PathLike[str]) -> Path:
     if not path.is_file():
         raise ValueError(f"{path} is not a file")
     return path
-
-
-def check_target(y: Any, n_rows: int, *, name: str = "y") -> np.ndarray:
-    """Return ground-truth labels as an int64 vector of 0 (normal) and 1 (anomaly).
-
-    Accepts a column vector (ODDS stores y as n x 1) and any numeric or boolean dtype.
-    """
-    array = np.asarray(y)
-    if array.ndim == 2 and 1 in array.shape:
-        array = array.ravel()
-    if array.ndim != 1:
-        raise ValueError(f"{name} must be 1-D with one label per row; got shape {array.shape}")
-    if array.shape[0] != n_rows:
-        raise ValueError(f"{name} has {array.shape[0]} labels but X has {n_rows} rows")
-    try:
-        numeric = array.astype(np.float64)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"{name} must contain only 0 (normal) and 1 (anomaly); "
-            f"found non-numeric values such as {array[0]!r}"
-        ) from None
-    bad = ~np.isin(numeric, (0.0, 1.0))
-    if bad.any():
-        others = ", ".join(repr(v.item()) for v in np.unique(array[bad])[:5])
-        raise ValueError(f"{name} must contain only 0 (normal) and 1 (anomaly); found {others}")
-    return numeric.astype(np.int64)
 
 
 def _pair(X: Any, y: Any, path: Path) -> tuple[np.ndarray, np.ndarray]:
