@@ -159,3 +159,25 @@ def test_a_second_concurrent_run_on_the_same_directory_is_refused(tmp_path):
         with pytest.raises(BenchError, match="in use by another benchmark run"):
             run(out)
     assert not (out / "results.jsonl").exists()
+
+
+def test_cells_run_torch_on_one_thread_and_restore_the_setting(tmp_path):
+    """Same scores whatever --jobs: every cell's torch work runs on one thread."""
+    import torch
+    from bench_fakes import MeanDistance
+
+    seen = []
+
+    class ThreadProbe(MeanDistance):
+        def fit(self, X, y=None):
+            seen.append(torch.get_num_threads())
+            return super().fit(X, y)
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        run(tmp_path / "t", factory=lambda name, seed: ThreadProbe(seed), models=["mean"])
+        assert seen and set(seen) == {1}
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)

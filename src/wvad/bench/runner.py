@@ -181,12 +181,25 @@ def _thread_limits(enabled: bool) -> Iterator[None]:
         yield
 
 
-def _limit_torch(enabled: bool) -> None:
-    # Only when the model already pulled torch in: importing it just to limit threads would
-    # cost every worker a second or two for models that never use it.
+@contextlib.contextmanager
+def _one_torch_thread() -> Iterator[None]:
+    """Run a cell's torch work on one thread, whatever `jobs` is, then restore the setting.
+
+    Float reductions can round differently with another thread count, so this is what makes
+    a run with --jobs 1 give the same scores as one with --jobs 4. Only when the model has
+    already pulled torch in: importing it just to set threads would cost models that never
+    use it a second or two.
+    """
     torch = sys.modules.get("torch")
-    if enabled and torch is not None:
-        torch.set_num_threads(1)
+    if torch is None:
+        yield
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 def _run_cell(task: _Task, factory: Factory, limit_threads: bool) -> dict[str, Any]:
@@ -218,13 +231,13 @@ def _run_cell(task: _Task, factory: Factory, limit_threads: bool) -> dict[str, A
         try:
             with _thread_limits(limit_threads):
                 model = factory(task.model, task.seed)
-                _limit_torch(limit_threads)
-                start = time.perf_counter()
-                model.fit(X_train, y_train)
-                row["fit_seconds"] = time.perf_counter() - start
-                start = time.perf_counter()
-                scores = model.decision_function(X_test)
-                row["score_seconds"] = time.perf_counter() - start
+                with _one_torch_thread():
+                    start = time.perf_counter()
+                    model.fit(X_train, y_train)
+                    row["fit_seconds"] = time.perf_counter() - start
+                    start = time.perf_counter()
+                    scores = model.decision_function(X_test)
+                    row["score_seconds"] = time.perf_counter() - start
             row.update(_metrics(y_test, scores))
             row["status"] = "ok"
         except Exception as exc:
