@@ -230,3 +230,15 @@ def test_select_n_clusters_finds_separated_blobs():
     rng = np.random.default_rng(0)
     codes = np.vstack([rng.normal(c, 0.1, size=(100, 2)) for c in (-5, 0, 5)])
     assert select_n_clusters(codes, 6, seed=0) == 3
+
+
+def test_fusion_weights_follow_label_count_and_label_ranking(table, fitted):
+    X, _, y_weak = table
+    n = int(y_weak.sum())
+    w = fitted.fusion_weights_
+    assert fitted.score_mode_ == "fusion" and w.shape == (3,)
+    assert np.isclose(w[0], n / (n + 25.0))
+    assert np.count_nonzero(w[1:]) <= 1 and (w[1:] >= 0).all() and w[1:].sum() <= 1 - w[0] + 1e-12
+    evidence = np.concatenate(fitted._batched(X[:50], fitted._evidence))
+    expected = ((evidence - fitted.fusion_center_) / fitted.fusion_scale_) @ w
+    assert np.allclose(fitted.decision_function(X[:50]), expected)

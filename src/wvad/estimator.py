@@ -266,10 +266,10 @@ class WVAD(BaseDetector):
         """Standardise the evidence on unlabeled rows and weigh it by what the labels show.
 
         The head's weight grows with the number of labeled anomalies n: n / (n + prior).
-        The rest goes to the unsupervised evidence (log f_r, negative ELBO), mixed in
-        proportion to how well each ranks the labeled anomalies above the unlabeled rows
-        (Gini = 2 AUROC - 1, floored at 0) and scaled by the Gini of that mix, so that
-        evidence the labels contradict fades out. Without labels both count equally.
+        The rest goes to whichever unsupervised evidence (log f_r or negative ELBO) ranks the
+        labeled anomalies higher among the training rows, scaled by that ranking's Gini
+        (2 AUROC - 1, floored at 0), so evidence the labels contradict fades out. Without
+        labels the two unsupervised pieces count equally.
         """
         evidence = np.concatenate(self._batched(X, self._evidence))
         q25, median, q75 = np.percentile(evidence[y == 0], [25, 50, 75], axis=0)
@@ -280,10 +280,12 @@ class WVAD(BaseDetector):
             return
         z = (evidence - self.fusion_center_) / self.fusion_scale_
         gini = np.array([_gini(y, z[:, 1]), _gini(y, z[:, 2])])
-        mix = gini / gini.sum() if gini.sum() > 0 else np.array([0.5, 0.5])
-        trust_unlabeled = _gini(y, z[:, 1:] @ mix)
         trust_head = self.n_labeled_ / (self.n_labeled_ + prior) if prior > 0 else 1.0
-        self.fusion_weights_ = np.array([trust_head, *((1.0 - trust_head) * trust_unlabeled * mix)])
+        weights = np.zeros(3)
+        weights[0] = trust_head
+        best = int(np.argmax(gini))  # a tie keeps the reconstruction error
+        weights[1 + best] = (1.0 - trust_head) * gini[best]
+        self.fusion_weights_ = weights
 
     def _resolved_score_mode(self, config: dict[str, Any]) -> str:
         mode = config["score_mode"]
