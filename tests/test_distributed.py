@@ -210,3 +210,27 @@ def test_bench_dask_backend_writes_the_rows_of_a_sequential_run(cluster, tmp_pat
     assert dask_rows == seq
     meta = json.loads((tmp_path / "dask" / "meta.json").read_text())
     assert meta["backend"] == "dask" and meta["status"] == "finished"
+
+
+def test_missing_dask_names_the_extra(monkeypatch, frame, model):
+    monkeypatch.setitem(sys.modules, "dask", None)
+    monkeypatch.setitem(sys.modules, "dask.dataframe", None)
+    with pytest.raises(ImportError, match=r"pip install wvad\[dask\]"):
+        score_dask(model, frame)
+
+
+def test_bench_refuses_a_scheduler_without_the_dask_backend(tmp_path, capsys):
+    code = main(
+        [
+            "bench",
+            "--datasets",
+            "x",
+            "--models",
+            "iforest",
+            "--out",
+            str(tmp_path / "b"),
+            "--dask-scheduler",
+            "tcp://127.0.0.1:1",
+        ]
+    )
+    assert code == 2 and "backend='dask'" in capsys.readouterr().err

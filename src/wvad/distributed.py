@@ -198,8 +198,8 @@ def score_dask(
     is serialised once per graph rather than embedded in each task.
 
     Scores equal `model.decision_function` on the same rows batched the same way. Across
-    different partitionings they can differ in the last float32 bit (matrix kernels sum in
-    an order that depends on the number of rows), as with `wvad score --chunk-rows`.
+    different partitionings they can differ in the last float32 bit (torch's CPU kernels may
+    sum in another order for another number of rows), as with `wvad score --chunk-rows`.
     """
     _import_dask()
     present = [str(c) for c in ddf.columns]
