@@ -264,13 +264,40 @@ def _metrics(y_test: np.ndarray, scores: Any) -> dict[str, float]:
 
 # -- execution -----------------------------------------------------------------------------
 def _execute(
-    tasks: Iterator[_Task], factory: Factory, jobs: int, backend: str
+    tasks: Iterator[_Task],
+    factory: Factory,
+    jobs: int,
+    backend: str,
+    dask_scheduler: str | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """Yield rows as cells finish: in-process for jobs=1, else through joblib."""
+    """Yield rows as cells finish: in-process for jobs=1, else through joblib.
+
+    backend="dask" always goes through joblib's Dask backend, on the scheduler at
+    `dask_scheduler`, else the active Client, else a LocalCluster of `jobs` workers.
+    """
+    if backend == "dask":
+        from joblib import parallel_config
+
+        from wvad.distributed import dask_client
+
+        with (
+            dask_client(dask_scheduler, n_workers=jobs if jobs > 0 else None),
+            parallel_config(backend="dask"),
+        ):
+            # The backend comes from parallel_config: joblib 1.6 passes an internal keyword
+            # (nesting_level) on to the Dask tasks when Parallel is given backend="dask".
+            yield from _joblib(tasks, factory, -1, None)
+        return
     if jobs == 1:
         for task in tasks:
             yield _run_cell(task, factory, False)
         return
+    yield from _joblib(tasks, factory, jobs, backend)
+
+
+def _joblib(
+    tasks: Iterator[_Task], factory: Factory, jobs: int, backend: str | None
+) -> Iterator[dict[str, Any]]:
     from joblib import Parallel, delayed
 
     try:
@@ -417,6 +444,7 @@ def run_grid(
     progress: bool = True,
     data_dir: str | os.PathLike[str] | None = None,
     retry_errors: bool = False,
+    dask_scheduler: str | None = None,
 ) -> Path:
     """Run every (dataset, ratio, seed, model) cell not yet in `out_dir/results.jsonl`.
 
@@ -424,11 +452,16 @@ def run_grid(
     y_train_weak, X_test, y_test; factory(model, random_state) -> unfitted detector.
     Defaults: `wvad.data.load_dataset` (with `data_dir`), `wvad.protocol.weak_split` and
     `wvad.bench.models.make_model`. `jobs` and `backend` go to joblib (jobs=1 runs in this
-    process with no thread limits). Cells that errored before are skipped unless
+    process with no thread limits). backend="dask" runs the cells on a Dask cluster through
+    joblib's Dask backend (needs wvad[dask]): the scheduler at `dask_scheduler`, else the
+    active Client, else a LocalCluster of `jobs` single-threaded workers; each cell limits
+    its worker to one thread as with loky. Cells that errored before are skipped unless
     `retry_errors`. Returns `out_dir`.
     """
     if not isinstance(jobs, int) or jobs == 0:
         raise BenchError(f"jobs must be a non-zero int (joblib's n_jobs); got {jobs!r}")
+    if dask_scheduler is not None and backend != "dask":
+        raise BenchError(f"a Dask scheduler needs backend='dask'; got backend={backend!r}")
     grid = _make_grid(datasets, ratios, seeds, models)
     if factory is None:
         try:
@@ -459,7 +492,8 @@ def run_grid(
             {
                 "grid": grid,
                 "jobs": jobs,
-                "backend": backend if jobs != 1 else "sequential",
+                "backend": backend if jobs != 1 or backend == "dask" else "sequential",
+                **({"dask_scheduler": dask_scheduler} if backend == "dask" else {}),
                 "n_cells": len(cells),
                 "n_pending_at_start": len(pending),
                 "started_at": _now(),
@@ -471,7 +505,9 @@ def run_grid(
         bar = _progress_bar(len(pending), progress)
         try:
             with ResultsWriter(results) as writer:
-                for row in _execute(_tasks(pending, data, splitter), factory, jobs, backend):
+                for row in _execute(
+                    _tasks(pending, data, splitter), factory, jobs, backend, dask_scheduler
+                ):
                     writer.write(row)
                     counts["written"] += 1
                     counts["errors"] += row["status"] != "ok"
