@@ -95,3 +95,19 @@ def test_neural_peers_train_loss_decreases(fitted):
     for name in ("devnet", "prenet", "feawad", "deepsad"):
         history = fitted(name).history_
         assert history[-1] < history[0], name
+
+
+def test_rosas_loss_weighting_is_finite_when_a_loss_collapsed():
+    import torch
+
+    from wvad.peers.rosas import dynamic_weighting
+
+    losses = torch.tensor([0.5, 0.2], requires_grad=True)
+    weighted = dynamic_weighting(losses, [1e-12, 1.0], T=2.0)
+    assert torch.isfinite(weighted)
+    assert torch.isclose(weighted, torch.tensor(0.5))  # the exploding ratio takes all weight
+    weighted.backward()
+    assert torch.isfinite(losses.grad).all()
+    k = torch.exp(torch.tensor([0.5 / 0.4, 0.2 / 0.3]) / 2.0)
+    ordinary = dynamic_weighting(torch.tensor([0.5, 0.2]), [0.4, 0.3], T=2.0)
+    assert torch.isclose(ordinary, (k * torch.tensor([0.5, 0.2])).sum() / k.sum())

@@ -41,7 +41,19 @@ from torch.nn import functional
 from wvad.peers._base import NeuralPeer
 from wvad.peers._training import score_in_batches, split_labels, to_tensor, train
 
-__all__ = ["RoSAS", "RoSASNetwork"]
+__all__ = ["RoSAS", "RoSASNetwork", "dynamic_weighting"]
+
+
+def dynamic_weighting(losses: torch.Tensor, previous: list[float], T: float) -> torch.Tensor:
+    """sum_k w_k L_k with w_k proportional to exp((L_k / L_k^prev) / T).
+
+    Written as a softmax, which equals the authors' exp(..) / sum exp(..) but cannot
+    overflow: when a loss's previous epoch mean is tiny (a triplet loss that reached 0), the
+    ratio is huge and exp() of it is inf, and inf / inf gave NaN scores on Letter. The
+    weights are not detached, as in the authors' code.
+    """
+    ratios = losses / losses.new_tensor(previous) / T
+    return (torch.softmax(ratios, dim=0) * losses).sum()
 
 
 class RoSASNetwork(nn.Module):
@@ -159,10 +171,9 @@ class RoSAS(NeuralPeer):
                 s_mix = s_mix + lam_t[:, j] * s_i[p]
             _, s_tilde = net(x_mix)
             loss_score = (smooth(s_tilde, y_mix) + smooth(s_tilde, s_mix)).mean()
-            # weights are not detached, as in the authors' code
-            k1 = torch.exp(loss_emb / prev["emb"] / self.T)
-            k2 = torch.exp(loss_score / prev["score"] / self.T)
-            loss = (k1 * loss_emb + k2 * loss_score) / (k1 + k2)
+            loss = dynamic_weighting(
+                torch.stack([loss_emb, loss_score]), [prev["emb"], prev["score"]], self.T
+            )
             loss = loss + self.l2 * torch.linalg.vector_norm(e_a + e_p + e_n)
             epoch_terms["emb"].append(float(loss_emb.detach()))
             epoch_terms["score"].append(float(loss_score.detach()))
