@@ -144,8 +144,8 @@ def train(
 
 
 def to_tensor(X: np.ndarray, device: torch.device) -> torch.Tensor:
-    """float32 tensor on `device`."""
-    return torch.as_tensor(np.ascontiguousarray(X), dtype=torch.float32, device=device)
+    """float32 tensor on `device`, copied (the input may be a read-only memory map)."""
+    return torch.from_numpy(np.array(X, dtype=np.float32, order="C")).to(device)
 
 
 def score_in_batches(
