@@ -278,9 +278,9 @@ def plot_metric(rows: Sequence[Row], field: str, axes: Axes, path: str | os.Path
 
     summary = summarize(rows, field)
     n = max(len(axes.datasets), 1)
-    ncols = min(n, 3)
-    nrows = math.ceil(n / ncols)
     width_in = max(4.0, 0.45 * len(axes.models) * max(len(axes.ratios), 1) + 1.5)
+    ncols = 1 if width_in > 8.0 else min(n, 3)  # wide panels stack, so the page stays legible
+    nrows = math.ceil(n / ncols)
     fig = Figure(figsize=(width_in * ncols, 3.6 * nrows), layout="constrained")
     panels = fig.subplots(nrows, ncols, squeeze=False).ravel()
     x = np.arange(len(axes.models))
