@@ -229,10 +229,9 @@ def _scale(text: str) -> float:
     return value
 
 
-def _clusters(text: str) -> int:
-    if text == "auto":
-        raise argparse.ArgumentTypeError("'auto' is not supported yet; give a number of clusters")
-    return _positive_int(text)
+def _clusters(text: str) -> int | str:
+    """A number of mixture components, or "auto" (chosen by BIC on the latent codes)."""
+    return "auto" if text == "auto" else _positive_int(text)
 
 
 def _add_common(p: argparse.ArgumentParser, *, quiet: bool = True, force: bool = True) -> None:
@@ -281,7 +280,10 @@ def _add_fit(sub: argparse._SubParsersAction) -> None:
         "all zeros)",
     )
     p.add_argument(
-        "--clusters", type=_clusters, metavar="K", help="mixture components (default: preset's)"
+        "--clusters",
+        type=_clusters,
+        metavar="K",
+        help="mixture components, or 'auto' to choose K by BIC (default: the preset's)",
     )
     p.add_argument("--seed", type=_count, default=0, metavar="N", help="random seed (default 0)")
     p.add_argument("--preset", choices=("default", "paper"), default="default")

@@ -179,3 +179,15 @@ def test_progress_is_quiet_when_stderr_is_not_a_terminal(train_csv, tmp_path, ca
     assert code == 0 and err == "" and "fitted on 300 rows" in out
     config = WVAD.load(tmp_path / "m").config_
     assert [config[f"{p}_epochs"] for p in ("pretrain", "warmup", "joint")] == [1, 2, 8]
+
+
+def test_fit_with_automatic_cluster_count(data_dir, tmp_path, capsys):
+    model_dir = tmp_path / "auto"
+    code, out, _ = run(
+        capsys, "fit", data_dir / "train.csv", "--label-col", "label", "--clusters", "auto",
+        "--features", *FEATURES, *EPOCHS, "--out", model_dir,
+    )  # fmt: skip
+    assert code == 0
+    model = WVAD.load(model_dir)
+    assert model.config_["n_clusters"] == "auto" and 1 <= model.n_clusters_ <= 10
+    assert f"K={model.n_clusters_}" in out

@@ -124,7 +124,7 @@ def test_other_argument_mistakes(model_dir, train_csv, tmp_path, capsys):
     err = fails(capsys, "explain", model_dir, train_csv, "--rows", "9999", "--by-row")
     assert "no row number(s)" in err and "9999" in err
     err = fails(capsys, "fit", train_csv, "--label-col", "label", "--out", tmp_path / "m",
-                "--clusters", "auto")  # fmt: skip
-    assert "'auto' is not supported yet" in err
+                "--clusters", "many")  # fmt: skip
+    assert "--clusters" in err
     err = fails(capsys, "fit", train_csv, "--label-col", "label", "--out", train_csv, "--force")
     assert "is the input file" in err

@@ -94,7 +94,7 @@ def fit_table(
     id_col: str | None = None,
     features: Sequence[str] | None = None,
     one_hot: bool = False,
-    n_clusters: int | None = None,
+    n_clusters: int | str | None = None,
     seed: int = 0,
     preset: str = "default",
     epochs: Sequence[int] | None = None,
@@ -174,7 +174,7 @@ def fit_table(
     del frame, frames
     params: dict[str, Any] = {}
     if n_clusters is not None:
-        params["n_clusters"] = int(n_clusters)
+        params["n_clusters"] = n_clusters if n_clusters == "auto" else int(n_clusters)
     if epochs is not None:
         names = ("pretrain_epochs", "warmup_epochs", "joint_epochs")
         params.update(zip(names, epochs, strict=True))
