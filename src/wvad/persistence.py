@@ -22,7 +22,7 @@ from wvad.runtime import resolve_device
 if TYPE_CHECKING:
     from wvad.estimator import WVAD
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "load_model", "save_model"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "load_model", "read_versioned_json", "save_model"]
 
 FORMAT = "wvad-model"
 FORMAT_VERSION = 1
@@ -115,18 +115,7 @@ def load_model(cls: type[WVAD], path: Path, *, device: str | None = None) -> WVA
     for p in (config_path, weights_path):
         if not p.is_file():
             raise FileNotFoundError(f"{path} is not a WVAD model directory: {p.name} is missing")
-    try:
-        config = json.loads(config_path.read_text())
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"{config_path} is damaged: {exc}") from None
-    if config.get("format") != FORMAT:
-        raise ValueError(f"{config_path} does not describe a WVAD model")
-    if config.get("format_version") != FORMAT_VERSION:
-        raise ValueError(
-            f"{path} holds model format version {config.get('format_version')} "
-            f"(written by wvad {config.get('wvad_version')}); "
-            f"this wvad reads version {FORMAT_VERSION}"
-        )
+    config = read_versioned_json(config_path, FORMAT, FORMAT_VERSION, "model")
     try:
         tensors = torch.load(weights_path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many kinds for a damaged archive
@@ -177,6 +166,25 @@ def load_model(cls: type[WVAD], path: Path, *, device: str | None = None) -> WVA
     model.head_ = None if head is None else head.to(model.device_).eval()
     model.labels_ = (model.decision_scores_ > model.threshold_).astype(np.int64)
     return model
+
+
+def read_versioned_json(path: Path, fmt: str, version: int, what: str) -> dict[str, Any]:
+    """Read a JSON file wvad wrote with "format" and "format_version" keys, or say why not."""
+    try:
+        payload = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{path} is damaged: {exc}") from None
+    if not isinstance(payload, dict) or payload.get("format") != fmt:
+        raise ValueError(f"{path} does not describe a wvad {what}")
+    if payload.get("format_version") != version:
+        written = (
+            f" (written by wvad {payload['wvad_version']})" if "wvad_version" in payload else ""
+        )
+        raise ValueError(
+            f"{path} holds {what} format version {payload.get('format_version')}{written}; "
+            f"this wvad reads version {version}"
+        )
+    return payload
 
 
 def _prefixed(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from wvad.data.readers import _existing_file, _import_pandas, _unknown_column
+from wvad.persistence import read_versioned_json
 
 __all__ = [
     "SPEC_FILE",
@@ -78,17 +79,7 @@ class TableSpec:
                 )
             names = [str(n) for n in names]
             return cls(input_columns=names, features=names)
-        try:
-            payload = json.loads(path.read_text())
-        except (OSError, ValueError) as exc:
-            raise ValueError(f"{path} is damaged: {exc}") from None
-        if payload.get("format") != SPEC_FORMAT:
-            raise ValueError(f"{path} is not a wvad table description")
-        if payload.get("format_version") != SPEC_VERSION:
-            raise ValueError(
-                f"{path} has table format version {payload.get('format_version')}; "
-                f"this wvad reads version {SPEC_VERSION}"
-            )
+        payload = read_versioned_json(path, SPEC_FORMAT, SPEC_VERSION, "table")
         known = set(cls.__dataclass_fields__)
         return cls(**{k: v for k, v in payload.items() if k in known})
 
