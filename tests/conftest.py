@@ -13,7 +13,7 @@ from wvad.data import default_data_dir
 
 torch.set_num_threads(1)
 
-SHORT = {"pretrain_epochs": 10, "warmup_epochs": 10, "joint_epochs": 30}
+SHORT = {"pretrain_epochs": 10, "warmup_epochs": 10, "joint_epochs": 30, "joint_batch_size": 256}
 
 
 @pytest.fixture(scope="session")

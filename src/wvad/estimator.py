@@ -18,7 +18,7 @@ from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
 from wvad.base import BaseDetector
-from wvad.model.mixture import DENSITY_GROUP, HEAD_GROUPS, MixtureFeatures, VariationalMixture
+from wvad.model.mixture import HEAD_GROUPS, MixtureFeatures, VariationalMixture
 from wvad.model.score_head import ScoreHead
 from wvad.presets import TUNABLE, resolve_preset
 from wvad.runtime import resolve_device, resolve_seed, seeded
@@ -57,8 +57,12 @@ class WVAD(BaseDetector):
     pretrain_epochs, warmup_epochs, joint_epochs : e1, e2, e3 of the paper.
     warmup_lambda, joint_lambda : weight of the score estimator's cross-entropy in e2 and e3.
     anomaly_penalty : weight of the bounded push-away term for labeled anomalies.
-    batch_size, anomaly_batch_size : unlabeled rows and (resampled) labeled anomalies per step.
-    learning_rate, weight_decay : Adam settings.
+    batch_size : unlabeled rows per step in pretraining.
+    joint_batch_size : unlabeled rows per step in e2 and e3 (the score estimator's CE uses
+        `batch_size` of them); the learning rate there is `learning_rate` times the square
+        root of the ratio of the two batch sizes (as drawn: neither exceeds the table).
+    anomaly_batch_size : labeled anomalies (resampled) added to every e2/e3 step.
+    learning_rate, weight_decay : Adam settings (the rate is the pretraining one).
     head_features : feature groups the score estimator reads: the paper's five ("y", "z",
         "f_e", "f_r", "f_c") and optionally "f_d", the negative ELBO at the latent mean,
         and "x", the scaled input row.
@@ -94,6 +98,7 @@ class WVAD(BaseDetector):
         joint_lambda: float | None = None,
         anomaly_penalty: float | None = None,
         batch_size: int | None = None,
+        joint_batch_size: int | None = None,
         anomaly_batch_size: int | None = None,
         learning_rate: float | None = None,
         weight_decay: float | None = None,
@@ -121,6 +126,7 @@ class WVAD(BaseDetector):
         self.joint_lambda = joint_lambda
         self.anomaly_penalty = anomaly_penalty
         self.batch_size = batch_size
+        self.joint_batch_size = joint_batch_size
         self.anomaly_batch_size = anomaly_batch_size
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
@@ -146,7 +152,7 @@ class WVAD(BaseDetector):
                 "'auto' or an int >= 1",
                 config["n_clusters"],
             )
-        for key in ("latent_dim", "batch_size", "anomaly_batch_size"):
+        for key in ("latent_dim", "batch_size", "joint_batch_size", "anomaly_batch_size"):
             _require(
                 isinstance(config[key], (int, np.integer)) and config[key] >= 1,
                 key,
@@ -350,13 +356,9 @@ class WVAD(BaseDetector):
 
     def _evidence(self, chunk: torch.Tensor) -> np.ndarray:
         """Per-row [head logit (with a head), log f_r, negative ELBO at the latent mean]."""
-        mu, logvar = self.model_.encode(chunk)
-        density = DENSITY_GROUP in self.head_groups_
-        features = self.model_.features_from(chunk, mu, logvar, density=density)
-        columns = [
-            features.f_r.clamp_min(1e-30).log(),
-            self.model_.negative_elbo_from(chunk, mu, logvar, sample=False)[0],
-        ]
+        # f_d is the negative ELBO at the latent mean: one encoder and decoder pass for all
+        features = self.model_.features(chunk, density=True)
+        columns = [features.f_r.clamp_min(1e-30).log(), features.f_d]
         if self.head_ is not None:
             columns.insert(0, self.head_(features.stack(self.head_groups_)))
         return torch.stack(columns, dim=1).double().cpu().numpy()

@@ -23,6 +23,7 @@ _PAPER: dict[str, Any] = {
     "joint_lambda": 1.0,
     "anomaly_penalty": 1.0,
     "batch_size": 128,
+    "joint_batch_size": 2048,
     "anomaly_batch_size": 32,
     "learning_rate": 1e-3,
     "weight_decay": 0.0,

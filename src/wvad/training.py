@@ -5,6 +5,7 @@ The loops know tensors and modules only; the estimator hands them validated, sca
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -22,6 +23,10 @@ GRAD_CLIP_NORM = 10.0
 _TERMS = ("loss", "neg_elbo", "penalty", "ce")
 # q(z|x) starts with this share of the fitted components' mean variance.
 POSTERIOR_VARIANCE_SHARE = 0.1
+# EM sees at most this many latent codes (a seeded subsample beyond): a Gaussian mixture in
+# a few dimensions is pinned down long before, and EM's cost stays flat as tables grow.
+EM_MAX_ROWS = 50_000
+ENCODE_CHUNK = 65_536
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,7 @@ class Schedule:
     joint_lambda: float = 1.0
     anomaly_penalty: float = 1.0
     batch_size: int = 128
+    joint_batch_size: int = 2048
     anomaly_batch_size: int = 32
     learning_rate: float = 1e-3
     weight_decay: float = 0.0
@@ -65,10 +71,13 @@ def _batches(n: int, batch_size: int, rng: np.random.Generator) -> Iterator[np.n
         yield order[start:stop]
 
 
-def _optimizer(params, schedule: Schedule) -> torch.optim.Optimizer:
-    return torch.optim.Adam(
-        params, lr=schedule.learning_rate, weight_decay=schedule.weight_decay, foreach=True
-    )
+def _optimizer(params, schedule: Schedule, batch_size: int, n_rows: int) -> torch.optim.Optimizer:
+    """Adam at `learning_rate` for batches of `schedule.batch_size` rows, square-root scaled
+    for larger ones. Sizes are the batches actually drawn from `n_rows` rows, so a table
+    smaller than both batch sizes trains at the base rate in every phase."""
+    base = min(schedule.batch_size, n_rows)
+    lr = schedule.learning_rate * math.sqrt(min(batch_size, n_rows) / max(base, 1))
+    return torch.optim.Adam(params, lr=lr, weight_decay=schedule.weight_decay, fused=True)
 
 
 def pretrain_autoencoder(
@@ -81,21 +90,20 @@ def pretrain_autoencoder(
 ) -> None:
     """Train encoder mean and decoder as a plain autoencoder on reconstruction (MSE)."""
     params = list(model.encoder.parameters()) + list(model.decoder.parameters())
-    optimizer = _optimizer(params, schedule)
+    optimizer = _optimizer(params, schedule, schedule.batch_size, len(X_unlabeled))
     model.train()
     for _ in range(schedule.pretrain_epochs):
-        total, count = 0.0, 0
+        total = torch.zeros((), device=X_unlabeled.device)  # one host sync per epoch
         for idx in _batches(len(X_unlabeled), schedule.batch_size, rng):
             x = X_unlabeled[idx]
             mu, _ = model.encode(x)
             loss = ((model.decode(mu) - x) ** 2).sum(dim=1).mean()
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            nn.utils.clip_grad_norm_(params, GRAD_CLIP_NORM)
+            nn.utils.clip_grad_norm_(params, GRAD_CLIP_NORM, foreach=True)
             optimizer.step()
-            total += loss.item() * len(idx)
-            count += len(idx)
-        history.add("pretrain", loss=total / count)
+            total += loss.detach() * len(idx)
+        history.add("pretrain", loss=total.item() / len(X_unlabeled))
         tick()
 
 
@@ -117,14 +125,19 @@ def fit_gmm_prior(
     """Initialise the mixture prior by EM (diagonal GMM) on the latent means of unlabeled rows.
 
     With `max_clusters`, K is chosen first by BIC (`select_n_clusters`) and the prior resized.
+    Beyond `EM_MAX_ROWS` unlabeled rows, EM runs on a seeded subsample of their codes.
 
     Also starts q(z|x)'s variance at a small share of the components' variance and the
     decoder variance at the per-feature reconstruction error, so that the first ELBO steps
     start from a consistent model instead of blowing up.
     """
     model.eval()
-    mu, _ = model.encode(X_unlabeled)
+    chunks = X_unlabeled.split(ENCODE_CHUNK)
+    mu = torch.cat([model.encode(chunk)[0] for chunk in chunks])
     codes = mu.double().cpu().numpy()
+    if len(codes) > EM_MAX_ROWS:
+        keep = np.random.default_rng(seed).choice(len(codes), EM_MAX_ROWS, replace=False)
+        codes = codes[np.sort(keep)]
     n_clusters = model.n_clusters
     if max_clusters is not None:
         n_clusters = select_n_clusters(codes, max_clusters, seed)
@@ -141,7 +154,8 @@ def fit_gmm_prior(
         torch.as_tensor(gmm.covariances_, dtype=like.dtype, device=like.device),
     )
     model.set_posterior_variance(POSTERIOR_VARIANCE_SHARE * model.prior_logvars.exp().mean(dim=0))
-    residual = ((model.decode(mu) - X_unlabeled) ** 2).mean(dim=0)
+    pairs = zip(mu.split(ENCODE_CHUNK), chunks, strict=True)
+    residual = sum(((model.decode(m) - x) ** 2).sum(dim=0) for m, x in pairs) / len(X_unlabeled)
     model.set_reconstruction_variance(residual)
 
 
@@ -157,13 +171,14 @@ def train_joint(
 ) -> None:
     """Minimise -ELBO(unlabeled) + eta * penalty(anomalies) + lambda * CE(score head).
 
-    lambda is `warmup_lambda` for the first `warmup_epochs`, then `joint_lambda`. Every
-    mini-batch carries `anomaly_batch_size` labeled anomalies drawn with replacement, since
-    they are a few dozen among thousands. Without anomalies (or head) only the ELBO is trained.
+    lambda is `warmup_lambda` for the first `warmup_epochs`, then `joint_lambda`. Batches hold
+    `joint_batch_size` unlabeled rows, and every one also carries `anomaly_batch_size`
+    labeled anomalies drawn with replacement, since they are a few dozen among thousands.
+    Without anomalies (or head) only the ELBO is trained.
     """
     supervised = head is not None and len(X_anomalies) > 0
     params = list(model.parameters()) + (list(head.parameters()) if supervised else [])
-    optimizer = _optimizer(params, schedule)
+    optimizer = _optimizer(params, schedule, schedule.joint_batch_size, len(X_unlabeled))
     bce = nn.BCEWithLogitsLoss()
     density = DENSITY_GROUP in schedule.head_groups
     model.train()
@@ -176,7 +191,7 @@ def train_joint(
             # running sums stay tensors: one host sync per epoch, not per step
             sums = {k: torch.zeros((), device=X_unlabeled.device) for k in _TERMS}
             steps = 0
-            for idx in _batches(len(X_unlabeled), schedule.batch_size, rng):
+            for idx in _batches(len(X_unlabeled), schedule.joint_batch_size, rng):
                 x_u = X_unlabeled[idx]
                 if supervised:
                     a_idx = rng.integers(0, len(X_anomalies), size=schedule.anomaly_batch_size)
@@ -184,21 +199,28 @@ def train_joint(
                     x_all = torch.cat([x_u, x_a])
                 else:
                     x_all = x_u
-                mu, logvar = model.encode(x_all)
                 n_u = len(x_u)
-                neg_elbo = model.negative_elbo_from(x_u, mu[:n_u], logvar[:n_u])[0].mean()
+                if supervised:
+                    # the score estimator's CE sees `batch_size` unlabeled rows per step, as
+                    # in pretraining; decoding the rest at their mean would double the work
+                    n_head = min(n_u, schedule.batch_size)
+                    neg_elbo_rows, features = model.training_terms(
+                        x_all, n_u, n_head, density=density
+                    )
+                    neg_elbo = neg_elbo_rows.mean()
+                else:
+                    neg_elbo = model.negative_elbo(x_u)[0].mean()
                 loss = neg_elbo
                 if supervised:
-                    penalty = model.anomaly_penalty(mu[n_u:]).mean()
-                    target = torch.cat([x_u.new_zeros(n_u), x_a.new_ones(len(x_a))])
-                    features = model.features_from(x_all, mu, logvar, density=density)
+                    penalty = model.anomaly_penalty(features.z[n_head:]).mean()
+                    target = torch.cat([x_u.new_zeros(n_head), x_a.new_ones(len(x_a))])
                     ce = bce(head(features.stack(schedule.head_groups)), target)
                     loss = loss + schedule.anomaly_penalty * penalty + lam * ce
                     sums["penalty"] += penalty.detach()
                     sums["ce"] += ce.detach()
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
-                nn.utils.clip_grad_norm_(params, GRAD_CLIP_NORM)
+                nn.utils.clip_grad_norm_(params, GRAD_CLIP_NORM, foreach=True)
                 optimizer.step()
                 sums["loss"] += loss.detach()
                 sums["neg_elbo"] += neg_elbo.detach()

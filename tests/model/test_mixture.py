@@ -74,3 +74,16 @@ def test_score_head_outputs_logits_and_probabilities():
     assert head(x).shape == (10,)
     assert ((p > 0) & (p < 1)).all()
     assert torch.allclose(p, torch.sigmoid(head(x)))
+
+
+def test_training_terms_match_separate_elbo_and_features():
+    model = _model()
+    x = torch.rand(12, 5)  # 8 unlabeled rows, then 4 anomalies
+    torch.manual_seed(3)
+    neg_elbo, features = model.training_terms(x, 8, 3, density=True)
+    torch.manual_seed(3)
+    expected_elbo = model.negative_elbo(x[:8])[0]
+    expected = model.features(torch.cat([x[:3], x[8:]]), density=True)
+    torch.testing.assert_close(neg_elbo, expected_elbo)
+    for name in ("y", "z", "f_e", "f_r", "f_c", "f_d"):
+        torch.testing.assert_close(getattr(features, name), getattr(expected, name))

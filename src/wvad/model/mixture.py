@@ -130,12 +130,7 @@ class VariationalMixture(nn.Module):
         KL term = E_q[log q(z|x) + log q(y|x) - log p(z|y) - log p(y)], analytic in z given
         q(y|x); with sample=False the mean of q(z|x) replaces the draw (deterministic).
         """
-        return self.negative_elbo_from(x, *self.encode(x), sample=sample)
-
-    def negative_elbo_from(
-        self, x: Tensor, mu: Tensor, logvar: Tensor, *, sample: bool = True
-    ) -> tuple[Tensor, Tensor, Tensor]:
-        """`negative_elbo` for rows already encoded (saves an encoder pass in training)."""
+        mu, logvar = self.encode(x)
         z = self.sample(mu, logvar) if sample else mu
         x_hat = self.decode(z)
         return self._negative_elbo_terms(x, mu, logvar, x_hat, self.cluster_log_posterior(z))
@@ -177,14 +172,46 @@ class VariationalMixture(nn.Module):
 
         With density=True also f_d, the negative ELBO at the mean (higher = less explained).
         """
-        return self.features_from(x, *self.encode(x), density=density)
+        mu, logvar = self.encode(x)
+        return self._features_terms(
+            x, mu, logvar, self.decode(mu), self.cluster_log_posterior(mu), density=density
+        )
 
-    def features_from(
-        self, x: Tensor, mu: Tensor, logvar: Tensor, *, density: bool = False
+    def training_terms(
+        self, x: Tensor, n_unlabeled: int, n_head_unlabeled: int, *, density: bool = False
+    ) -> tuple[Tensor, MixtureFeatures]:
+        """One joint-training step's forward pass over x = [unlabeled rows; labeled anomalies].
+
+        Returns the per-row -ELBO of the first `n_unlabeled` rows (at a sample of q(z|x)) and
+        the features (at the mean) of the first `n_head_unlabeled` unlabeled rows followed by
+        the anomalies: the score estimator's batch. One encoder and one decoder pass serve
+        both; the result equals `negative_elbo` and `features` on those rows up to rounding.
+        """
+        mu, logvar = self.encode(x)
+        mu_u, logvar_u = mu[:n_unlabeled], logvar[:n_unlabeled]
+        head_rows = torch.cat(
+            [torch.arange(n_head_unlabeled), torch.arange(n_unlabeled, len(x))]
+        ).to(x.device)
+        mu_h = mu[head_rows]
+        z = torch.cat([self.sample(mu_u, logvar_u), mu_h])
+        x_hat = self.decode(z)
+        log_post = self.cluster_log_posterior(z)
+        neg_elbo = self._negative_elbo_terms(
+            x[:n_unlabeled], mu_u, logvar_u, x_hat[:n_unlabeled], log_post[:n_unlabeled]
+        )[0]
+        features = self._features_terms(
+            x[head_rows],
+            mu_h,
+            logvar[head_rows],
+            x_hat[n_unlabeled:],
+            log_post[n_unlabeled:],
+            density=density,
+        )
+        return neg_elbo, features
+
+    def _features_terms(
+        self, x: Tensor, mu: Tensor, logvar: Tensor, x_hat: Tensor, log_y: Tensor, *, density: bool
     ) -> MixtureFeatures:
-        """`features` for rows already encoded."""
-        x_hat = self.decode(mu)
-        log_y = self.cluster_log_posterior(mu)
         y = log_y.exp()
         f_e = (-(y * log_y).sum(dim=1)).clamp_min(0.0)
         x_norm = x.norm(dim=1)

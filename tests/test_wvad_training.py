@@ -1,0 +1,39 @@
+import numpy as np
+import pytest
+from sklearn.mixture import GaussianMixture
+
+from wvad import WVAD, training
+
+TINY = {"pretrain_epochs": 3, "warmup_epochs": 2, "joint_epochs": 2}
+
+
+def test_em_runs_on_a_subsample_of_large_tables(monkeypatch, table):
+    X, _, y_weak = table
+    seen: list[int] = []
+    real_fit = GaussianMixture.fit
+
+    def spy(self, codes, y=None):
+        seen.append(len(codes))
+        return real_fit(self, codes, y)
+
+    monkeypatch.setattr(GaussianMixture, "fit", spy)
+    monkeypatch.setattr(training, "EM_MAX_ROWS", 200)
+    model = WVAD(n_clusters=3, random_state=0, **TINY).fit(X, y_weak)
+    assert seen == [200]
+    assert np.isfinite(model.decision_function(X)).all()
+
+
+def test_chunked_encoding_for_em_does_not_change_the_fit(monkeypatch, table):
+    X, _, y_weak = table
+    whole = WVAD(n_clusters=3, random_state=0, **TINY).fit(X, y_weak).decision_function(X)
+    monkeypatch.setattr(training, "ENCODE_CHUNK", 97)
+    chunked = WVAD(n_clusters=3, random_state=0, **TINY).fit(X, y_weak).decision_function(X)
+    assert np.allclose(whole, chunked, atol=1e-4)
+
+
+@pytest.mark.parametrize("batch_size", [64, 1000])
+def test_batches_cover_every_row_once(batch_size):
+    batches = list(training._batches(1450, batch_size, np.random.default_rng(0)))
+    rows = np.concatenate(batches)
+    assert sorted(rows.tolist()) == list(range(1450))
+    assert min(len(b) for b in batches) >= batch_size // 2 or len(batches) == 1
