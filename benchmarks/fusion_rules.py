@@ -10,6 +10,9 @@ the rule the default preset uses: the better-ranking piece alone, scaled by its 
 
     python benchmarks/fusion_rules.py --datasets cardio ionosphere letter satellite \
         thyroid vowels yeast --seeds 0 1 2
+
+With --save DIR each fit's standardised evidence and labels are kept, to try further rules
+offline without refitting.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 from collections import defaultdict
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -59,6 +63,9 @@ def main() -> None:
     parser.add_argument("--ratio", type=float, default=0.1)
     parser.add_argument("--preset", default="default")
     parser.add_argument("--params", default="{}", help="JSON WVAD keyword arguments")
+    parser.add_argument(
+        "--save", type=Path, default=None, help="folder for each fit's evidence (.npz)"
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     overall: dict[str, list[np.ndarray]] = defaultdict(list)
@@ -76,9 +83,18 @@ def main() -> None:
                 evidence = np.concatenate(model._batched(rows, model._evidence))
                 return (evidence - model.fusion_center_) / model.fusion_scale_
 
-            scores = rules(
-                standardised(split.X_test), standardised(split.X_train), split.y_train_weak
-            )
+            z_test, z_train = standardised(split.X_test), standardised(split.X_train)
+            if args.save is not None:
+                args.save.mkdir(parents=True, exist_ok=True)
+                np.savez(
+                    args.save / f"{name}_{args.ratio}_{seed}.npz",
+                    z_test=z_test,
+                    z_train=z_train,
+                    y_test=split.y_test,
+                    y_weak=split.y_train_weak,
+                    y_train=split.y_train,
+                )
+            scores = rules(z_test, z_train, split.y_train_weak)
             for rule, s in scores.items():
                 per_rule[rule].append(
                     (roc_auc_score(split.y_test, s), average_precision_score(split.y_test, s))
