@@ -6,6 +6,7 @@ from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
 
 from wvad import WVAD
+from wvad.fusion import gaussianize
 
 
 def test_fit_returns_self_and_sets_pyod_attributes(table, fitted):
@@ -240,5 +241,6 @@ def test_fusion_weights_follow_label_count_and_label_ranking(table, fitted):
     assert np.isclose(w[0], n / (n + 25.0))
     assert np.count_nonzero(w[1:]) <= 1 and (w[1:] >= 0).all() and w[1:].sum() <= 1 - w[0] + 1e-12
     evidence = np.concatenate(fitted._batched(X[:50], fitted._evidence))
-    expected = ((evidence - fitted.fusion_center_) / fitted.fusion_scale_) @ w
+    z = (evidence - fitted.fusion_center_) / fitted.fusion_scale_
+    expected = gaussianize(z, fitted.fusion_quantiles_) @ w
     assert np.allclose(fitted.decision_function(X[:50]), expected)

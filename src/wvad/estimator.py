@@ -18,6 +18,7 @@ from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
 from wvad.base import BaseDetector
+from wvad.fusion import fit_quantiles, gaussianize, robust_standardize
 from wvad.model.mixture import HEAD_GROUPS, MixtureFeatures, VariationalMixture
 from wvad.model.score_head import ScoreHead
 from wvad.presets import TUNABLE, resolve_preset
@@ -269,29 +270,35 @@ class WVAD(BaseDetector):
             self._fit_fusion(X, y, config["fusion_prior"])
 
     def _fit_fusion(self, X: np.ndarray, y: np.ndarray, prior: float) -> None:
-        """Standardise the evidence on unlabeled rows and weigh it by what the labels show.
+        """Put the evidence on one scale and weigh it by what the labels show.
 
-        The head's weight grows with the number of labeled anomalies n: n / (n + prior).
-        The rest goes to whichever unsupervised evidence (log f_r or negative ELBO) ranks the
-        labeled anomalies higher among the training rows, scaled by that ranking's Gini
-        (2 AUROC - 1, floored at 0), so evidence the labels contradict fades out. Without
-        labels the two unsupervised pieces count equally.
+        Each column is standardised by its median and inter-quartile range on the unlabeled
+        training rows, then Gaussianised through its quantiles there (`wvad.fusion`), so no
+        piece outvotes the others by the length of its tail. The head's weight grows with
+        the number of labeled anomalies n: n / (n + prior). The rest goes to whichever
+        unsupervised piece (log f_r or negative ELBO) ranks the labeled anomalies higher among
+        the training rows, scaled by that ranking's Gini (2 AUROC - 1, floored at 0), so
+        evidence the labels contradict fades out. Without labels the two count equally.
         """
         evidence = np.concatenate(self._batched(X, self._evidence))
-        q25, median, q75 = np.percentile(evidence[y == 0], [25, 50, 75], axis=0)
-        self.fusion_center_ = median
-        self.fusion_scale_ = np.where(q75 > q25, q75 - q25, 1.0)
+        self.fusion_center_, self.fusion_scale_ = robust_standardize(evidence[y == 0])
+        z = (evidence - self.fusion_center_) / self.fusion_scale_
+        self.fusion_quantiles_ = fit_quantiles(z[y == 0])
         if self.head_ is None:
             self.fusion_weights_ = np.array([0.5, 0.5])
             return
-        z = (evidence - self.fusion_center_) / self.fusion_scale_
-        gini = np.array([_gini(y, z[:, 1]), _gini(y, z[:, 2])])
+        g = gaussianize(z, self.fusion_quantiles_)
+        gini = np.array([_gini(y, g[:, 1]), _gini(y, g[:, 2])])
         trust_head = self.n_labeled_ / (self.n_labeled_ + prior) if prior > 0 else 1.0
         weights = np.zeros(3)
         weights[0] = trust_head
         best = int(np.argmax(gini))  # a tie keeps the reconstruction error
         weights[1 + best] = (1.0 - trust_head) * gini[best]
         self.fusion_weights_ = weights
+
+    def _fusion_scores(self, evidence: np.ndarray) -> np.ndarray:
+        z = (evidence - self.fusion_center_) / self.fusion_scale_
+        return gaussianize(z, self.fusion_quantiles_) @ self.fusion_weights_
 
     def _resolved_score_mode(self, config: dict[str, Any]) -> str:
         mode = config["score_mode"]
@@ -344,13 +351,12 @@ class WVAD(BaseDetector):
 
     # -- scoring --------------------------------------------------------------------------
     def _batched(self, X: np.ndarray, fn) -> list:
-        Xs = self._scale(X)
         out = []
         with torch.inference_mode():
-            for start in range(0, len(Xs), SCORING_BATCH):
-                chunk = torch.as_tensor(
-                    Xs[start : start + SCORING_BATCH], dtype=torch.float32, device=self.device_
-                )
+            for start in range(0, len(X), SCORING_BATCH):
+                # scaled chunk by chunk: no full-size float64 copy of X
+                scaled = self._scale(X[start : start + SCORING_BATCH])
+                chunk = torch.as_tensor(scaled, dtype=torch.float32, device=self.device_)
                 out.append(fn(chunk))
         return out
 
@@ -367,7 +373,7 @@ class WVAD(BaseDetector):
         evidence = np.concatenate(self._batched(X, self._evidence))
         mode = self.score_mode_
         if mode == "fusion":
-            return ((evidence - self.fusion_center_) / self.fusion_scale_) @ self.fusion_weights_
+            return self._fusion_scores(evidence)
         if mode == "head":
             return evidence[:, 0]
         if mode == "reconstruction":

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 __all__ = ["FORMAT", "FORMAT_VERSION", "load_model", "read_versioned_json", "save_model"]
 
 FORMAT = "wvad-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "weights.pt"
 
@@ -91,6 +91,7 @@ def save_model(model: WVAD, path: Path, *, overwrite: bool = False) -> Path:
         tensors["fusion_center"] = torch.as_tensor(model.fusion_center_)
         tensors["fusion_scale"] = torch.as_tensor(model.fusion_scale_)
         tensors["fusion_weights"] = torch.as_tensor(model.fusion_weights_)
+        tensors["fusion_quantiles"] = torch.as_tensor(model.fusion_quantiles_)
     _atomic_write(path / WEIGHTS_FILE, lambda f: torch.save(tensors, f), binary=True)
     _atomic_write(path / CONFIG_FILE, lambda f: json.dump(config, f, indent=2), binary=False)
     return path
@@ -160,6 +161,7 @@ def load_model(cls: type[WVAD], path: Path, *, device: str | None = None) -> WVA
             model.fusion_center_ = tensors["fusion_center"].numpy()
             model.fusion_scale_ = tensors["fusion_scale"].numpy()
             model.fusion_weights_ = tensors["fusion_weights"].numpy()
+            model.fusion_quantiles_ = tensors["fusion_quantiles"].numpy()
     except (KeyError, RuntimeError) as exc:
         raise ValueError(f"{weights_path} does not match {config_path}: {exc}") from None
     model.model_ = mixture.to(model.device_).eval()

@@ -36,8 +36,6 @@ _PAPER: dict[str, Any] = {
 _DEFAULT: dict[str, Any] = {
     **_PAPER,
     "score_mode": "fusion",
-    "weight_decay": 1e-4,
-    "anomaly_batch_size": 8,
 }
 
 PRESETS = MappingProxyType(
