@@ -244,3 +244,15 @@ def test_fusion_weights_follow_label_count_and_label_ranking(table, fitted):
     z = (evidence - fitted.fusion_center_) / fitted.fusion_scale_
     expected = gaussianize(z, fitted.fusion_quantiles_) @ w
     assert np.allclose(fitted.decision_function(X[:50]), expected)
+
+
+def test_read_only_input_scores_without_warning_or_copy_issues(table, fitted):
+    import warnings
+
+    X, _, _ = table
+    frozen = X.copy()
+    frozen.flags.writeable = False
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        scores = fitted.decision_function(frozen)
+    assert np.array_equal(scores, fitted.decision_function(X))

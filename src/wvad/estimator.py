@@ -7,6 +7,7 @@ reads scores off the modules in `wvad.model`.
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -297,8 +298,9 @@ class WVAD(BaseDetector):
         self.fusion_weights_ = weights
 
     def _fusion_scores(self, evidence: np.ndarray) -> np.ndarray:
-        z = (evidence - self.fusion_center_) / self.fusion_scale_
-        return gaussianize(z, self.fusion_quantiles_) @ self.fusion_weights_
+        used = np.flatnonzero(self.fusion_weights_)  # usually two of the three pieces
+        z = (evidence[:, used] - self.fusion_center_[used]) / self.fusion_scale_[used]
+        return gaussianize(z, self.fusion_quantiles_[:, used]) @ self.fusion_weights_[used]
 
     def _resolved_score_mode(self, config: dict[str, Any]) -> str:
         mode = config["score_mode"]
@@ -352,11 +354,14 @@ class WVAD(BaseDetector):
     # -- scoring --------------------------------------------------------------------------
     def _batched(self, X: np.ndarray, fn) -> list:
         out = []
+        # scaled chunk by chunk in float64, as `_scale` does: no full-size copy of X
+        offset = torch.as_tensor(self.scale_offset_, device=self.device_)
+        factor = torch.as_tensor(self.scale_factor_, device=self.device_)
         with torch.inference_mode():
             for start in range(0, len(X), SCORING_BATCH):
                 # scaled chunk by chunk: no full-size float64 copy of X
-                scaled = self._scale(X[start : start + SCORING_BATCH])
-                chunk = torch.as_tensor(scaled, dtype=torch.float32, device=self.device_)
+                rows = _as_tensor_readonly(X[start : start + SCORING_BATCH], self.device_)
+                chunk = ((rows - offset) * factor).to(torch.float32)
                 out.append(fn(chunk))
         return out
 
@@ -426,6 +431,14 @@ class WVAD(BaseDetector):
         from wvad.persistence import load_model
 
         return load_model(cls, Path(path), device=device)
+
+
+def _as_tensor_readonly(array: np.ndarray, device: torch.device) -> torch.Tensor:
+    """A tensor sharing `array`'s memory, which is only read: the user's read-only arrays
+    (memory maps, pandas buffers) need no copy and deserve no warning."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        return torch.as_tensor(array, device=device)
 
 
 def _gini(labels: np.ndarray, scores: np.ndarray) -> float:

@@ -37,17 +37,19 @@ def fit_quantiles(values: np.ndarray) -> np.ndarray:
 
 
 def gaussianize(values: np.ndarray, quantiles: np.ndarray) -> np.ndarray:
-    """Map each column through its empirical CDF (interpolated between `quantiles`) to a
-    standard normal score; beyond the outermost quantiles continue linearly, one inter-quartile
-    range of the (standardised) input per NORMAL_IQR sigmas, so extreme rows stay ordered."""
+    """Map each column through its empirical distribution (the `quantiles`) to a standard
+    normal score, piecewise linear between quantiles; beyond the outermost ones continue
+    linearly, one inter-quartile range of the (standardised) input per NORMAL_IQR sigmas, so
+    extreme rows stay ordered."""
     n_levels = len(quantiles)
-    levels = (np.arange(n_levels) + 0.5) / n_levels
+    # the normal scores of the quantile levels; between two quantiles we interpolate these
+    # directly, which equals the CDF route at every quantile and saves an inverse CDF per row
+    normal = ndtri((np.arange(n_levels) + 0.5) / n_levels)
     out = np.empty_like(values, dtype=np.float64)
-    low_z, high_z = ndtri(levels[0]), ndtri(levels[-1])
     for j in range(values.shape[1]):
         grid, column = quantiles[:, j], values[:, j]
-        out[:, j] = ndtri(np.interp(column, grid, levels))
+        out[:, j] = np.interp(column, grid, normal)
         above, below = column > grid[-1], column < grid[0]
-        out[above, j] = high_z + (column[above] - grid[-1]) * NORMAL_IQR
-        out[below, j] = low_z - (grid[0] - column[below]) * NORMAL_IQR
+        out[above, j] = normal[-1] + (column[above] - grid[-1]) * NORMAL_IQR
+        out[below, j] = normal[0] - (grid[0] - column[below]) * NORMAL_IQR
     return out
