@@ -4,9 +4,11 @@ For each (dataset, seed) this fits one WVAD (default training unless --preset/--
 keeps its evidence matrix [head logit, log f_r, negative ELBO] for the training and test
 rows, and scores the test rows by several rules: each piece alone, their equal-weight mean,
 the label-count rule with an equal mix of the unsupervised pieces ("count"), that rule with
-the mix weighted by each piece's Gini on the labeled training anomalies ("gini_mix"), and
-the rule the default preset uses: the better-ranking piece alone, scaled by its Gini
-("default"). Prints mean test AUROC / AUPRC per dataset and over all datasets.
+the mix weighted by each piece's Gini on the labeled training anomalies ("gini_mix"), the
+better-ranking piece alone, scaled by its Gini, on the robustly standardised evidence
+("linear", the default's rule before commit 597488f), and the same rule on Gaussianised
+evidence, which the default preset uses ("default"; `wvad.fusion`). Prints mean test
+AUROC / AUPRC per dataset and over all datasets.
 
     python benchmarks/fusion_rules.py --datasets cardio ionosphere letter satellite \
         thyroid vowels yeast --seeds 0 1 2
@@ -28,6 +30,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 from wvad import WVAD
 from wvad.data import default_data_dir, load_dataset
+from wvad.fusion import fit_quantiles, gaussianize
 from wvad.protocol import weak_split
 
 PRIOR = 25.0
@@ -45,6 +48,8 @@ def rules(z_test: np.ndarray, z_train: np.ndarray, y_weak: np.ndarray) -> dict[s
     mix = g / g.sum() if g.sum() > 0 else np.array([0.5, 0.5])
     g_u = gini(y_weak, z_train[:, 1:] @ mix)
     best = 1 + int(np.argmax(g))
+    quantiles = fit_quantiles(z_train[y_weak == 0])
+    gauss_test = gaussianize(z_test, quantiles)
     return {
         "head": z_test[:, 0],
         "recon": z_test[:, 1],
@@ -52,7 +57,8 @@ def rules(z_test: np.ndarray, z_train: np.ndarray, y_weak: np.ndarray) -> dict[s
         "equal": z_test.mean(axis=1),
         "count": w * z_test[:, 0] + (1 - w) * z_test[:, 1:].mean(axis=1),
         "gini_mix": w * z_test[:, 0] + (1 - w) * g_u * (z_test[:, 1:] @ mix),
-        "default": w * z_test[:, 0] + (1 - w) * g.max() * z_test[:, best],
+        "linear": w * z_test[:, 0] + (1 - w) * g.max() * z_test[:, best],
+        "default": w * gauss_test[:, 0] + (1 - w) * g.max() * gauss_test[:, best],
     }
 
 
