@@ -359,7 +359,6 @@ class WVAD(BaseDetector):
         factor = torch.as_tensor(self.scale_factor_, device=self.device_)
         with torch.inference_mode():
             for start in range(0, len(X), SCORING_BATCH):
-                # scaled chunk by chunk: no full-size float64 copy of X
                 rows = _as_tensor_readonly(X[start : start + SCORING_BATCH], self.device_)
                 chunk = ((rows - offset) * factor).to(torch.float32)
                 out.append(fn(chunk))

@@ -29,11 +29,13 @@ def robust_standardize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return median, np.where(q75 > q25, q75 - q25, 1.0)
 
 
+def _levels(n_levels: int) -> np.ndarray:
+    return (np.arange(n_levels) + 0.5) / n_levels
+
+
 def fit_quantiles(values: np.ndarray) -> np.ndarray:
     """Per-column quantiles at levels (i + 0.5) / Q, i < Q = min(rows, MAX_QUANTILES)."""
-    n_levels = min(len(values), MAX_QUANTILES)
-    levels = (np.arange(n_levels) + 0.5) / n_levels
-    return np.quantile(values, levels, axis=0)
+    return np.quantile(values, _levels(min(len(values), MAX_QUANTILES)), axis=0)
 
 
 def gaussianize(values: np.ndarray, quantiles: np.ndarray) -> np.ndarray:
@@ -41,10 +43,9 @@ def gaussianize(values: np.ndarray, quantiles: np.ndarray) -> np.ndarray:
     normal score, piecewise linear between quantiles; beyond the outermost ones continue
     linearly, one inter-quartile range of the (standardised) input per NORMAL_IQR sigmas, so
     extreme rows stay ordered."""
-    n_levels = len(quantiles)
     # the normal scores of the quantile levels; between two quantiles we interpolate these
     # directly, which equals the CDF route at every quantile and saves an inverse CDF per row
-    normal = ndtri((np.arange(n_levels) + 0.5) / n_levels)
+    normal = ndtri(_levels(len(quantiles)))
     out = np.empty_like(values, dtype=np.float64)
     for j in range(values.shape[1]):
         grid, column = quantiles[:, j], values[:, j]

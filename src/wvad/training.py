@@ -199,25 +199,23 @@ def train_joint(
                     x_all = torch.cat([x_u, x_a])
                 else:
                     x_all = x_u
-                n_u = len(x_u)
                 if supervised:
                     # the score estimator's CE sees `batch_size` unlabeled rows per step, as
                     # in pretraining; decoding the rest at their mean would double the work
-                    n_head = min(n_u, schedule.batch_size)
+                    n_head = min(len(x_u), schedule.batch_size)
                     neg_elbo_rows, features = model.training_terms(
-                        x_all, n_u, n_head, density=density
+                        x_all, len(x_u), n_head, density=density
                     )
                     neg_elbo = neg_elbo_rows.mean()
-                else:
-                    neg_elbo = model.negative_elbo(x_u)[0].mean()
-                loss = neg_elbo
-                if supervised:
                     penalty = model.anomaly_penalty(features.z[n_head:]).mean()
                     target = torch.cat([x_u.new_zeros(n_head), x_a.new_ones(len(x_a))])
                     ce = bce(head(features.stack(schedule.head_groups)), target)
-                    loss = loss + schedule.anomaly_penalty * penalty + lam * ce
+                    loss = neg_elbo + schedule.anomaly_penalty * penalty + lam * ce
                     sums["penalty"] += penalty.detach()
                     sums["ce"] += ce.detach()
+                else:
+                    neg_elbo = model.negative_elbo(x_u)[0].mean()
+                    loss = neg_elbo
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 nn.utils.clip_grad_norm_(params, GRAD_CLIP_NORM, foreach=True)

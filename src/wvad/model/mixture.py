@@ -189,20 +189,20 @@ class VariationalMixture(nn.Module):
         """
         mu, logvar = self.encode(x)
         mu_u, logvar_u = mu[:n_unlabeled], logvar[:n_unlabeled]
-        head_rows = torch.cat(
-            [torch.arange(n_head_unlabeled), torch.arange(n_unlabeled, len(x))]
-        ).to(x.device)
-        mu_h = mu[head_rows]
-        z = torch.cat([self.sample(mu_u, logvar_u), mu_h])
+
+        def head_rows(t: Tensor) -> Tensor:
+            return torch.cat([t[:n_head_unlabeled], t[n_unlabeled:]])
+
+        z = torch.cat([self.sample(mu_u, logvar_u), head_rows(mu)])
         x_hat = self.decode(z)
         log_post = self.cluster_log_posterior(z)
         neg_elbo = self._negative_elbo_terms(
             x[:n_unlabeled], mu_u, logvar_u, x_hat[:n_unlabeled], log_post[:n_unlabeled]
         )[0]
         features = self._features_terms(
-            x[head_rows],
-            mu_h,
-            logvar[head_rows],
+            head_rows(x),
+            head_rows(mu),
+            head_rows(logvar),
             x_hat[n_unlabeled:],
             log_post[n_unlabeled:],
             density=density,
