@@ -17,6 +17,7 @@ import torch
 
 from wvad.model.mixture import VariationalMixture
 from wvad.model.score_head import ScoreHead
+from wvad.peers.devnet import DevNetNetwork
 from wvad.runtime import resolve_device
 
 if TYPE_CHECKING:
@@ -25,7 +26,9 @@ if TYPE_CHECKING:
 __all__ = ["FORMAT", "FORMAT_VERSION", "load_model", "read_versioned_json", "save_model"]
 
 FORMAT = "wvad-model"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
+#: Older versions this wvad still reads (2 lacks only the "stacked" score's deviation branch).
+READABLE_VERSIONS = (2, 3)
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "weights.pt"
 
@@ -78,16 +81,21 @@ def save_model(model: WVAD, path: Path, *, overwrite: bool = False) -> Path:
                 "config_": model.config_,
                 "head_groups_": model.head_groups_,
                 "history_": model.history_,
+                "deviation_gini_": model.deviation_gini_,
+                "deviation_hidden": _hidden_widths(model.deviation_),
             }
         ),
     }
     tensors = {f"mixture.{k}": v.detach().cpu() for k, v in model.model_.state_dict().items()}
     if model.head_ is not None:
         tensors.update({f"head.{k}": v.detach().cpu() for k, v in model.head_.state_dict().items()})
+    if model.deviation_ is not None:
+        state = model.deviation_.state_dict()
+        tensors.update({f"deviation.{k}": v.detach().cpu() for k, v in state.items()})
     tensors["scale_offset"] = torch.as_tensor(model.scale_offset_)
     tensors["scale_factor"] = torch.as_tensor(model.scale_factor_)
     tensors["decision_scores"] = torch.as_tensor(model.decision_scores_)
-    if model.score_mode_ == "fusion":
+    if model.score_mode_ in ("fusion", "stacked"):
         tensors["fusion_center"] = torch.as_tensor(model.fusion_center_)
         tensors["fusion_scale"] = torch.as_tensor(model.fusion_scale_)
         tensors["fusion_weights"] = torch.as_tensor(model.fusion_weights_)
@@ -116,7 +124,7 @@ def load_model(cls: type[WVAD], path: Path, *, device: str | None = None) -> WVA
     for p in (config_path, weights_path):
         if not p.is_file():
             raise FileNotFoundError(f"{path} is not a WVAD model directory: {p.name} is missing")
-    config = read_versioned_json(config_path, FORMAT, FORMAT_VERSION, "model")
+    config = read_versioned_json(config_path, FORMAT, READABLE_VERSIONS, "model")
     try:
         tensors = torch.load(weights_path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many kinds for a damaged archive
@@ -154,10 +162,16 @@ def load_model(cls: type[WVAD], path: Path, *, device: str | None = None) -> WVA
                 normalize=model.config_["normalize_features"],
             )
             head.load_state_dict(head_state)
+        deviation = None
+        deviation_state = _prefixed(tensors, "deviation.")
+        if deviation_state:
+            hidden = tuple(fitted["deviation_hidden"])
+            deviation = DevNetNetwork(model.n_features_in_, hidden)
+            deviation.load_state_dict(deviation_state)
         model.scale_offset_ = tensors["scale_offset"].numpy()
         model.scale_factor_ = tensors["scale_factor"].numpy()
         model.decision_scores_ = tensors["decision_scores"].numpy()
-        if model.score_mode_ == "fusion":
+        if model.score_mode_ in ("fusion", "stacked"):
             model.fusion_center_ = tensors["fusion_center"].numpy()
             model.fusion_scale_ = tensors["fusion_scale"].numpy()
             model.fusion_weights_ = tensors["fusion_weights"].numpy()
@@ -166,27 +180,39 @@ def load_model(cls: type[WVAD], path: Path, *, device: str | None = None) -> WVA
         raise ValueError(f"{weights_path} does not match {config_path}: {exc}") from None
     model.model_ = mixture.to(model.device_).eval()
     model.head_ = None if head is None else head.to(model.device_).eval()
+    model.deviation_ = None if deviation is None else deviation.to(model.device_).eval()
+    model.deviation_gini_ = fitted.get("deviation_gini_")
     model.labels_ = (model.decision_scores_ > model.threshold_).astype(np.int64)
     return model
 
 
-def read_versioned_json(path: Path, fmt: str, version: int, what: str) -> dict[str, Any]:
-    """Read a JSON file wvad wrote with "format" and "format_version" keys, or say why not."""
+def read_versioned_json(
+    path: Path, fmt: str, version: int | tuple[int, ...], what: str
+) -> dict[str, Any]:
+    """Read a JSON file wvad wrote with "format" and "format_version" keys, or say why not;
+    `version` is the one version readable, or a tuple of them (the newest last)."""
+    versions = version if isinstance(version, tuple) else (version,)
     try:
         payload = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
         raise ValueError(f"{path} is damaged: {exc}") from None
     if not isinstance(payload, dict) or payload.get("format") != fmt:
         raise ValueError(f"{path} does not describe a wvad {what}")
-    if payload.get("format_version") != version:
+    if payload.get("format_version") not in versions:
         written = (
             f" (written by wvad {payload['wvad_version']})" if "wvad_version" in payload else ""
         )
         raise ValueError(
             f"{path} holds {what} format version {payload.get('format_version')}{written}; "
-            f"this wvad reads version {version}"
+            f"this wvad reads version {' or '.join(map(str, versions))}"
         )
     return payload
+
+
+def _hidden_widths(network: torch.nn.Module | None) -> list[int] | None:
+    if network is None:
+        return None
+    return [m.out_features for m in network.hidden if isinstance(m, torch.nn.Linear)]
 
 
 def _prefixed(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
