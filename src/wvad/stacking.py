@@ -27,8 +27,10 @@ __all__ = [
     "MAX_FOLDS",
     "MAX_WEIGHT",
     "DeviationBranch",
+    "cross_fitted_gini",
     "deviation_weight",
     "fit_deviation_branch",
+    "fit_deviation_network",
 ]
 
 #: Cross-fitting folds; fewer when there are fewer labeled anomalies than this.
@@ -59,9 +61,18 @@ def fit_deviation_branch(
 ) -> DeviationBranch | None:
     """Fit the branch on scaled rows `X` and weak labels `y`; None below two labeled anomalies
     (one cannot be both trained on and held out)."""
-    anomalies, unlabeled = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
-    if len(anomalies) < 2:
+    if int((y == 1).sum()) < 2:
         return None
+    gini = cross_fitted_gini(X, y, seed, device)
+    if deviation_weight(gini) == 0.0:
+        return DeviationBranch(gini, None)
+    return DeviationBranch(gini, fit_deviation_network(X, y, seed, device))
+
+
+def cross_fitted_gini(X: np.ndarray, y: np.ndarray, seed: int, device: torch.device) -> float:
+    """Gini of held-out labeled anomalies against held-out unlabeled rows, pooled over
+    min(MAX_FOLDS, n anomalies) folds of each; needs two labeled anomalies."""
+    anomalies, unlabeled = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
     rng = np.random.default_rng(seed)
     n_folds = min(MAX_FOLDS, len(anomalies))
     held_anomalies = np.array_split(rng.permutation(anomalies), n_folds)
@@ -70,17 +81,17 @@ def fit_deviation_branch(
     for k, (a_fold, u_fold) in enumerate(zip(held_anomalies, held_unlabeled, strict=True)):
         keep = np.ones(len(y), dtype=bool)
         keep[a_fold] = keep[u_fold] = False
-        fold = _deviation_network(X[keep], y[keep], seed + 1 + k, device)
+        fold = DevNet(random_state=seed + 1 + k, device=device).fit(X[keep], y[keep])
         s_a, s_u = fold.decision_function(X[a_fold]), fold.decision_function(X[u_fold])
         ranks.append(_share_below(s_u, s_a))
-    gini = max(0.0, 2.0 * float(np.mean(np.concatenate(ranks))) - 1.0)
-    if deviation_weight(gini) == 0.0:
-        return DeviationBranch(gini, None)
-    return DeviationBranch(gini, _deviation_network(X, y, seed, device).network_.eval())
+    return max(0.0, 2.0 * float(np.mean(np.concatenate(ranks))) - 1.0)
 
 
-def _deviation_network(X: np.ndarray, y: np.ndarray, seed: int, device: torch.device) -> DevNet:
-    return DevNet(random_state=seed, device=device).fit(X, y)
+def fit_deviation_network(
+    X: np.ndarray, y: np.ndarray, seed: int, device: torch.device
+) -> torch.nn.Module:
+    """The deviation network fitted on all rows, in eval mode: row -> anomaly score."""
+    return DevNet(random_state=seed, device=device).fit(X, y).network_.eval()
 
 
 def _share_below(reference: np.ndarray, values: np.ndarray) -> np.ndarray:

@@ -1,0 +1,124 @@
+"""How much should the "stacked" score trust its deviation branch? Compare weight rules.
+
+For each (dataset, seed) at 10% labeled this fits the default WVAD (its mixture and score
+estimator are exactly those of score_mode="stacked" with the same seed), the deviation
+network on all training rows, and the branch's cross-fitted Gini (`wvad.stacking`). It then
+scores the test rows with the default fusion plus the branch at weight
+max_weight * max(0, gini - floor) / (1 - floor), for several floors and maximum weights,
+and prints mean test AUROC / AUPRC per rule over the paper's three tables and over the
+rest, with each rule's mean rank among the peers of a `wvad bench` results folder.
+
+    python benchmarks/deviation_weights.py --seeds 0 1 2 3 4 --jobs 2 \
+        --peers docs/results/paper docs/results/others
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import torch
+from joblib import Parallel, delayed
+from sklearn.metrics import average_precision_score, roc_auc_score
+
+from wvad import WVAD
+from wvad.data import default_data_dir, load_dataset
+from wvad.fusion import fit_quantiles, gaussianize, robust_standardize
+from wvad.protocol import weak_split
+from wvad.stacking import cross_fitted_gini, fit_deviation_network
+
+PAPER = ("letter", "ionosphere", "satellite")
+OTHERS = ("annthyroid", "breastw", "cardio", "fault", "optdigits", "pendigits", "pima")
+OTHERS += ("stamps", "thyroid", "vertebral", "vowels", "wilt", "yeast")
+PEERS = ("devnet", "deepsad", "prenet", "feawad", "rosas", "xgbod", "iforest")
+RULES = [(None, None)] + [(f, w) for f in (0.0, 0.3, 0.5, 0.6, 0.7) for w in (1.0, 2.0, 4.0)]
+
+
+def rule_name(floor: float | None, weight: float | None) -> str:
+    return "fusion" if floor is None else f"f{floor:g}w{weight:g}"
+
+
+def one_cell(name: str, seed: int) -> dict[str, tuple[float, float]]:
+    torch.set_num_threads(1)
+    X, y = load_dataset(name, data_dir=default_data_dir())
+    split = weak_split(X, y, labeled_ratio=0.1, seed=seed)
+    model = WVAD(random_state=seed).fit(split.X_train, split.y_train_weak)
+    y_weak = split.y_train_weak
+    gini = cross_fitted_gini(split.X_train, y_weak, seed, model.device_)
+    network = fit_deviation_network(split.X_train, y_weak, seed, model.device_)
+
+    def evidence(rows: np.ndarray) -> np.ndarray:
+        chunks = model._batched(rows, model._evidence)
+        with torch.inference_mode():
+            dev = network(torch.as_tensor(rows, dtype=torch.float32)).double().numpy()
+        return np.column_stack([np.concatenate(chunks), dev])
+
+    train, test = evidence(split.X_train), evidence(split.X_test)
+    center, scale = robust_standardize(train[y_weak == 0])
+    quantiles = fit_quantiles(((train - center) / scale)[y_weak == 0])
+    g_test = gaussianize((test - center) / scale, quantiles)
+    out = {}
+    for floor, max_weight in RULES:
+        w_dev = 0.0 if floor is None else max_weight * max(0.0, gini - floor) / (1.0 - floor)
+        scores = g_test[:, :3] @ model.fusion_weights_ + w_dev * g_test[:, 3]
+        out[rule_name(floor, max_weight)] = (
+            roc_auc_score(split.y_test, scores),
+            average_precision_score(split.y_test, scores),
+        )
+    return out
+
+
+def peer_means(folders: list[Path]) -> dict[tuple[str, str], np.ndarray]:
+    rows = defaultdict(list)
+    for folder in folders:
+        for line in (folder / "results.jsonl").read_text().splitlines():
+            r = json.loads(line)
+            if r["ratio"] == 0.1 and r["model"] in PEERS and r["status"] == "ok":
+                rows[(r["dataset"], r["model"])].append((r["auroc"], r["auprc"]))
+    return {k: np.mean(v, axis=0) for k, v in rows.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", nargs="+", default=[*PAPER, *OTHERS])
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("--peers", nargs="*", type=Path, default=[], help="bench folders")
+    args = parser.parse_args()
+    cells = [(d, s) for d in args.datasets for s in args.seeds]
+    results = Parallel(n_jobs=args.jobs)(delayed(one_cell)(d, s) for d, s in cells)
+    means = {}
+    for name in args.datasets:
+        mine = [r for (d, _), r in zip(cells, results, strict=True) if d == name]
+        means[name] = {rule: np.mean([r[rule] for r in mine], axis=0) for rule in mine[0]}
+    peers = peer_means(args.peers)
+    groups = {"paper's 3": [d for d in args.datasets if d in PAPER]}
+    groups["other " + str(len([d for d in args.datasets if d not in PAPER]))] = [
+        d for d in args.datasets if d not in PAPER
+    ]
+    print("| rule | group | mean AUROC | mean AUPRC | rank AUROC | rank AUPRC |")
+    print("|---|---|---|---|---|---|")
+    for rule in means[args.datasets[0]]:
+        for group, names in groups.items():
+            if not names:
+                continue
+            m = np.mean([means[n][rule] for n in names], axis=0)
+            ranks = ["-", "-"]
+            if peers:
+                for i in (0, 1):
+                    ranks[i] = "{:.2f}".format(
+                        np.mean(
+                            [
+                                1 + sum(peers[(n, p)][i] > means[n][rule][i] for p in PEERS)
+                                for n in names
+                            ]
+                        )
+                    )
+            print(f"| {rule} | {group} | {m[0]:.3f} | {m[1]:.3f} | {ranks[0]} | {ranks[1]} |")
+
+
+if __name__ == "__main__":
+    main()
