@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The paper's benchmark grid: 3 ADBench datasets x 2 labeled ratios x 5 seeds x 16 models
-# (WVAD default and paper preset, 7 ablations, and 7 peers) = 480 cells.
+# The paper's benchmark grid: 3 ADBench datasets x 2 labeled ratios x 5 seeds x 18 models
+# (WVAD default and paper preset, 9 ablations and earlier defaults, and 7 peers) = 540 cells.
 #
 # Resumable: rerun this script after an interruption and it continues where it stopped.
 # Datasets come from $WVAD_DATA_DIR (or pass DATA_DIR=...). Parallel workers: JOBS=4 ...

@@ -36,7 +36,7 @@ _PAPER: dict[str, Any] = {
 _DEFAULT: dict[str, Any] = {
     **_PAPER,
     "n_clusters": 2,
-    "score_mode": "fusion",
+    "score_mode": "stacked",
 }
 
 PRESETS = MappingProxyType(
