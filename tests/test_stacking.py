@@ -1,14 +1,18 @@
-"""The "stacked" score: the cross-fitted deviation branch and how it joins the fusion."""
+"""The "stacked" score: raw-feature branches, their cross-fitted weights, the fused score."""
 
 import json
 
 import numpy as np
 import pytest
 import torch
+from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import roc_auc_score
 
 from wvad import WVAD
-from wvad.stacking import GINI_FLOOR, MAX_WEIGHT, deviation_weight, fit_deviation_branch
+from wvad.branches import BRANCH_KINDS, BoostedTrees, _flatten_trees, fit_branch, load_branch
+from wvad.stacking import GINI_FLOOR, MAX_WEIGHT, branch_weight, fit_branches
+
+CPU = torch.device("cpu")
 
 
 def _blobs(seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -30,41 +34,61 @@ def stacked(blobs, short):
     return WVAD(score_mode="stacked", random_state=0, **short).fit(X, y)
 
 
-def test_branch_trusts_anomalies_it_can_tell_apart_and_not_arbitrary_labels():
-    X, y = _blobs(0)
-    coherent = fit_deviation_branch(X, y, seed=0, device=torch.device("cpu"))
-    assert coherent.gini > 0.9
-    assert coherent.weight > 0.8 * MAX_WEIGHT
-    assert coherent.network is not None
+def test_weight_is_zero_up_to_the_floor_then_linear():
+    assert branch_weight(0.0) == branch_weight(GINI_FLOOR) == 0.0
+    assert branch_weight(1.0) == pytest.approx(MAX_WEIGHT)
+    assert branch_weight((1.0 + GINI_FLOOR) / 2) == pytest.approx(MAX_WEIGHT / 2)
+
+
+def test_branches_trust_anomalies_they_can_tell_apart_and_not_arbitrary_labels(blobs):
+    X, y = blobs
+    coherent = fit_branches(X, y, seed=0, device=CPU)
+    assert [b.kind for b in coherent] == list(BRANCH_KINDS)
+    for branch in coherent:
+        assert branch.gini > 0.9 and branch.weight > 0.8 * MAX_WEIGHT
+        assert branch.scorer is not None
     arbitrary = np.zeros_like(y)
     arbitrary[np.random.default_rng(1).choice(400, 12, replace=False)] = 1
-    noise = fit_deviation_branch(X, arbitrary, seed=0, device=torch.device("cpu"))
-    assert noise.gini < GINI_FLOOR
-    assert noise.weight == 0.0
-    assert noise.network is None  # a branch that would not count is not fitted
+    for branch in fit_branches(X, arbitrary, seed=0, device=CPU):
+        assert branch.gini < GINI_FLOOR and branch.weight == 0.0
+        assert branch.scorer is None  # a branch that would not count is not fitted
 
 
-def test_weight_is_zero_up_to_the_floor_then_linear():
-    assert deviation_weight(0.0) == deviation_weight(GINI_FLOOR) == 0.0
-    assert deviation_weight(1.0) == pytest.approx(MAX_WEIGHT)
-    middle = (1.0 + GINI_FLOOR) / 2
-    assert deviation_weight(middle) == pytest.approx(MAX_WEIGHT / 2)
-
-
-def test_branch_needs_two_labeled_anomalies():
-    X, y = _blobs(0)
+def test_no_branches_below_two_labeled_anomalies(blobs):
+    X, y = blobs
     one = np.zeros_like(y)
     one[-1] = 1
-    assert fit_deviation_branch(X, one, seed=0, device=torch.device("cpu")) is None
+    assert fit_branches(X, one, seed=0, device=CPU) == []
 
 
-def test_stacked_weighs_the_branch_by_its_cross_fitted_gini(stacked, blobs):
+def test_boosted_trees_score_like_the_classifier_they_were_read_from():
+    rng = np.random.default_rng(0)
+    X = rng.random((600, 4))
+    y = (X[:, 0] + 0.3 * rng.random(600) > 1.0).astype(int)
+    model = HistGradientBoostingClassifier(random_state=0, **BoostedTrees.PARAMS).fit(X, y)
+    trees = BoostedTrees(_flatten_trees(model))
+    assert np.allclose(trees.score_numpy(X), model.decision_function(X), atol=1e-10)
+
+
+@pytest.mark.parametrize("kind", list(BRANCH_KINDS))
+def test_branch_scorers_round_trip_through_tensors(blobs, kind):
     X, y = blobs
-    assert stacked.deviation_ is not None
-    assert GINI_FLOOR < stacked.deviation_gini_ <= 1.0
-    assert stacked.fusion_weights_.shape == (4,)
-    assert stacked.fusion_weights_[3] == pytest.approx(deviation_weight(stacked.deviation_gini_))
-    assert roc_auc_score(y, stacked.decision_function(X)) > 0.75
+    rows = torch.as_tensor(X, dtype=torch.float32)
+    scorer = fit_branch(kind, X, y, seed=0, device=CPU)
+    state = scorer.state()
+    assert all(isinstance(v, torch.Tensor) for v in state.values())
+    again = load_branch(kind, state, X.shape[1], CPU)
+    with torch.inference_mode():
+        assert torch.equal(again.score(rows), scorer.score(rows))
+
+
+def test_stacked_weighs_each_branch_by_its_cross_fitted_gini(stacked, blobs):
+    X, y = blobs
+    assert list(stacked.branches_) == list(BRANCH_KINDS)
+    expected = [branch_weight(stacked.branch_ginis_[k]) for k in stacked.branches_]
+    assert stacked.fusion_weights_.shape == (3 + len(expected),)
+    assert np.allclose(stacked.fusion_weights_[3:], expected)
+    assert roc_auc_score(y, stacked.decision_function(X)) > 0.95
 
 
 def test_stacked_is_reproducible_and_round_trips(stacked, blobs, short, tmp_path):
@@ -72,33 +96,29 @@ def test_stacked_is_reproducible_and_round_trips(stacked, blobs, short, tmp_path
     again = WVAD(score_mode="stacked", random_state=0, **short).fit(X, y)
     assert np.array_equal(again.decision_function(X), stacked.decision_function(X))
     loaded = WVAD.load(stacked.save(tmp_path / "m"))
-    assert loaded.deviation_gini_ == stacked.deviation_gini_
+    assert loaded.branch_ginis_ == stacked.branch_ginis_
     assert np.array_equal(loaded.decision_function(X), stacked.decision_function(X))
 
 
-@pytest.mark.parametrize("labels", ["one", "all"])
-def test_stacked_without_a_branch_that_counts_is_the_fusion(table, short, labels):
-    """One label cannot be cross-fitted; on this table the branch's cross-fitted Gini stays
-    under the floor (its anomalies are spread over four clusters' margins)."""
+def test_stacked_with_one_label_is_the_fusion(table, short):
     X, _, y_weak = table
-    y = y_weak.copy()
-    if labels == "one":
-        y[np.flatnonzero(y_weak)[1:]] = 0
-    stacked = WVAD(score_mode="stacked", random_state=0, **short).fit(X, y)
-    fusion = WVAD(score_mode="fusion", random_state=0, **short).fit(X, y)
-    assert stacked.deviation_ is None
-    assert (stacked.deviation_gini_ is None) == (labels == "one")
+    one = np.zeros_like(y_weak)
+    one[np.flatnonzero(y_weak)[0]] = 1
+    stacked = WVAD(score_mode="stacked", random_state=0, **short).fit(X, one)
+    fusion = WVAD(score_mode="fusion", random_state=0, **short).fit(X, one)
+    assert stacked.branches_ == {} and stacked.branch_ginis_ == {}
     assert np.array_equal(stacked.decision_function(X), fusion.decision_function(X))
 
 
-def test_fusion_models_of_format_version_2_still_load(fitted, table, tmp_path):
-    X, _, _ = table
-    path = fitted.save(tmp_path / "m")
+def test_fusion_models_of_format_version_2_still_load(table, short, tmp_path):
+    X, _, y_weak = table
+    fusion = WVAD(score_mode="fusion", random_state=0, **short).fit(X, y_weak)
+    path = fusion.save(tmp_path / "m")
     config = json.loads((path / "config.json").read_text())
     config["format_version"] = 2
-    for key in ("deviation_gini_", "deviation_hidden"):
+    for key in ("branch_ginis_", "branch_kinds"):
         del config["fitted"][key]
     (path / "config.json").write_text(json.dumps(config))
     loaded = WVAD.load(path)
-    assert loaded.deviation_ is None
-    assert np.array_equal(loaded.decision_function(X), fitted.decision_function(X))
+    assert loaded.branches_ == {}
+    assert np.array_equal(loaded.decision_function(X), fusion.decision_function(X))

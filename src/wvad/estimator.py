@@ -24,16 +24,16 @@ from wvad.model.mixture import HEAD_GROUPS, MixtureFeatures, VariationalMixture
 from wvad.model.score_head import ScoreHead
 from wvad.presets import TUNABLE, resolve_preset
 from wvad.runtime import resolve_device, resolve_seed, seeded
-from wvad.stacking import deviation_weight, fit_deviation_branch
+from wvad.stacking import branch_weight, fit_branches
 from wvad.training import History, Schedule, fit_gmm_prior, pretrain_autoencoder, train_joint
 
 __all__ = ["WVAD"]
 
 SCORE_MODES = ("head", "fusion", "stacked", "elbo", "reconstruction")
 FUSED_MODES = ("fusion", "stacked")
-#: Columns of the evidence matrix (the head's only with a head, the deviation branch's only
-#: with one).
-EVIDENCE = ("head", "log_f_r", "neg_elbo", "deviation")
+#: Columns of the evidence matrix: the head's only with a head, then one per fitted branch
+#: of the "stacked" score ("deviation", "boosting"; `wvad.branches`).
+EVIDENCE = ("head", "log_f_r", "neg_elbo")
 SCALINGS = ("minmax", "standard", "none")
 SCORING_BATCH = 16384
 #: n_clusters="auto" picks K in 1..10 (at most half the unlabeled rows) by BIC.
@@ -75,10 +75,11 @@ class WVAD(BaseDetector):
     score_mode : "head" (the score estimator's logit), "fusion" (a weighted sum of the
         head's logit, log f_r and the negative ELBO, each robustly standardised on the
         unlabeled training rows; see `_fit_fusion` and docs/method.md), "elbo" (negative
-        ELBO) or "reconstruction" (f_r alone). "stacked" adds to "fusion" a deviation
-        network on the scaled input rows, weighted by how well it ranks held-out labeled
-        anomalies (`wvad.stacking`; with fewer than two labeled anomalies, or where it ranks
-        held-out ones no better than an AUROC of 0.75, it is "fusion"). When
+        ELBO) or "reconstruction" (f_r alone). "stacked" adds to "fusion" two scorers of
+        the scaled input rows (a deviation network and gradient-boosted trees), each
+        weighted by how well it ranks held-out labeled anomalies (`wvad.stacking`); with
+        fewer than two labeled anomalies, or where neither ranks held-out ones better than
+        an AUROC of 0.75, it is "fusion". When
         the preset's "head" meets a fit without labels, the score falls back to "elbo".
     fusion_prior : the number of labeled anomalies at which "fusion" gives the head half
         the weight; fewer labels lean on the unsupervised evidence.
@@ -273,11 +274,12 @@ class WVAD(BaseDetector):
         self.head_ = head
         self.head_groups_ = head_groups
         self.history_ = history.records
-        self.deviation_, self.deviation_gini_ = None, None
+        self.branch_ginis_, self.branches_ = {}, {}
         if self.score_mode_ == "stacked" and head is not None:
-            branch = fit_deviation_branch(self._scale(X), y, self.seed_, self.device_)
-            if branch is not None:
-                self.deviation_, self.deviation_gini_ = branch.network, branch.gini
+            for branch in fit_branches(self._scale(X), y, self.seed_, self.device_):
+                self.branch_ginis_[branch.kind] = branch.gini
+                if branch.scorer is not None:
+                    self.branches_[branch.kind] = branch.scorer
         if self.score_mode_ in FUSED_MODES:
             self._fit_fusion(X, y, config["fusion_prior"])
 
@@ -291,8 +293,8 @@ class WVAD(BaseDetector):
         unsupervised piece (log f_r or negative ELBO) ranks the labeled anomalies higher among
         the training rows, scaled by that ranking's Gini (2 AUROC - 1, floored at 0), so
         evidence the labels contradict fades out. Without labels the two count equally.
-        A deviation branch ("stacked") adds its column with the weight its cross-fitted Gini
-        earns (`wvad.stacking.deviation_weight`).
+        Each fitted branch ("stacked") adds its column with the weight its cross-fitted
+        Gini earns (`wvad.stacking.branch_weight`).
         """
         evidence = np.concatenate(self._batched(X, self._evidence))
         self.fusion_center_, self.fusion_scale_ = robust_standardize(evidence[y == 0])
@@ -308,8 +310,8 @@ class WVAD(BaseDetector):
         weights[0] = trust_head
         best = int(np.argmax(gini))  # a tie keeps the reconstruction error
         weights[1 + best] = (1.0 - trust_head) * gini[best]
-        if self.deviation_ is not None:
-            weights[3] = deviation_weight(self.deviation_gini_)
+        for i, kind in enumerate(self.branches_):
+            weights[3 + i] = branch_weight(self.branch_ginis_[kind])
         self.fusion_weights_ = weights
 
     def _fusion_scores(self, evidence: np.ndarray) -> np.ndarray:
@@ -386,8 +388,7 @@ class WVAD(BaseDetector):
         columns = [features.f_r.clamp_min(1e-30).log(), features.f_d]
         if self.head_ is not None:
             columns.insert(0, self.head_(features.stack(self.head_groups_)))
-        if self.deviation_ is not None:
-            columns.append(self.deviation_(chunk))
+        columns += [scorer.score(chunk) for scorer in self.branches_.values()]
         return torch.stack(columns, dim=1).double().cpu().numpy()
 
     def _score(self, X: np.ndarray) -> np.ndarray:

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
+from wvad.branches import load_branch
 from wvad.model.mixture import VariationalMixture
 from wvad.model.score_head import ScoreHead
-from wvad.peers.devnet import DevNetNetwork
 from wvad.runtime import resolve_device
 
 if TYPE_CHECKING:
@@ -27,7 +27,7 @@ __all__ = ["FORMAT", "FORMAT_VERSION", "load_model", "read_versioned_json", "sav
 
 FORMAT = "wvad-model"
 FORMAT_VERSION = 3
-#: Older versions this wvad still reads (2 lacks only the "stacked" score's deviation branch).
+#: Older versions this wvad still reads (2 lacks only the "stacked" score's branches).
 READABLE_VERSIONS = (2, 3)
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "weights.pt"
@@ -81,17 +81,16 @@ def save_model(model: WVAD, path: Path, *, overwrite: bool = False) -> Path:
                 "config_": model.config_,
                 "head_groups_": model.head_groups_,
                 "history_": model.history_,
-                "deviation_gini_": model.deviation_gini_,
-                "deviation_hidden": _hidden_widths(model.deviation_),
+                "branch_ginis_": model.branch_ginis_,
+                "branch_kinds": list(model.branches_),
             }
         ),
     }
     tensors = {f"mixture.{k}": v.detach().cpu() for k, v in model.model_.state_dict().items()}
     if model.head_ is not None:
         tensors.update({f"head.{k}": v.detach().cpu() for k, v in model.head_.state_dict().items()})
-    if model.deviation_ is not None:
-        state = model.deviation_.state_dict()
-        tensors.update({f"deviation.{k}": v.detach().cpu() for k, v in state.items()})
+    for kind, scorer in model.branches_.items():
+        tensors.update({f"branch.{kind}.{k}": v for k, v in scorer.state().items()})
     tensors["scale_offset"] = torch.as_tensor(model.scale_offset_)
     tensors["scale_factor"] = torch.as_tensor(model.scale_factor_)
     tensors["decision_scores"] = torch.as_tensor(model.decision_scores_)
@@ -162,12 +161,12 @@ def load_model(cls: type[WVAD], path: Path, *, device: str | None = None) -> WVA
                 normalize=model.config_["normalize_features"],
             )
             head.load_state_dict(head_state)
-        deviation = None
-        deviation_state = _prefixed(tensors, "deviation.")
-        if deviation_state:
-            hidden = tuple(fitted["deviation_hidden"])
-            deviation = DevNetNetwork(model.n_features_in_, hidden)
-            deviation.load_state_dict(deviation_state)
+        branches = {
+            kind: load_branch(
+                kind, _prefixed(tensors, f"branch.{kind}."), model.n_features_in_, model.device_
+            )
+            for kind in fitted.get("branch_kinds", [])
+        }
         model.scale_offset_ = tensors["scale_offset"].numpy()
         model.scale_factor_ = tensors["scale_factor"].numpy()
         model.decision_scores_ = tensors["decision_scores"].numpy()
@@ -180,8 +179,8 @@ def load_model(cls: type[WVAD], path: Path, *, device: str | None = None) -> WVA
         raise ValueError(f"{weights_path} does not match {config_path}: {exc}") from None
     model.model_ = mixture.to(model.device_).eval()
     model.head_ = None if head is None else head.to(model.device_).eval()
-    model.deviation_ = None if deviation is None else deviation.to(model.device_).eval()
-    model.deviation_gini_ = fitted.get("deviation_gini_")
+    model.branches_ = branches
+    model.branch_ginis_ = fitted.get("branch_ginis_", {})
     model.labels_ = (model.decision_scores_ > model.threshold_).astype(np.int64)
     return model
 
@@ -207,12 +206,6 @@ def read_versioned_json(
             f"this wvad reads version {' or '.join(map(str, versions))}"
         )
     return payload
-
-
-def _hidden_widths(network: torch.nn.Module | None) -> list[int] | None:
-    if network is None:
-        return None
-    return [m.out_features for m in network.hidden if isinstance(m, torch.nn.Linear)]
 
 
 def _prefixed(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
