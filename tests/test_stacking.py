@@ -122,3 +122,16 @@ def test_fusion_models_of_format_version_2_still_load(table, short, tmp_path):
     loaded = WVAD.load(path)
     assert loaded.branches_ == {}
     assert np.array_equal(loaded.decision_function(X), fusion.decision_function(X))
+
+
+def test_boosted_trees_handle_a_tree_that_is_a_single_leaf():
+    rng = np.random.default_rng(0)
+    X = rng.random((200, 3))
+    y = (X[:, 0] > 0.9).astype(int)
+    # leaves of at least 150 of 200 rows: no split is allowed, every tree is its root
+    model = HistGradientBoostingClassifier(
+        random_state=0, **{**BoostedTrees.PARAMS, "min_samples_leaf": 150}
+    ).fit(X, y)
+    flat = _flatten_trees(model)
+    assert flat["is_leaf"][flat["roots"]].all()
+    assert np.allclose(BoostedTrees(flat).score_numpy(X), model.decision_function(X), atol=1e-10)

@@ -83,16 +83,19 @@ class BoostedTrees:
 
     def score_numpy(self, X: np.ndarray) -> np.ndarray:
         a = self.arrays
-        node = np.broadcast_to(a["roots"], (len(X), len(a["roots"]))).copy()
-        rows = np.arange(len(X))[:, None]
-        for _ in range(int(a["max_depth"][0])):
-            leaf = a["is_leaf"][node]
-            if leaf.all():
-                break
-            go_left = X[rows, a["feature"][node]] <= a["threshold"][node]
-            step = np.where(go_left, a["left"][node], a["right"][node])
-            node = np.where(leaf, node, step)
-        return a["baseline"][0] + a["value"][node].sum(axis=1)
+        total = np.full(len(X), a["baseline"][0])
+        for root in a["roots"]:
+            # walk one tree for all rows, dropping rows as they reach a leaf
+            node = np.full(len(X), root)
+            active = np.arange(len(X) if not a["is_leaf"][root] else 0)
+            while active.size:
+                at = node[active]
+                go_left = X[active, a["feature"][at]] <= a["threshold"][at]
+                step = np.where(go_left, a["left"][at], a["right"][at])
+                node[active] = step
+                active = active[~a["is_leaf"][step]]
+            total += a["value"][node]
+        return total
 
     def score(self, rows: torch.Tensor) -> torch.Tensor:
         X = rows.detach().double().cpu().numpy()
@@ -145,5 +148,4 @@ def _flatten_trees(model: HistGradientBoostingClassifier) -> dict[str, np.ndarra
         "is_leaf": leaf,
         "value": np.where(leaf, nodes["value"], 0.0),
         "baseline": np.asarray(model._baseline_prediction, dtype=np.float64).reshape(1),
-        "max_depth": np.asarray([int(nodes["depth"].max()) + 1], dtype=np.int64),
     }
