@@ -91,6 +91,15 @@ def test_stacked_weighs_each_branch_by_its_cross_fitted_gini(stacked, blobs):
     assert roc_auc_score(y, stacked.decision_function(X)) > 0.95
 
 
+def test_score_weights_name_every_piece(stacked, table, short):
+    assert stacked.score_weights() == dict(
+        zip(["head", "log_f_r", "neg_elbo", *BRANCH_KINDS], stacked.fusion_weights_, strict=True)
+    )
+    X, _, y_weak = table
+    head = WVAD(score_mode="head", random_state=0, **short).fit(X, y_weak)
+    assert head.score_weights() == {}
+
+
 def test_stacked_is_reproducible_and_round_trips(stacked, blobs, short, tmp_path):
     X, y = blobs
     again = WVAD(score_mode="stacked", random_state=0, **short).fit(X, y)
@@ -135,3 +144,14 @@ def test_boosted_trees_handle_a_tree_that_is_a_single_leaf():
     flat = _flatten_trees(model)
     assert flat["is_leaf"][flat["roots"]].all()
     assert np.allclose(BoostedTrees(flat).score_numpy(X), model.decision_function(X), atol=1e-10)
+
+
+def test_fit_seconds_include_the_branches(blobs, short):
+    import time
+
+    X, y = blobs
+    started = time.perf_counter()
+    model = WVAD(score_mode="stacked", random_state=0, **short).fit(X, y)
+    wall = time.perf_counter() - started
+    assert model.branches_  # the branches ran, and they are most of this fit's time
+    assert 0.5 * wall < model.fit_seconds_ <= wall

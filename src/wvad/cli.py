@@ -14,6 +14,7 @@ import sys
 import textwrap
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from wvad import __version__
 
@@ -503,7 +504,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         ("id column", card["id_col"] or "(none: rows are numbered)"),
         ("clusters K", card["n_clusters"]),
         ("threshold", f"{card['threshold']:.6g} (contamination {card['contamination']})"),
-        ("score", card["score_mode"]),
+        ("score", _score_line(card)),
         (
             "training",
             f"{card['fit_seconds']:.1f} s, epochs {config['pretrain_epochs']} / "
@@ -516,6 +517,18 @@ def cmd_info(args: argparse.Namespace) -> int:
     for key, value in lines:
         print(f"{key:<13} {value}")
     return EXIT_OK
+
+
+def _score_line(card: dict[str, Any]) -> str:
+    """The score mode, its pieces' weights and, for "stacked", each branch's cross-fitted Gini."""
+    weights = ", ".join(f"{k} {w:.2f}" for k, w in card["score_weights"].items() if w > 0)
+    line = card["score_mode"] + (f" ({weights})" if weights else "")
+    if card["branch_ginis"]:
+        ginis = ", ".join(f"{k} {g:.2f}" for k, g in card["branch_ginis"].items())
+        from wvad.stacking import GINI_FLOOR
+
+        line += f"; cross-fitted Gini of the branches: {ginis} (weight above {GINI_FLOOR:.2f})"
+    return line
 
 
 # -- plot --------------------------------------------------------------------------------------

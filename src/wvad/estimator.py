@@ -269,7 +269,6 @@ class WVAD(BaseDetector):
             if auto:
                 head = self._build_head(head_groups, config)
             train_joint(model, head, X_u, X_a, schedule, rng, history, tick=bar.update)
-        self.fit_seconds_ = time.perf_counter() - started
         self.model_ = model
         self.head_ = head
         self.head_groups_ = head_groups
@@ -282,6 +281,7 @@ class WVAD(BaseDetector):
                     self.branches_[branch.kind] = branch.scorer
         if self.score_mode_ in FUSED_MODES:
             self._fit_fusion(X, y, config["fusion_prior"])
+        self.fit_seconds_ = time.perf_counter() - started
 
     def _fit_fusion(self, X: np.ndarray, y: np.ndarray, prior: float) -> None:
         """Put the evidence on one scale and weigh it by what the labels show.
@@ -318,6 +318,17 @@ class WVAD(BaseDetector):
         used = np.flatnonzero(self.fusion_weights_)  # usually two of the three pieces
         z = (evidence[:, used] - self.fusion_center_[used]) / self.fusion_scale_[used]
         return gaussianize(z, self.fusion_quantiles_[:, used]) @ self.fusion_weights_[used]
+
+    def score_weights(self) -> dict[str, float]:
+        """Weight of each piece of evidence in a "fusion" or "stacked" score, by name: "head"
+        (when there is one), "log_f_r", "neg_elbo", then each fitted branch ("deviation",
+        "boosting"). Empty for the other score modes, which read one piece alone."""
+        check_is_fitted(self, "model_")
+        if self.score_mode_ not in FUSED_MODES:
+            return {}
+        names = ["head"] if self.head_ is not None else []
+        names += ["log_f_r", "neg_elbo", *self.branches_]
+        return dict(zip(names, (float(w) for w in self.fusion_weights_), strict=True))
 
     def _resolved_score_mode(self, config: dict[str, Any]) -> str:
         mode = config["score_mode"]

@@ -90,11 +90,30 @@ def test_info_shows_the_model_card(model_dir, capsys):
     assert code == 0
     for text in ("train.csv: 300 rows", "label column  label", "clusters K    3", "threshold"):
         assert text in out
+    assert "score         stacked (head " in out
     code, out, _ = run(capsys, "info", model_dir, "--json")
     card = json.loads(out)
     assert card["n_clusters"] == 3 and card["contamination"] == 0.1
     assert card["preset"] == "default" and card["config"]["pretrain_epochs"] == 2
     assert {"wvad", "torch", "numpy", "pandas"} <= set(card["versions"])
+    assert card["score_mode"] == "stacked"
+    assert card["branch_ginis"] == {}  # one known anomaly: nothing to cross-fit
+    assert list(card["score_weights"]) == ["head", "log_f_r", "neg_elbo"]
+
+
+def test_info_score_line_names_weights_and_branch_ginis():
+    from wvad.cli import _score_line
+
+    card = {
+        "score_mode": "stacked",
+        "score_weights": {"head": 0.25, "log_f_r": 0.0, "neg_elbo": 0.4, "deviation": 1.5},
+        "branch_ginis": {"deviation": 0.875, "boosting": 0.3},
+    }
+    assert _score_line(card) == (
+        "stacked (head 0.25, neg_elbo 0.40, deviation 1.50); cross-fitted Gini of the "
+        "branches: deviation 0.88, boosting 0.30 (weight above 0.50)"
+    )
+    assert _score_line({"score_mode": "head", "score_weights": {}, "branch_ginis": {}}) == "head"
 
 
 def test_plot_writes_pngs(model_dir, train_csv, tmp_path, capsys):

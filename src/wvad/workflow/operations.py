@@ -431,6 +431,8 @@ def model_card(model_dir: str | Path) -> dict[str, Any]:
         "threshold": float(model.threshold_),
         "contamination": float(params.get("contamination", model.contamination)),
         "score_mode": model.score_mode_,
+        "score_weights": model.score_weights(),
+        "branch_ginis": dict(model.branch_ginis_),
         "fit_seconds": float(model.fit_seconds_),
         "seed": model.seed_,
         "preset": params.get("preset", spec.preset),
