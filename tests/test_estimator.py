@@ -100,6 +100,7 @@ def test_dataframe_columns_are_checked_at_scoring(table):
         ({}, "twos", "only 0 .* and 1"),
         ({"n_clusters": 5000}, "weak", "n_clusters=5000 needs at least 5000 unlabeled rows"),
         ({"n_clusters": 0}, "weak", "n_clusters must be 'auto' or an int >= 1"),
+        ({"n_clusters": 1}, "one_unlabeled", "n_clusters=1 needs at least 2 unlabeled rows"),
         ({"contamination": 0.9}, "weak", "contamination must be"),
         ({"preset": "fast"}, "weak", "preset must be one of"),
         ({"score_mode": "magic"}, "weak", "score_mode must be one of"),
@@ -116,6 +117,7 @@ def test_bad_input_raises_clear_errors(table, kwargs, y, message):
         "short": y_weak[:-1],
         "twos": np.full(len(X), 2),
         "weak": y_weak,
+        "one_unlabeled": np.r_[0, np.ones(len(X) - 1)],
     }[y]
     model = WVAD(pretrain_epochs=1, warmup_epochs=1, joint_epochs=1, **kwargs)
     with pytest.raises(ValueError, match=message):

@@ -155,3 +155,14 @@ def test_fit_seconds_include_the_branches(blobs, short):
     wall = time.perf_counter() - started
     assert model.branches_  # the branches ran, and they are most of this fit's time
     assert 0.5 * wall < model.fit_seconds_ <= wall
+
+
+@pytest.mark.parametrize(("n_unlabeled", "n_anomalies"), [(2, 5), (3, 2)])
+def test_tiny_tables_fit_with_fewer_folds(n_unlabeled, n_anomalies):
+    rng = np.random.default_rng(0)
+    X = rng.random((n_unlabeled + n_anomalies, 3))
+    y = np.r_[np.zeros(n_unlabeled, dtype=int), np.ones(n_anomalies, dtype=int)]
+    model = WVAD(n_clusters=1, random_state=0, pretrain_epochs=1, warmup_epochs=1, joint_epochs=1)
+    model.fit(X, y)
+    assert set(model.branch_ginis_) == set(BRANCH_KINDS)
+    assert np.isfinite(model.decision_function(X)).all()

@@ -229,7 +229,8 @@ class WVAD(BaseDetector):
         config = self._resolve_config()
         n_unlabeled = int((y == 0).sum())
         auto = config["n_clusters"] == "auto"
-        needed = 2 if auto else config["n_clusters"]
+        # EM needs two rows even for one component
+        needed = 2 if auto else max(2, config["n_clusters"])
         if n_unlabeled < needed:
             raise ValueError(
                 f"n_clusters={config['n_clusters']!r} needs at least {needed} unlabeled rows "

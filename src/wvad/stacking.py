@@ -62,9 +62,9 @@ class Branch:
 
 def fit_branches(X: np.ndarray, y: np.ndarray, seed: int, device: torch.device) -> list[Branch]:
     """Cross-fit every branch kind on scaled rows `X` and weak labels `y`, and fit on all
-    rows those that earn weight. Empty below two labeled anomalies (one cannot be both
-    trained on and held out)."""
-    if int((y == 1).sum()) < 2:
+    rows those that earn weight. Empty below two labeled anomalies or two unlabeled rows
+    (one cannot be both trained on and held out)."""
+    if int((y == 1).sum()) < 2 or int((y == 0).sum()) < 2:
         return []
     branches = []
     for kind in BRANCH_KINDS:
@@ -81,7 +81,7 @@ def cross_fitted_gini(
     `kind`, pooled over min(MAX_FOLDS, n anomalies) folds of each; needs two anomalies."""
     anomalies, unlabeled = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
     rng = np.random.default_rng(seed)
-    n_folds = min(MAX_FOLDS, len(anomalies))
+    n_folds = min(MAX_FOLDS, len(anomalies), len(unlabeled))
     held_anomalies = np.array_split(rng.permutation(anomalies), n_folds)
     held_unlabeled = np.array_split(rng.permutation(unlabeled), n_folds)
     ranks = []
