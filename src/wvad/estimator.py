@@ -79,8 +79,8 @@ class WVAD(BaseDetector):
         the scaled input rows (a deviation network and gradient-boosted trees), each
         weighted by how well it ranks held-out labeled anomalies (`wvad.stacking`); with
         fewer than two labeled anomalies, or where neither ranks held-out ones better than
-        an AUROC of 0.75, it is "fusion". When
-        the preset's "head" meets a fit without labels, the score falls back to "elbo".
+        an AUROC of 0.75, it is "fusion". When the preset's "head" meets a fit without
+        labels, the score falls back to "elbo".
     fusion_prior : the number of labeled anomalies at which "fusion" gives the head half
         the weight; fewer labels lean on the unsupervised evidence.
     features_excluded : groups removed from `head_features` (for ablations).
@@ -327,8 +327,7 @@ class WVAD(BaseDetector):
         check_is_fitted(self, "model_")
         if self.score_mode_ not in FUSED_MODES:
             return {}
-        names = ["head"] if self.head_ is not None else []
-        names += ["log_f_r", "neg_elbo", *self.branches_]
+        names = [*(EVIDENCE if self.head_ is not None else EVIDENCE[1:]), *self.branches_]
         return dict(zip(names, (float(w) for w in self.fusion_weights_), strict=True))
 
     def _resolved_score_mode(self, config: dict[str, Any]) -> str:
