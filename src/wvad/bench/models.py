@@ -34,7 +34,7 @@ PEER_NAMES: tuple[str, ...] = (
 #: The paper's open questions are ablated on the paper preset ("paper-*"). The default
 #: configuration departs from the paper in three places, added one at a time from
 #: "wvad-paper": the fused read-out ("wvad-k5": fusion with the paper's K = 5), K = 2
-#: ("wvad-fusion"), and the cross-fitted deviation branch ("wvad", score_mode="stacked").
+#: ("wvad-fusion"), and the cross-fitted raw-feature branches ("wvad", score_mode="stacked").
 WVAD_VARIANTS: Mapping[str, Mapping[str, Any]] = {
     "wvad": {},
     "wvad-paper": {"preset": "paper"},
