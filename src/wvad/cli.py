@@ -288,6 +288,13 @@ def _add_fit(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=_count, default=0, metavar="N", help="random seed (default 0)")
     p.add_argument("--preset", choices=("default", "paper"), default="default")
     p.add_argument(
+        "--score",
+        choices=("stacked", "fusion", "head", "elbo", "reconstruction"),
+        metavar="MODE",
+        help="score read-out: stacked (the default preset's), fusion (without the raw-column "
+        "branches), head (the paper's), elbo or reconstruction",
+    )
+    p.add_argument(
         "--contamination",
         type=float,
         default=0.1,
@@ -334,6 +341,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
         seed=args.seed,
         preset=args.preset,
         epochs=epochs,
+        score_mode=args.score,
         contamination=args.contamination,
         force=args.force,
         progress=_progress(args),

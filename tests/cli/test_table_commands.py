@@ -31,6 +31,15 @@ def test_fit_writes_model_and_table_description(model_dir, capsys):
     assert model.config_["joint_epochs"] == 4
 
 
+def test_fit_takes_the_score_read_out(train_csv, tmp_path, capsys):
+    out = tmp_path / "fusion"
+    args = ["fit", train_csv, "--label-col", "label", "--features", *FEATURES, *EPOCHS]
+    code, _, _ = run(capsys, *args, "--score", "fusion", "--out", out, "--quiet")
+    assert code == 0 and WVAD.load(out).score_mode_ == "fusion"
+    code, _, err = run(capsys, *args, "--score", "magic", "--out", tmp_path / "x")
+    assert code != 0 and "--score" in err
+
+
 def test_chunked_scores_match_in_memory_scores(model_dir, train_csv, tmp_path, capsys):
     out = tmp_path / "scores.csv"
     code, stdout, err = run(capsys, "score", model_dir, train_csv, "--out", out, "--chunk-rows", 7)

@@ -98,6 +98,7 @@ def fit_table(
     seed: int = 0,
     preset: str = "default",
     epochs: Sequence[int] | None = None,
+    score_mode: str | None = None,
     contamination: float = 0.1,
     force: bool = False,
     progress: bool = False,
@@ -107,7 +108,8 @@ def fit_table(
     `label_col` holds 1 for known anomalies and 0 or empty for unlabeled rows. Features are
     `features` or every column but the label and id columns; non-numeric ones are refused
     unless `one_hot`, which encodes them with the categories seen here (saved in table.json).
-    `epochs` = (pretrain, warmup, joint) overrides the preset's schedule.
+    `epochs` = (pretrain, warmup, joint) overrides the preset's schedule, and `score_mode`
+    its read-out (see `WVAD`).
     """
     from wvad.estimator import WVAD
 
@@ -178,6 +180,8 @@ def fit_table(
     if epochs is not None:
         names = ("pretrain_epochs", "warmup_epochs", "joint_epochs")
         params.update(zip(names, epochs, strict=True))
+    if score_mode is not None:
+        params["score_mode"] = score_mode
     model = WVAD(
         preset,
         random_state=seed,
