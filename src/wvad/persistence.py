@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from wvad.branches import load_branch
+from wvad.estimator import FUSED_MODES
 from wvad.model.mixture import VariationalMixture
 from wvad.model.score_head import ScoreHead
 from wvad.runtime import resolve_device
@@ -94,7 +95,7 @@ def save_model(model: WVAD, path: Path, *, overwrite: bool = False) -> Path:
     tensors["scale_offset"] = torch.as_tensor(model.scale_offset_)
     tensors["scale_factor"] = torch.as_tensor(model.scale_factor_)
     tensors["decision_scores"] = torch.as_tensor(model.decision_scores_)
-    if model.score_mode_ in ("fusion", "stacked"):
+    if model.score_mode_ in FUSED_MODES:
         tensors["fusion_center"] = torch.as_tensor(model.fusion_center_)
         tensors["fusion_scale"] = torch.as_tensor(model.fusion_scale_)
         tensors["fusion_weights"] = torch.as_tensor(model.fusion_weights_)
@@ -170,7 +171,7 @@ def load_model(cls: type[WVAD], path: Path, *, device: str | None = None) -> WVA
         model.scale_offset_ = tensors["scale_offset"].numpy()
         model.scale_factor_ = tensors["scale_factor"].numpy()
         model.decision_scores_ = tensors["decision_scores"].numpy()
-        if model.score_mode_ in ("fusion", "stacked"):
+        if model.score_mode_ in FUSED_MODES:
             model.fusion_center_ = tensors["fusion_center"].numpy()
             model.fusion_scale_ = tensors["fusion_scale"].numpy()
             model.fusion_weights_ = tensors["fusion_weights"].numpy()
