@@ -22,18 +22,21 @@ from wvad.base import BaseDetector
 from wvad.fusion import fit_quantiles, gaussianize, robust_standardize
 from wvad.model.mixture import HEAD_GROUPS, MixtureFeatures, VariationalMixture
 from wvad.model.score_head import ScoreHead
+from wvad.neighbours import NeighbourDistance
 from wvad.presets import TUNABLE, resolve_preset
 from wvad.runtime import resolve_device, resolve_seed, seeded
-from wvad.stacking import branch_weight, fit_branches
+from wvad.stacking import branch_weight, fit_branches, unsupervised_weights
 from wvad.training import History, Schedule, fit_gmm_prior, pretrain_autoencoder, train_joint
 
 __all__ = ["WVAD"]
 
 SCORE_MODES = ("head", "fusion", "stacked", "elbo", "reconstruction")
 FUSED_MODES = ("fusion", "stacked")
-#: Columns of the evidence matrix: the head's only with a head, then one per fitted branch
-#: of the "stacked" score ("deviation", "boosting"; `wvad.branches`).
+#: Columns of the evidence matrix: the head's only with a head; then, in a "stacked" score,
+#: the neighbour distance (`wvad.neighbours`) and one per fitted branch ("deviation",
+#: "boosting"; `wvad.branches`).
 EVIDENCE = ("head", "log_f_r", "neg_elbo")
+NEIGHBOURS = "neighbours"
 SCALINGS = ("minmax", "standard", "none")
 SCORING_BATCH = 16384
 #: n_clusters="auto" picks K in 1..10 (at most half the unlabeled rows) by BIC.
@@ -75,14 +78,16 @@ class WVAD(BaseDetector):
     score_mode : "head" (the score estimator's logit), "fusion" (a weighted sum of the
         head's logit, log f_r and the negative ELBO, each robustly standardised on the
         unlabeled training rows; see `_fit_fusion` and docs/method.md), "elbo" (negative
-        ELBO) or "reconstruction" (f_r alone). "stacked" adds to "fusion" two scorers of
-        the scaled input rows (a deviation network and gradient-boosted trees), each
-        weighted by how well it ranks held-out labeled anomalies (`wvad.stacking`); with
-        fewer than two labeled anomalies, or where neither ranks held-out ones better than
-        an AUROC of 0.75, it is "fusion". When the preset's "head" meets a fit without
-        labels, the score falls back to "elbo".
+        ELBO) or "reconstruction" (f_r alone). "stacked" adds to "fusion" a third piece of
+        unsupervised evidence, the distance to the nearest unlabeled training rows
+        (`wvad.neighbours`), and two scorers of the scaled input rows (a deviation network
+        and gradient-boosted trees), each weighted by how well it ranks held-out labeled
+        anomalies (`wvad.stacking`); they are left out with fewer than two labeled
+        anomalies, or where they rank held-out ones no better than an AUROC of 0.75. When
+        the preset's "head" meets a fit without labels, the score falls back to "elbo".
     fusion_prior : the number of labeled anomalies at which "fusion" gives the head half
         the weight; fewer labels lean on the unsupervised evidence.
+    n_neighbors : neighbours k of the "stacked" score's distance piece; 0 leaves it out.
     features_excluded : groups removed from `head_features` (for ablations).
     scaling : "minmax" (default), "standard" or "none"; fitted on the training X.
     contamination : expected share of anomalies; sets `threshold_` for `predict`.
@@ -112,6 +117,7 @@ class WVAD(BaseDetector):
         learning_rate: float | None = None,
         weight_decay: float | None = None,
         fusion_prior: float | None = None,
+        n_neighbors: int | None = None,
         head_features: Sequence[str] | None = None,
         normalize_features: bool | None = None,
         score_mode: str | None = None,
@@ -140,6 +146,7 @@ class WVAD(BaseDetector):
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
         self.fusion_prior = fusion_prior
+        self.n_neighbors = n_neighbors
         self.head_features = head_features
         self.normalize_features = normalize_features
         self.score_mode = score_mode
@@ -168,7 +175,7 @@ class WVAD(BaseDetector):
                 "an int >= 1",
                 config[key],
             )
-        for key in ("pretrain_epochs", "warmup_epochs", "joint_epochs"):
+        for key in ("pretrain_epochs", "warmup_epochs", "joint_epochs", "n_neighbors"):
             _require(
                 isinstance(config[key], (int, np.integer)) and config[key] >= 0,
                 key,
@@ -274,17 +281,43 @@ class WVAD(BaseDetector):
         self.head_ = head
         self.head_groups_ = head_groups
         self.history_ = history.records
-        self.branch_ginis_, self.branches_ = {}, {}
+        self.branch_ginis_, self.branches_, self.neighbours_ = {}, {}, None
+        position = None
         if self.score_mode_ == "stacked" and head is not None:
+            position = self._fit_neighbours(X, y, config["n_neighbors"])
             for branch in fit_branches(self._scale(X), y, self.seed_, self.device_):
                 self.branch_ginis_[branch.kind] = branch.gini
                 if branch.scorer is not None:
                     self.branches_[branch.kind] = branch.scorer
         if self.score_mode_ in FUSED_MODES:
-            self._fit_fusion(X, y, config["fusion_prior"])
+            self._fit_fusion(X, y, config["fusion_prior"], position)
         self.fit_seconds_ = time.perf_counter() - started
 
-    def _fit_fusion(self, X: np.ndarray, y: np.ndarray, prior: float) -> None:
+    def _fit_neighbours(self, X: np.ndarray, y: np.ndarray, k: int) -> np.ndarray | None:
+        """Fit the distance piece on the unlabeled rows (none for k = 0); returns each
+        training row's position in its reference set (-1: not in it)."""
+        if k == 0:
+            return None
+        unlabeled = self._scale(X[y == 0])
+        self.neighbours_, kept = NeighbourDistance.fit(unlabeled, k, self.seed_, self.device_)
+        position = np.full(len(y), -1, dtype=np.int64)
+        position[y == 0] = kept
+        return position
+
+    def _training_evidence(self, X: np.ndarray, position: np.ndarray | None) -> np.ndarray:
+        """`_evidence` of the training rows, each unlabeled row's distance taken without
+        itself (a row is its own nearest neighbour, which no new row would be)."""
+        evidence = np.concatenate(self._batched(X, self._evidence))
+        if self.neighbours_ is not None:
+            rows = torch.as_tensor(self._scale(X), dtype=torch.float32, device=self.device_)
+            with torch.inference_mode():
+                loo = self.neighbours_.leave_one_out(rows, position)
+            evidence[:, len(EVIDENCE)] = loo.double().cpu().numpy()  # follows EVIDENCE
+        return evidence
+
+    def _fit_fusion(
+        self, X: np.ndarray, y: np.ndarray, prior: float, position: np.ndarray | None
+    ) -> None:
         """Put the evidence on one scale and weigh it by what the labels show.
 
         Each column is standardised by its median and inter-quartile range on the unlabeled
@@ -294,10 +327,12 @@ class WVAD(BaseDetector):
         unsupervised piece (log f_r or negative ELBO) ranks the labeled anomalies higher among
         the training rows, scaled by that ranking's Gini (2 AUROC - 1, floored at 0), so
         evidence the labels contradict fades out. Without labels the two count equally.
-        Each fitted branch ("stacked") adds its column with the weight its cross-fitted
-        Gini earns (`wvad.stacking.branch_weight`).
+        "stacked" adds the neighbour distance to those pieces and shares their weight in
+        proportion to the squared Ginis (`wvad.stacking.unsupervised_weights`); each fitted
+        branch adds its column with the weight its cross-fitted Gini earns
+        (`wvad.stacking.branch_weight`).
         """
-        evidence = np.concatenate(self._batched(X, self._evidence))
+        evidence = self._training_evidence(X, position)
         self.fusion_center_, self.fusion_scale_ = robust_standardize(evidence[y == 0])
         z = (evidence - self.fusion_center_) / self.fusion_scale_
         self.fusion_quantiles_ = fit_quantiles(z[y == 0])
@@ -305,14 +340,18 @@ class WVAD(BaseDetector):
             self.fusion_weights_ = np.array([0.5, 0.5])
             return
         g = gaussianize(z, self.fusion_quantiles_)
-        gini = np.array([_gini(y, g[:, 1]), _gini(y, g[:, 2])])
+        n_unsupervised = 2 if self.neighbours_ is None else 3
+        gini = np.array([_gini(y, g[:, 1 + j]) for j in range(n_unsupervised)])
         trust_head = self.n_labeled_ / (self.n_labeled_ + prior) if prior > 0 else 1.0
         weights = np.zeros(evidence.shape[1])
         weights[0] = trust_head
-        best = int(np.argmax(gini))  # a tie keeps the reconstruction error
-        weights[1 + best] = (1.0 - trust_head) * gini[best]
-        for i, kind in enumerate(self.branches_):
-            weights[3 + i] = branch_weight(self.branch_ginis_[kind])
+        if self.score_mode_ == "stacked":
+            weights[1 : 1 + n_unsupervised] = (1.0 - trust_head) * unsupervised_weights(gini)
+        else:
+            best = int(np.argmax(gini))  # a tie keeps the reconstruction error
+            weights[1 + best] = (1.0 - trust_head) * gini[best]
+        for i, kind in enumerate(self.branches_, start=1 + n_unsupervised):
+            weights[i] = branch_weight(self.branch_ginis_[kind])
         self.fusion_weights_ = weights
 
     def _fusion_scores(self, evidence: np.ndarray) -> np.ndarray:
@@ -322,12 +361,15 @@ class WVAD(BaseDetector):
 
     def score_weights(self) -> dict[str, float]:
         """Weight of each piece of evidence in a "fusion" or "stacked" score, by name: "head"
-        (when there is one), "log_f_r", "neg_elbo", then each fitted branch ("deviation",
-        "boosting"). Empty for the other score modes, which read one piece alone."""
+        (when there is one), "log_f_r", "neg_elbo", "neighbours" (when fitted), then each
+        fitted branch ("deviation", "boosting"). Empty for the other score modes, which read
+        one piece alone."""
         check_is_fitted(self, "model_")
         if self.score_mode_ not in FUSED_MODES:
             return {}
-        names = [*(EVIDENCE if self.head_ is not None else EVIDENCE[1:]), *self.branches_]
+        names = [*(EVIDENCE if self.head_ is not None else EVIDENCE[1:])]
+        names += [NEIGHBOURS] if self.neighbours_ is not None else []
+        names += list(self.branches_)
         return dict(zip(names, (float(w) for w in self.fusion_weights_), strict=True))
 
     def _resolved_score_mode(self, config: dict[str, Any]) -> str:
@@ -399,6 +441,8 @@ class WVAD(BaseDetector):
         columns = [features.f_r.clamp_min(1e-30).log(), features.f_d]
         if self.head_ is not None:
             columns.insert(0, self.head_(features.stack(self.head_groups_)))
+        if self.neighbours_ is not None:
+            columns.append(self.neighbours_.score(chunk))
         columns += [scorer.score(chunk) for scorer in self.branches_.values()]
         return torch.stack(columns, dim=1).double().cpu().numpy()
 

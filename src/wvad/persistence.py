@@ -19,6 +19,7 @@ from wvad.branches import load_branch
 from wvad.estimator import FUSED_MODES
 from wvad.model.mixture import VariationalMixture
 from wvad.model.score_head import ScoreHead
+from wvad.neighbours import NeighbourDistance
 from wvad.runtime import resolve_device
 
 if TYPE_CHECKING:
@@ -27,9 +28,10 @@ if TYPE_CHECKING:
 __all__ = ["FORMAT", "FORMAT_VERSION", "load_model", "read_versioned_json", "save_model"]
 
 FORMAT = "wvad-model"
-FORMAT_VERSION = 3
-#: Older versions this wvad still reads (2 lacks only the "stacked" score's branches).
-READABLE_VERSIONS = (2, 3)
+FORMAT_VERSION = 4
+#: Older versions this wvad still reads: 2 lacks the "stacked" score's branches, 3 its
+#: neighbour distance.
+READABLE_VERSIONS = (2, 3, 4)
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "weights.pt"
 
@@ -92,6 +94,8 @@ def save_model(model: WVAD, path: Path, *, overwrite: bool = False) -> Path:
         tensors.update({f"head.{k}": v.detach().cpu() for k, v in model.head_.state_dict().items()})
     for kind, scorer in model.branches_.items():
         tensors.update({f"branch.{kind}.{k}": v for k, v in scorer.state().items()})
+    if model.neighbours_ is not None:
+        tensors.update({f"neighbours.{k}": v for k, v in model.neighbours_.state().items()})
     tensors["scale_offset"] = torch.as_tensor(model.scale_offset_)
     tensors["scale_factor"] = torch.as_tensor(model.scale_factor_)
     tensors["decision_scores"] = torch.as_tensor(model.decision_scores_)
@@ -168,6 +172,12 @@ def load_model(cls: type[WVAD], path: Path, *, device: str | None = None) -> WVA
             )
             for kind in fitted.get("branch_kinds", [])
         }
+        neighbours_state = _prefixed(tensors, "neighbours.")
+        neighbours = (
+            NeighbourDistance.from_state(neighbours_state, model.device_)
+            if neighbours_state
+            else None
+        )
         model.scale_offset_ = tensors["scale_offset"].numpy()
         model.scale_factor_ = tensors["scale_factor"].numpy()
         model.decision_scores_ = tensors["decision_scores"].numpy()
@@ -181,6 +191,7 @@ def load_model(cls: type[WVAD], path: Path, *, device: str | None = None) -> WVA
     model.model_ = mixture.to(model.device_).eval()
     model.head_ = None if head is None else head.to(model.device_).eval()
     model.branches_ = branches
+    model.neighbours_ = neighbours
     model.branch_ginis_ = fitted.get("branch_ginis_", {})
     model.labels_ = (model.decision_scores_ > model.threshold_).astype(np.int64)
     return model

@@ -31,6 +31,7 @@ _PAPER: dict[str, Any] = {
     "normalize_features": False,
     "score_mode": "head",
     "fusion_prior": 25.0,
+    "n_neighbors": 5,
 }
 
 _DEFAULT: dict[str, Any] = {

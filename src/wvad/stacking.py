@@ -31,6 +31,7 @@ __all__ = [
     "branch_weight",
     "cross_fitted_gini",
     "fit_branches",
+    "unsupervised_weights",
 ]
 
 #: Cross-fitting folds; fewer when there are fewer labeled anomalies than this.
@@ -44,6 +45,21 @@ MAX_WEIGHT = 2.0
 def branch_weight(gini: float) -> float:
     """A branch's weight in the fused score for its cross-fitted Gini."""
     return MAX_WEIGHT * max(0.0, gini - GINI_FLOOR) / (1.0 - GINI_FLOOR)
+
+
+def unsupervised_weights(ginis: np.ndarray) -> np.ndarray:
+    """Weights of the unsupervised pieces (log f_r, negative ELBO, neighbour distance) from
+    their in-sample Ginis G: together they weigh max G, shared in proportion to G^2.
+
+    With a few labeled anomalies the Ginis are noisy, and two pieces often tie within the
+    noise (on Letter the ELBO and the neighbour distance both sit near 0.75); taking only
+    the best would then follow chance. Squares still give the clearly better piece most of
+    the weight, and pieces the labels contradict (G = 0) none.
+    """
+    ginis = np.asarray(ginis, dtype=np.float64)
+    squares = ginis**2
+    total = squares.sum()
+    return np.zeros_like(ginis) if total == 0 else ginis.max() * squares / total
 
 
 @dataclass
