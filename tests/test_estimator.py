@@ -14,7 +14,10 @@ def test_fit_returns_self_and_sets_pyod_attributes(table, fitted):
     assert fitted.decision_scores_.shape == (len(X),)
     assert fitted.labels_.shape == (len(X),)
     assert np.isclose(fitted.labels_.mean(), fitted.contamination, atol=0.01)
-    assert np.array_equal(fitted.predict(X), fitted.labels_)
+    assert np.array_equal(fitted.labels_, fitted.decision_scores_ > fitted.threshold_)
+    # a training row scored again counts as its own nearest neighbour, so its training
+    # score (which sets the threshold) is not decision_function's
+    assert np.array_equal(fitted.predict(X), fitted.decision_function(X) > fitted.threshold_)
     proba = fitted.predict_proba(X)
     assert proba.shape == (len(X), 2)
     assert np.allclose(proba.sum(axis=1), 1.0)
@@ -239,12 +242,12 @@ def test_fusion_weights_follow_label_count_and_label_ranking(table, fitted):
     X, _, y_weak = table
     n = int(y_weak.sum())
     w = fitted.fusion_weights_
-    # the default is "stacked": the fusion's three pieces, then one weight per fitted branch
-    assert fitted.score_mode_ == "stacked" and w.shape == (3 + len(fitted.branches_),)
+    # the default is "stacked": the head, three unsupervised pieces (log f_r, negative ELBO,
+    # neighbour distance), then one weight per fitted branch
+    assert fitted.score_mode_ == "stacked" and w.shape == (4 + len(fitted.branches_),)
     assert np.isclose(w[0], n / (n + 25.0))
-    mixture = w[1:3]
-    assert np.count_nonzero(mixture) <= 1 and (mixture >= 0).all()
-    assert mixture.sum() <= 1 - w[0] + 1e-12
+    unsupervised = w[1:4]
+    assert (unsupervised >= 0).all() and unsupervised.sum() <= 1 - w[0] + 1e-12
     evidence = np.concatenate(fitted._batched(X[:50], fitted._evidence))
     z = (evidence - fitted.fusion_center_) / fitted.fusion_scale_
     expected = gaussianize(z, fitted.fusion_quantiles_) @ w

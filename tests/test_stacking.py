@@ -86,14 +86,19 @@ def test_stacked_weighs_each_branch_by_its_cross_fitted_gini(stacked, blobs):
     X, y = blobs
     assert list(stacked.branches_) == list(BRANCH_KINDS)
     expected = [branch_weight(stacked.branch_ginis_[k]) for k in stacked.branches_]
-    assert stacked.fusion_weights_.shape == (3 + len(expected),)
-    assert np.allclose(stacked.fusion_weights_[3:], expected)
+    # head, log f_r, negative ELBO, neighbour distance, then the branches
+    assert stacked.fusion_weights_.shape == (4 + len(expected),)
+    assert np.allclose(stacked.fusion_weights_[4:], expected)
     assert roc_auc_score(y, stacked.decision_function(X)) > 0.95
 
 
 def test_score_weights_name_every_piece(stacked, table, short):
     assert stacked.score_weights() == dict(
-        zip(["head", "log_f_r", "neg_elbo", *BRANCH_KINDS], stacked.fusion_weights_, strict=True)
+        zip(
+            ["head", "log_f_r", "neg_elbo", "neighbours", *BRANCH_KINDS],
+            stacked.fusion_weights_,
+            strict=True,
+        )
     )
     X, _, y_weak = table
     head = WVAD(score_mode="head", random_state=0, **short).fit(X, y_weak)
@@ -109,14 +114,21 @@ def test_stacked_is_reproducible_and_round_trips(stacked, blobs, short, tmp_path
     assert np.array_equal(loaded.decision_function(X), stacked.decision_function(X))
 
 
-def test_stacked_with_one_label_is_the_fusion(table, short):
+def test_stacked_with_one_label_has_no_branches_and_shares_the_fusions_weights(table, short):
     X, _, y_weak = table
     one = np.zeros_like(y_weak)
     one[np.flatnonzero(y_weak)[0]] = 1
     stacked = WVAD(score_mode="stacked", random_state=0, **short).fit(X, one)
-    fusion = WVAD(score_mode="fusion", random_state=0, **short).fit(X, one)
     assert stacked.branches_ == {} and stacked.branch_ginis_ == {}
-    assert np.array_equal(stacked.decision_function(X), fusion.decision_function(X))
+    assert list(stacked.score_weights()) == ["head", "log_f_r", "neg_elbo", "neighbours"]
+    # without the distance piece, the same evidence as "fusion": the head's weight is the
+    # same, and the best piece's weight is shared by the two instead of going to one
+    bare = WVAD(score_mode="stacked", n_neighbors=0, random_state=0, **short).fit(X, one)
+    fusion = WVAD(score_mode="fusion", random_state=0, **short).fit(X, one)
+    shared, best = bare.fusion_weights_, fusion.fusion_weights_
+    assert shared.shape == best.shape == (3,) and shared[0] == best[0]
+    assert shared[1:].sum() == pytest.approx(best[1:].max())
+    assert np.count_nonzero(best[1:]) == 1
 
 
 def test_fusion_models_of_format_version_2_still_load(table, short, tmp_path):
@@ -166,3 +178,18 @@ def test_tiny_tables_fit_with_fewer_folds(n_unlabeled, n_anomalies):
     model.fit(X, y)
     assert set(model.branch_ginis_) == set(BRANCH_KINDS)
     assert np.isfinite(model.decision_function(X)).all()
+
+
+def test_stacked_models_of_format_version_3_still_load(table, short, tmp_path):
+    X, _, y_weak = table
+    # version 3 had no neighbour distance and no n_neighbors parameter
+    bare = WVAD(score_mode="stacked", n_neighbors=0, random_state=0, **short).fit(X, y_weak)
+    path = bare.save(tmp_path / "m")
+    config = json.loads((path / "config.json").read_text())
+    config["format_version"] = 3
+    del config["params"]["n_neighbors"]
+    del config["fitted"]["config_"]["n_neighbors"]
+    (path / "config.json").write_text(json.dumps(config))
+    loaded = WVAD.load(path)
+    assert loaded.neighbours_ is None and loaded.n_neighbors is None
+    assert np.array_equal(loaded.decision_function(X), bare.decision_function(X))

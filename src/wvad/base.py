@@ -1,6 +1,7 @@
 """The detector face shared by WVAD and the peers: PyOD's conventions on scikit-learn's base.
 
-A subclass implements `_fit(X, y)` and `_score(X)` on validated float arrays; this class owns
+A subclass implements `_fit(X, y)` and `_score(X)` on validated float arrays (`_fit` may
+return the training rows' scores where those differ from `_score`'s); this class owns
 input checking, the training-score threshold and the derived `predict` / `predict_proba`.
 """
 
@@ -31,7 +32,9 @@ class BaseDetector(OutlierMixin, BaseEstimator):
     contamination: float
 
     # -- to implement -------------------------------------------------------------------
-    def _fit(self, X: np.ndarray, y: np.ndarray) -> None:
+    def _fit(self, X: np.ndarray, y: np.ndarray) -> np.ndarray | None:
+        """Fit; return the training rows' scores if a training row must be scored unlike a
+        new row (a row is not its own neighbour), else None to have `_score` give them."""
         raise NotImplementedError
 
     def _score(self, X: np.ndarray) -> np.ndarray:
@@ -48,8 +51,8 @@ class BaseDetector(OutlierMixin, BaseEstimator):
             self.feature_names_in_ = np.asarray(names, dtype=object)
         elif hasattr(self, "feature_names_in_"):
             del self.feature_names_in_
-        self._fit(X_arr, y_arr)
-        self.decision_scores_ = self._score(X_arr)
+        training_scores = self._fit(X_arr, y_arr)
+        self.decision_scores_ = self._score(X_arr) if training_scores is None else training_scores
         self._set_threshold(self.decision_scores_)
         return self
 

@@ -232,7 +232,7 @@ class WVAD(BaseDetector):
         return config
 
     # -- fitting --------------------------------------------------------------------------
-    def _fit(self, X: np.ndarray, y: np.ndarray) -> None:
+    def _fit(self, X: np.ndarray, y: np.ndarray) -> np.ndarray | None:
         config = self._resolve_config()
         n_unlabeled = int((y == 0).sum())
         auto = config["n_clusters"] == "auto"
@@ -289,9 +289,11 @@ class WVAD(BaseDetector):
                 self.branch_ginis_[branch.kind] = branch.gini
                 if branch.scorer is not None:
                     self.branches_[branch.kind] = branch.scorer
+        training_scores = None
         if self.score_mode_ in FUSED_MODES:
-            self._fit_fusion(X, y, config["fusion_prior"], position)
+            training_scores = self._fit_fusion(X, y, config["fusion_prior"], position)
         self.fit_seconds_ = time.perf_counter() - started
+        return training_scores
 
     def _fit_neighbours(self, X: np.ndarray, y: np.ndarray, k: int) -> np.ndarray | None:
         """Fit the distance piece on the unlabeled rows (none for k = 0); returns each
@@ -317,7 +319,7 @@ class WVAD(BaseDetector):
 
     def _fit_fusion(
         self, X: np.ndarray, y: np.ndarray, prior: float, position: np.ndarray | None
-    ) -> None:
+    ) -> np.ndarray:
         """Put the evidence on one scale and weigh it by what the labels show.
 
         Each column is standardised by its median and inter-quartile range on the unlabeled
@@ -330,7 +332,8 @@ class WVAD(BaseDetector):
         "stacked" adds the neighbour distance to those pieces and shares their weight in
         proportion to the squared Ginis (`wvad.stacking.unsupervised_weights`); each fitted
         branch adds its column with the weight its cross-fitted Gini earns
-        (`wvad.stacking.branch_weight`).
+        (`wvad.stacking.branch_weight`). Returns the training rows' fused scores, each
+        unlabeled row's distance taken without itself (`_training_evidence`).
         """
         evidence = self._training_evidence(X, position)
         self.fusion_center_, self.fusion_scale_ = robust_standardize(evidence[y == 0])
@@ -338,7 +341,7 @@ class WVAD(BaseDetector):
         self.fusion_quantiles_ = fit_quantiles(z[y == 0])
         if self.head_ is None:
             self.fusion_weights_ = np.array([0.5, 0.5])
-            return
+            return self._fusion_scores(evidence)
         g = gaussianize(z, self.fusion_quantiles_)
         n_unsupervised = 2 if self.neighbours_ is None else 3
         gini = np.array([_gini(y, g[:, 1 + j]) for j in range(n_unsupervised)])
@@ -353,6 +356,7 @@ class WVAD(BaseDetector):
         for i, kind in enumerate(self.branches_, start=1 + n_unsupervised):
             weights[i] = branch_weight(self.branch_ginis_[kind])
         self.fusion_weights_ = weights
+        return self._fusion_scores(evidence)
 
     def _fusion_scores(self, evidence: np.ndarray) -> np.ndarray:
         used = np.flatnonzero(self.fusion_weights_)  # usually two of the three pieces

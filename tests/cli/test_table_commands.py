@@ -107,7 +107,7 @@ def test_info_shows_the_model_card(model_dir, capsys):
     assert {"wvad", "torch", "numpy", "pandas"} <= set(card["versions"])
     assert card["score_mode"] == "stacked"
     assert card["branch_ginis"] == {}  # one known anomaly: nothing to cross-fit
-    assert list(card["score_weights"]) == ["head", "log_f_r", "neg_elbo"]
+    assert list(card["score_weights"]) == ["head", "log_f_r", "neg_elbo", "neighbours"]
 
 
 def test_info_score_line_names_weights_and_branch_ginis():
