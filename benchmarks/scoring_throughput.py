@@ -1,7 +1,8 @@
 """Scoring throughput of `WVAD.decision_function` against a bare forward pass of its modules.
 
-The bare pass is the practical limit: the same encoder, decoder, mixture, score head and
-fitted raw-feature branches (the default's deviation network and boosted trees) run over
+The bare pass is the practical limit: the same encoder, decoder, mixture, score head,
+neighbour distance and fitted raw-feature branches (the default's deviation network and
+boosted trees) run over
 an already scaled float32 tensor under `torch.inference_mode`, with nothing else
 (no input checks, no scaling, no copies back to numpy). It is timed in the estimator's
 scoring batch and over the whole array at once; the faster counts. `decision_function`
@@ -26,12 +27,15 @@ from wvad.estimator import SCORING_BATCH
 
 
 def bare_forward(model: WVAD, Xs: torch.Tensor, batch: int) -> None:
-    """The score's model work alone: features (with f_d), the head and the branches."""
+    """The score's model work alone: features (with f_d), the head, the neighbour
+    distance and the branches."""
     with torch.inference_mode():
         for start in range(0, len(Xs), batch):
             chunk = Xs[start : start + batch]
             features = model.model_.features(chunk, density=True)
             model.head_(features.stack(model.head_groups_))
+            if model.neighbours_ is not None:
+                model.neighbours_.score(chunk)
             for scorer in model.branches_.values():
                 scorer.score(chunk)
 

@@ -22,6 +22,9 @@ __all__ = ["MAX_REFERENCE", "NeighbourDistance"]
 MAX_REFERENCE = 8192
 #: Query rows per distance block: a block x reference matrix stays a few tens of MB.
 _BLOCK = 1024
+#: Candidates beyond k whose exact distance is computed: more than enough to absorb the
+#: float32 ranking's rounding, which can only swap near-equal neighbours.
+CANDIDATE_MARGIN = 8
 
 
 class NeighbourDistance:
@@ -30,6 +33,8 @@ class NeighbourDistance:
     def __init__(self, reference: torch.Tensor, k: int) -> None:
         self.reference = reference
         self.k = int(k)
+        self._reference64 = reference.double()
+        self._squared_norms = (reference * reference).sum(dim=1)
 
     @classmethod
     def fit(
@@ -58,24 +63,24 @@ class NeighbourDistance:
         return self._log_mean_distance(rows, own)
 
     def _log_mean_distance(self, rows: torch.Tensor, own: torch.Tensor | None) -> torch.Tensor:
-        # float64: in float32 the expansion below loses the small distances that matter
-        # most, and a row's score would shift with the rows scored alongside it
-        reference, rows = self.reference.double(), rows.double()
-        squared_norms = (reference * reference).sum(dim=1)
-        extra = 0 if own is None else 1
-        take = min(self.k + extra, len(reference))
+        reference = self.reference
+        take = min(self.k + (0 if own is None else 1) + CANDIDATE_MARGIN, len(reference))
         out = []
         for start in range(0, len(rows), _BLOCK):
-            block = rows[start : start + _BLOCK]
-            d2 = (block * block).sum(dim=1, keepdim=True) + squared_norms - 2 * block @ reference.T
-            d2, index = d2.clamp_min(0).topk(take, dim=1, largest=False)
-            if own is not None:
-                # drop the row's own entry where it is among them, else the farthest one
-                is_self = index == own[start : start + _BLOCK, None]
-                d2 = d2.masked_fill(is_self, float("inf")).sort(dim=1).values[:, : self.k]
+            block = rows[start : start + _BLOCK].to(reference.dtype)
+            # candidates by ||r||^2 - 2 q.r in float32 (||q||^2 is the same for every r of a
+            # row); their distances exactly, in float64: the float32 expansion loses the small
+            # distances that matter most, and would shift with the rows scored alongside
+            proxy = torch.addmm(self._squared_norms, block, reference.T, alpha=-2.0)
+            index = proxy.topk(take, dim=1, largest=False).indices
+            gap = block.double().unsqueeze(1) - self._reference64[index]
+            d2 = (gap * gap).sum(dim=2)
+            if own is not None:  # a row is not its own neighbour
+                d2 = d2.masked_fill(index == own[start : start + _BLOCK, None], float("inf"))
+            d2 = d2.sort(dim=1).values[:, : self.k]
             out.append(d2.sqrt().mean(dim=1))
-        distance = torch.cat(out) if out else rows.new_zeros(0)
-        return distance.clamp_min(1e-12).log().to(self.reference.dtype)
+        distance = torch.cat(out) if out else rows.new_zeros(0, dtype=torch.float64)
+        return distance.clamp_min(1e-12).log().to(reference.dtype)
 
     def state(self) -> dict[str, torch.Tensor]:
         return {"reference": self.reference.detach().cpu(), "k": torch.tensor(self.k)}
