@@ -292,7 +292,14 @@ def _add_fit(sub: argparse._SubParsersAction) -> None:
         choices=("stacked", "fusion", "head", "elbo", "reconstruction"),
         metavar="MODE",
         help="score read-out: stacked (the default preset's), fusion (without the raw-column "
-        "branches), head (the paper's), elbo or reconstruction",
+        "branches and the neighbour distance), head (the paper's), elbo or reconstruction",
+    )
+    p.add_argument(
+        "--neighbors",
+        type=_count,
+        metavar="K",
+        help="neighbours of the stacked score's distance piece (default: the preset's 5); "
+        "0 leaves it out, and the model then keeps no training rows",
     )
     p.add_argument(
         "--contamination",
@@ -342,6 +349,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
         preset=args.preset,
         epochs=epochs,
         score_mode=args.score,
+        n_neighbors=args.neighbors,
         contamination=args.contamination,
         force=args.force,
         progress=_progress(args),

@@ -359,7 +359,7 @@ class WVAD(BaseDetector):
         return self._fusion_scores(evidence)
 
     def _fusion_scores(self, evidence: np.ndarray) -> np.ndarray:
-        used = np.flatnonzero(self.fusion_weights_)  # usually two of the three pieces
+        used = np.flatnonzero(self.fusion_weights_)  # pieces with weight 0 are skipped
         z = (evidence[:, used] - self.fusion_center_[used]) / self.fusion_scale_[used]
         return gaussianize(z, self.fusion_quantiles_[:, used]) @ self.fusion_weights_[used]
 

@@ -11,7 +11,9 @@ ranking would be near perfect on every table and tell nothing.) A branch's weigh
 fused score is zero up to a cross-fitted Gini of GINI_FLOOR and rises linearly to
 MAX_WEIGHT at a perfect ranking: on the benchmark, a branch that ranks held-out anomalies
 above fewer than three in four held-out unlabeled rows (Letter, Ionosphere) only adds
-noise to the mixture's evidence (docs/method.md).
+noise to the mixture's evidence (docs/method.md). The unsupervised pieces (log f_r, the
+negative ELBO, the neighbour distance) were not fitted to the labels, so their in-sample
+Ginis are honest and share their weight directly (`unsupervised_weights`).
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from cli_helpers import EPOCHS, FEATURES, run
 
 from wvad import WVAD
@@ -38,6 +39,17 @@ def test_fit_takes_the_score_read_out(train_csv, tmp_path, capsys):
     assert code == 0 and WVAD.load(out).score_mode_ == "fusion"
     code, _, err = run(capsys, *args, "--score", "magic", "--out", tmp_path / "x")
     assert code != 0 and "--score" in err
+
+
+def test_fit_without_the_neighbour_distance_keeps_no_training_rows(train_csv, tmp_path, capsys):
+    out = tmp_path / "bare"
+    args = ["fit", train_csv, "--label-col", "label", "--features", *FEATURES, *EPOCHS]
+    code, _, _ = run(capsys, *args, "--neighbors", "0", "--out", out, "--quiet")
+    model = WVAD.load(out)
+    assert code == 0 and model.score_mode_ == "stacked" and model.neighbours_ is None
+    assert not any(k.startswith("neighbours.") for k in torch.load(out / "weights.pt"))
+    code, _, err = run(capsys, *args, "--neighbors", "-1", "--out", tmp_path / "x")
+    assert code != 0 and "--neighbors" in err
 
 
 def test_chunked_scores_match_in_memory_scores(model_dir, train_csv, tmp_path, capsys):

@@ -99,6 +99,7 @@ def fit_table(
     preset: str = "default",
     epochs: Sequence[int] | None = None,
     score_mode: str | None = None,
+    n_neighbors: int | None = None,
     contamination: float = 0.1,
     force: bool = False,
     progress: bool = False,
@@ -108,8 +109,8 @@ def fit_table(
     `label_col` holds 1 for known anomalies and 0 or empty for unlabeled rows. Features are
     `features` or every column but the label and id columns; non-numeric ones are refused
     unless `one_hot`, which encodes them with the categories seen here (saved in table.json).
-    `epochs` = (pretrain, warmup, joint) overrides the preset's schedule, and `score_mode`
-    its read-out (see `WVAD`).
+    `epochs` = (pretrain, warmup, joint) overrides the preset's schedule, `score_mode` its
+    read-out and `n_neighbors` the stacked score's neighbour count (see `WVAD`).
     """
     from wvad.estimator import WVAD
 
@@ -182,6 +183,8 @@ def fit_table(
         params.update(zip(names, epochs, strict=True))
     if score_mode is not None:
         params["score_mode"] = score_mode
+    if n_neighbors is not None:
+        params["n_neighbors"] = n_neighbors
     model = WVAD(
         preset,
         random_state=seed,
