@@ -15,14 +15,11 @@ paper's three tables and over the rest, with each rule's mean rank among the pee
 
 from __future__ import annotations
 
-import argparse
-import json
-from collections import defaultdict
+import sys
 from pathlib import Path
 
 import numpy as np
 import torch
-from joblib import Parallel, delayed
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from wvad import WVAD
@@ -32,10 +29,9 @@ from wvad.fusion import fit_quantiles, gaussianize, robust_standardize
 from wvad.protocol import weak_split
 from wvad.stacking import cross_fitted_gini
 
-PAPER = ("letter", "ionosphere", "satellite")
-OTHERS = ("annthyroid", "breastw", "cardio", "fault", "optdigits", "pendigits", "pima")
-OTHERS += ("stamps", "thyroid", "vertebral", "vowels", "wilt", "yeast")
-PEERS = ("devnet", "deepsad", "prenet", "feawad", "rosas", "xgbod", "iforest")
+sys.path.insert(0, str(Path(__file__).parent))
+from rule_study import run_study
+
 KINDS = tuple(BRANCH_KINDS)
 #: (branches used, floor, max weight); no branches is the fusion alone.
 RULES = [((), 0.0, 0.0)]
@@ -80,54 +76,5 @@ def one_cell(name: str, seed: int) -> dict[str, tuple[float, float]]:
     return out
 
 
-def peer_means(folders: list[Path]) -> dict[tuple[str, str], np.ndarray]:
-    rows = defaultdict(list)
-    for folder in folders:
-        for line in (folder / "results.jsonl").read_text().splitlines():
-            r = json.loads(line)
-            if r["ratio"] == 0.1 and r["model"] in PEERS and r["status"] == "ok":
-                rows[(r["dataset"], r["model"])].append((r["auroc"], r["auprc"]))
-    return {k: np.mean(v, axis=0) for k, v in rows.items()}
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--datasets", nargs="+", default=[*PAPER, *OTHERS])
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    parser.add_argument("--jobs", type=int, default=1)
-    parser.add_argument("--peers", nargs="*", type=Path, default=[], help="bench folders")
-    args = parser.parse_args()
-    cells = [(d, s) for d in args.datasets for s in args.seeds]
-    results = Parallel(n_jobs=args.jobs)(delayed(one_cell)(d, s) for d, s in cells)
-    means = {}
-    for name in args.datasets:
-        mine = [r for (d, _), r in zip(cells, results, strict=True) if d == name]
-        means[name] = {rule: np.mean([r[rule] for r in mine], axis=0) for rule in mine[0]}
-    peers = peer_means(args.peers)
-    groups = {"paper's 3": [d for d in args.datasets if d in PAPER]}
-    groups["other " + str(len([d for d in args.datasets if d not in PAPER]))] = [
-        d for d in args.datasets if d not in PAPER
-    ]
-    print("| rule | group | mean AUROC | mean AUPRC | rank AUROC | rank AUPRC |")
-    print("|---|---|---|---|---|---|")
-    for rule in means[args.datasets[0]]:
-        for group, names in groups.items():
-            if not names:
-                continue
-            m = np.mean([means[n][rule] for n in names], axis=0)
-            ranks = ["-", "-"]
-            if peers:
-                for i in (0, 1):
-                    ranks[i] = "{:.2f}".format(
-                        np.mean(
-                            [
-                                1 + sum(peers[(n, p)][i] > means[n][rule][i] for p in PEERS)
-                                for n in names
-                            ]
-                        )
-                    )
-            print(f"| {rule} | {group} | {m[0]:.3f} | {m[1]:.3f} | {ranks[0]} | {ranks[1]} |")
-
-
 if __name__ == "__main__":
-    main()
+    run_study(one_cell, __doc__.splitlines()[0])

@@ -14,13 +14,11 @@ rule's mean rank among the peers of `wvad bench` results folders.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 import numpy as np
 import torch
-from joblib import Parallel, delayed
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from wvad import WVAD
@@ -30,7 +28,7 @@ from wvad.neighbours import NeighbourDistance
 from wvad.protocol import weak_split
 
 sys.path.insert(0, str(Path(__file__).parent))
-from branch_weights import OTHERS, PAPER, PEERS, peer_means
+from rule_study import run_study
 
 NEIGHBOURS = (5, 10, 20)
 #: (neighbour k or None, how the unsupervised weight is shared)
@@ -104,43 +102,7 @@ def one_cell(name: str, seed: int) -> dict[str, tuple[float, float]]:
     return out
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--datasets", nargs="+", default=[*PAPER, *OTHERS])
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    parser.add_argument("--jobs", type=int, default=1)
-    parser.add_argument("--peers", nargs="*", type=Path, default=[], help="bench folders")
-    args = parser.parse_args()
-    cells = [(d, s) for d in args.datasets for s in args.seeds]
-    results = Parallel(n_jobs=args.jobs)(delayed(one_cell)(d, s) for d, s in cells)
-    means = {}
-    for name in args.datasets:
-        mine = [r for (d, _), r in zip(cells, results, strict=True) if d == name]
-        means[name] = {rule: np.mean([r[rule] for r in mine], axis=0) for rule in mine[0]}
-    peers = peer_means(args.peers)
-    groups = {
-        "paper's 3": [d for d in args.datasets if d in PAPER],
-        "other": [d for d in args.datasets if d not in PAPER],
-    }
-    print("| rule | group | mean AUROC | mean AUPRC | rank AUROC | rank AUPRC |")
-    print("|---|---|---|---|---|---|")
-    for rule in means[args.datasets[0]]:
-        for group, names in groups.items():
-            if not names:
-                continue
-            m = np.mean([means[n][rule] for n in names], axis=0)
-            ranks = ["-", "-"]
-            if peers:
-                for i in (0, 1):
-                    rank = [
-                        1 + sum(peers[(n, p)][i] > means[n][rule][i] for p in PEERS) for n in names
-                    ]
-                    ranks[i] = f"{np.mean(rank):.2f}"
-            label = f"{group} ({len(names)})"
-            print(f"| {rule} | {label} | {m[0]:.3f} | {m[1]:.3f} | {ranks[0]} | {ranks[1]} |")
+if __name__ == "__main__":
+    means = run_study(one_cell, __doc__.splitlines()[0])
     if "letter" in means:
         print("\nletter:", {r: f"{v[0]:.3f}/{v[1]:.3f}" for r, v in means["letter"].items()})
-
-
-if __name__ == "__main__":
-    main()
