@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from wvad import __version__
+from wvad.estimator import SCORE_MODES
 
 __all__ = ["SUBCOMMANDS", "build_parser", "main"]
 
@@ -289,7 +290,7 @@ def _add_fit(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--preset", choices=("default", "paper"), default="default")
     p.add_argument(
         "--score",
-        choices=("stacked", "fusion", "head", "elbo", "reconstruction"),
+        choices=SCORE_MODES,
         metavar="MODE",
         help="score read-out: stacked (the default preset's), fusion (without the raw-column "
         "branches and the neighbour distance), head (the paper's), elbo or reconstruction",

@@ -309,13 +309,16 @@ class WVAD(BaseDetector):
     def _training_evidence(self, X: np.ndarray, position: np.ndarray | None) -> np.ndarray:
         """`_evidence` of the training rows, each unlabeled row's distance taken without
         itself (a row is its own nearest neighbour, which no new row would be)."""
-        evidence = np.concatenate(self._batched(X, self._evidence))
-        if self.neighbours_ is not None:
-            rows = torch.as_tensor(self._scale(X), dtype=torch.float32, device=self.device_)
-            with torch.inference_mode():
-                loo = self.neighbours_.leave_one_out(rows, position)
-            evidence[:, len(EVIDENCE)] = loo.double().cpu().numpy()  # follows EVIDENCE
-        return evidence
+        if self.neighbours_ is None:
+            return np.concatenate(self._batched(X, self._evidence))
+        done = 0  # `_batched` hands the chunks over in order
+
+        def evidence(chunk: torch.Tensor) -> np.ndarray:
+            nonlocal done
+            rows, done = position[done : done + len(chunk)], done + len(chunk)
+            return self._evidence(chunk, rows)
+
+        return np.concatenate(self._batched(X, evidence))
 
     def _fit_fusion(
         self, X: np.ndarray, y: np.ndarray, prior: float, position: np.ndarray | None
@@ -438,15 +441,22 @@ class WVAD(BaseDetector):
                 out.append(fn(chunk))
         return out
 
-    def _evidence(self, chunk: torch.Tensor) -> np.ndarray:
-        """Per-row [head logit (with a head), log f_r, negative ELBO at the latent mean]."""
+    def _evidence(self, chunk: torch.Tensor, position: np.ndarray | None = None) -> np.ndarray:
+        """Per-row [head logit (with a head), log f_r, negative ELBO at the latent mean],
+        then the neighbour distance and the branches' scores where fitted. `position` (the
+        chunk's training rows' places in the neighbours' reference set) leaves each row out
+        of its own neighbours."""
         # f_d is the negative ELBO at the latent mean: one encoder and decoder pass for all
         features = self.model_.features(chunk, density=True)
         columns = [features.f_r.clamp_min(1e-30).log(), features.f_d]
         if self.head_ is not None:
             columns.insert(0, self.head_(features.stack(self.head_groups_)))
         if self.neighbours_ is not None:
-            columns.append(self.neighbours_.score(chunk))
+            columns.append(
+                self.neighbours_.score(chunk)
+                if position is None
+                else self.neighbours_.leave_one_out(chunk, position)
+            )
         columns += [scorer.score(chunk) for scorer in self.branches_.values()]
         return torch.stack(columns, dim=1).double().cpu().numpy()
 
