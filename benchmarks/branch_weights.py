@@ -27,7 +27,7 @@ from wvad.branches import BRANCH_KINDS, fit_branch
 from wvad.data import default_data_dir, load_dataset
 from wvad.fusion import fit_quantiles, gaussianize, robust_standardize
 from wvad.protocol import weak_split
-from wvad.stacking import cross_fitted_gini
+from wvad.stacking import cross_fit
 
 sys.path.insert(0, str(Path(__file__).parent))
 from rule_study import run_study
@@ -49,7 +49,7 @@ def one_cell(name: str, seed: int) -> dict[str, tuple[float, float]]:
     split = weak_split(X, y, labeled_ratio=0.1, seed=seed)
     model = WVAD(score_mode="fusion", random_state=seed).fit(split.X_train, split.y_train_weak)
     y_weak, device = split.y_train_weak, model.device_
-    gini = {k: cross_fitted_gini(k, split.X_train, y_weak, seed, device) for k in KINDS}
+    gini = {k: cross_fit(k, split.X_train, y_weak, seed, device).gini for k in KINDS}
     scorers = [fit_branch(k, split.X_train, y_weak, seed, device) for k in KINDS]
 
     def evidence(rows: np.ndarray) -> np.ndarray:

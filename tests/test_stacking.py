@@ -8,9 +8,19 @@ import torch
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import roc_auc_score
 
+import wvad.stacking as stacking
 from wvad import WVAD
 from wvad.branches import BRANCH_KINDS, BoostedTrees, _flatten_trees, fit_branch, load_branch
-from wvad.stacking import GINI_FLOOR, MAX_WEIGHT, branch_weight, fit_branches
+from wvad.stacking import (
+    CLEANED_KINDS,
+    GINI_FLOOR,
+    MAX_WEIGHT,
+    SPY_QUANTILE,
+    branch_weight,
+    cross_fit,
+    fit_branches,
+    reliable_rows,
+)
 
 CPU = torch.device("cpu")
 
@@ -59,6 +69,51 @@ def test_no_branches_below_two_labeled_anomalies(blobs):
     one = np.zeros_like(y)
     one[-1] = 1
     assert fit_branches(X, one, seed=0, device=CPU) == []
+
+
+def test_reliable_rows_drop_unlabeled_rows_that_score_like_the_held_out_anomalies():
+    y = np.array([1, 1, 1, 1, 0, 0, 0, 0, 0])
+    held_out = np.array([5.0, 6.0, 7.0, 8.0, 1.0, 2.0, 5.7, 6.0, 9.0])
+    threshold = np.quantile(held_out[:4], SPY_QUANTILE)  # 5.75
+    assert 5.7 < threshold < 6.0
+    keep = reliable_rows(held_out, y)
+    assert keep.tolist() == [True] * 4 + [True, True, True, False, False]
+    # when fewer than two unlabeled rows would be left, nothing is dropped
+    crowded = np.array([1, 1, 0, 0, 0])
+    assert reliable_rows(np.array([5.0, 6.0, 1.0, 9.0, 9.0]), crowded).all()
+
+
+def test_cross_fit_scores_every_row_out_of_fold(blobs):
+    X, y = blobs
+    cross = cross_fit("boosting", X, y, seed=0, device=CPU)
+    assert cross.scores.shape == (len(y),) and np.isfinite(cross.scores).all()
+    # the anomalies stand apart, and the scorers that never saw them still say so
+    assert cross.gini > 0.9
+    assert roc_auc_score(y, cross.scores) > 0.95
+
+
+def test_trees_are_fitted_against_the_reliable_unlabeled_rows_only(blobs, monkeypatch):
+    X, y = blobs
+    # ten more anomalies that nobody labeled, among the unlabeled rows
+    hidden = np.random.default_rng(2).normal(3.0, 0.5, (10, X.shape[1]))
+    X, y = np.vstack([X, hidden]), np.r_[y, np.zeros(10, dtype=int)]
+    fitted = {}
+    real_fit = stacking.fit_branch
+
+    def recording_fit(kind, X_fit, y_fit, seed, device):
+        if seed == 0:  # the final fit; cross-fitting uses seeds 1, 2, ...
+            fitted[kind] = X_fit
+        return real_fit(kind, X_fit, y_fit, seed, device)
+
+    monkeypatch.setattr(stacking, "fit_branch", recording_fit)
+    branches = fit_branches(X, y, seed=0, device=CPU)
+    assert all(b.scorer is not None for b in branches)
+    assert set(CLEANED_KINDS) == {"boosting"}
+    assert len(fitted["deviation"]) == len(X)  # all rows
+    trees_saw = {tuple(row) for row in fitted["boosting"]}
+    assert all(tuple(row) in trees_saw for row in X[y == 1])  # every labeled anomaly
+    assert sum(tuple(row) in trees_saw for row in hidden) <= 2  # few hidden ones
+    assert len(fitted["boosting"]) > 0.8 * len(X)  # and most of the normal rows
 
 
 def test_boosted_trees_score_like_the_classifier_they_were_read_from():

@@ -14,6 +14,15 @@ above fewer than three in four held-out unlabeled rows (Letter, Ionosphere) only
 noise to the mixture's evidence (docs/method.md). The unsupervised pieces (log f_r, the
 negative ELBO, the neighbour distance) were not fitted to the labels, so their in-sample
 Ginis are honest and share their weight directly (`unsupervised_weights`).
+
+The unlabeled rows are not all normal: some are anomalies nobody labeled (a third of
+Satellite's). Gradient-boosted trees fitted against them carve those rows out as normal,
+so the final trees are fitted against the unlabeled rows that look least like the labeled
+anomalies only (two-step positive-unlabeled learning with held-out "spies", Liu et al.,
+ICML 2002): cross-fitting already scored every row with a scorer that never saw it, and an
+unlabeled row that scores at least as high as the lowest quarter of the held-out labeled
+anomalies is left out (`reliable_rows`). The deviation network, whose loss only pulls
+unlabeled rows toward the reference score, gains nothing from this and sees all rows.
 """
 
 from __future__ import annotations
@@ -26,13 +35,17 @@ import torch
 from wvad.branches import BRANCH_KINDS, BoostedTrees, DeviationScorer, fit_branch
 
 __all__ = [
+    "CLEANED_KINDS",
     "GINI_FLOOR",
     "MAX_FOLDS",
     "MAX_WEIGHT",
+    "SPY_QUANTILE",
     "Branch",
+    "CrossFit",
     "branch_weight",
-    "cross_fitted_gini",
+    "cross_fit",
     "fit_branches",
+    "reliable_rows",
     "unsupervised_weights",
 ]
 
@@ -42,6 +55,10 @@ MAX_FOLDS = 5
 GINI_FLOOR = 0.5
 #: ... up to this at Gini 1; the mixture's pieces together weigh at most 1.
 MAX_WEIGHT = 2.0
+#: Branches fitted on the labeled anomalies and the reliable unlabeled rows only ...
+CLEANED_KINDS = ("boosting",)
+#: ... those scoring below this quantile of the held-out labeled anomalies' scores.
+SPY_QUANTILE = 0.25
 
 
 def branch_weight(gini: float) -> float:
@@ -80,37 +97,62 @@ class Branch:
 
 def fit_branches(X: np.ndarray, y: np.ndarray, seed: int, device: torch.device) -> list[Branch]:
     """Cross-fit every branch kind on scaled rows `X` and weak labels `y`, and fit on all
-    rows those that earn weight. Empty below two labeled anomalies or two unlabeled rows
-    (one cannot be both trained on and held out)."""
+    rows (the reliable ones for `CLEANED_KINDS`) those that earn weight. Empty below two
+    labeled anomalies or two unlabeled rows (one cannot be both trained on and held out)."""
     if int((y == 1).sum()) < 2 or int((y == 0).sum()) < 2:
         return []
     branches = []
     for kind in BRANCH_KINDS:
-        gini = cross_fitted_gini(kind, X, y, seed, device)
-        scorer = fit_branch(kind, X, y, seed, device) if branch_weight(gini) > 0 else None
-        branches.append(Branch(kind, gini, scorer))
+        cross = cross_fit(kind, X, y, seed, device)
+        scorer = None
+        if branch_weight(cross.gini) > 0:
+            rows = reliable_rows(cross.scores, y) if kind in CLEANED_KINDS else slice(None)
+            scorer = fit_branch(kind, X[rows], y[rows], seed, device)
+        branches.append(Branch(kind, cross.gini, scorer))
     return branches
 
 
-def cross_fitted_gini(
-    kind: str, X: np.ndarray, y: np.ndarray, seed: int, device: torch.device
-) -> float:
-    """Gini of held-out labeled anomalies against held-out unlabeled rows under scorers of
-    `kind`, pooled over min(MAX_FOLDS, n anomalies) folds of each; needs two anomalies."""
+@dataclass
+class CrossFit:
+    """A branch kind's cross-fitted Gini and each row's score under the scorer fitted
+    without that row's fold."""
+
+    gini: float
+    scores: np.ndarray
+
+
+def cross_fit(kind: str, X: np.ndarray, y: np.ndarray, seed: int, device: torch.device) -> CrossFit:
+    """Score each fold of held-out labeled anomalies and unlabeled rows with a scorer of
+    `kind` fitted on the other folds (min(MAX_FOLDS, n anomalies) of each); the Gini pools
+    each fold's anomalies ranked among that fold's unlabeled rows. Needs two anomalies."""
     anomalies, unlabeled = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
     rng = np.random.default_rng(seed)
     n_folds = min(MAX_FOLDS, len(anomalies), len(unlabeled))
     held_anomalies = np.array_split(rng.permutation(anomalies), n_folds)
     held_unlabeled = np.array_split(rng.permutation(unlabeled), n_folds)
-    ranks = []
+    scores, ranks = np.zeros(len(y)), []
     for k, (a_fold, u_fold) in enumerate(zip(held_anomalies, held_unlabeled, strict=True)):
         keep = np.ones(len(y), dtype=bool)
         keep[a_fold] = keep[u_fold] = False
         scorer = fit_branch(kind, X[keep], y[keep], seed + 1 + k, device)
         with torch.inference_mode():
-            s_a, s_u = (_score(scorer, X[rows], device) for rows in (a_fold, u_fold))
-        ranks.append(_share_below(s_u, s_a))
-    return max(0.0, 2.0 * float(np.mean(np.concatenate(ranks))) - 1.0)
+            for rows in (a_fold, u_fold):
+                scores[rows] = _score(scorer, X[rows], device)
+        ranks.append(_share_below(scores[u_fold], scores[a_fold]))
+    gini = max(0.0, 2.0 * float(np.mean(np.concatenate(ranks))) - 1.0)
+    return CrossFit(gini, scores)
+
+
+def reliable_rows(
+    held_out: np.ndarray, y: np.ndarray, quantile: float = SPY_QUANTILE
+) -> np.ndarray:
+    """Mask of the labeled anomalies and of the unlabeled rows whose held-out score is
+    below the `quantile` of the labeled anomalies' held-out scores: the rows that look
+    normal to a scorer that never saw them. All rows if fewer than two unlabeled rows
+    would be left."""
+    anomalous = y == 1
+    keep = anomalous | (held_out < np.quantile(held_out[anomalous], quantile))
+    return keep if int((keep & ~anomalous).sum()) >= 2 else np.ones(len(y), dtype=bool)
 
 
 def _score(scorer: DeviationScorer | BoostedTrees, X: np.ndarray, device) -> np.ndarray:
