@@ -9,20 +9,24 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import roc_auc_score
 
 import wvad.stacking as stacking
-from wvad import WVAD
+from wvad import WVAD, estimator
 from wvad.branches import BRANCH_KINDS, BoostedTrees, _flatten_trees, fit_branch, load_branch
 from wvad.stacking import (
-    CLEANED_KINDS,
+    CLEANING_KIND,
     GINI_FLOOR,
     MAX_WEIGHT,
     SPY_QUANTILE,
     branch_weight,
     cross_fit,
-    fit_branches,
+    plan_stacking,
     reliable_rows,
 )
 
 CPU = torch.device("cpu")
+
+
+def fit_branches(X: np.ndarray, y: np.ndarray, seed: int, device: torch.device) -> list:
+    return plan_stacking(X, y, seed, device).fit_branches(X, y, seed, device)
 
 
 def _blobs(seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -92,11 +96,38 @@ def test_cross_fit_scores_every_row_out_of_fold(blobs):
     assert roc_auc_score(y, cross.scores) > 0.95
 
 
-def test_trees_are_fitted_against_the_reliable_unlabeled_rows_only(blobs, monkeypatch):
+def _with_hidden_anomalies(blobs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The blobs plus ten more anomalies that nobody labeled, among the unlabeled rows."""
     X, y = blobs
-    # ten more anomalies that nobody labeled, among the unlabeled rows
     hidden = np.random.default_rng(2).normal(3.0, 0.5, (10, X.shape[1]))
-    X, y = np.vstack([X, hidden]), np.r_[y, np.zeros(10, dtype=int)]
+    return np.vstack([X, hidden]), np.r_[y, np.zeros(10, dtype=int)], hidden
+
+
+def test_the_plan_leaves_out_the_unlabeled_rows_the_trees_take_for_anomalies(blobs):
+    X, y, hidden = _with_hidden_anomalies(blobs)
+    plan = plan_stacking(X, y, seed=0, device=CPU)
+    assert CLEANING_KIND == "boosting" and plan.reliable is not None
+    assert plan.reliable[y == 1].all()  # every labeled anomaly stays
+    assert plan.reliable[-len(hidden) :].sum() <= 2  # few hidden ones do
+    assert plan.reliable[: len(blobs[1])][blobs[1] == 0].mean() > 0.8  # most normal rows do
+    unlabeled = plan.reliable_unlabeled(y)
+    assert unlabeled.shape == ((y == 0).sum(),)
+    assert np.array_equal(unlabeled, plan.reliable[y == 0])
+
+
+def test_no_rows_are_left_out_when_the_trees_earn_no_weight(blobs):
+    X, y = blobs
+    arbitrary = np.zeros_like(y)
+    arbitrary[np.random.default_rng(1).choice(400, 12, replace=False)] = 1
+    plan = plan_stacking(X, arbitrary, seed=0, device=CPU)
+    assert branch_weight(plan.cross_fits[CLEANING_KIND].gini) == 0
+    assert plan.reliable is None and plan.reliable_unlabeled(arbitrary) is None
+
+
+def test_trees_are_fitted_against_the_reliable_rows_and_the_deviation_net_on_all(
+    blobs, monkeypatch
+):
+    X, y, _ = _with_hidden_anomalies(blobs)
     fitted = {}
     real_fit = stacking.fit_branch
 
@@ -106,14 +137,11 @@ def test_trees_are_fitted_against_the_reliable_unlabeled_rows_only(blobs, monkey
         return real_fit(kind, X_fit, y_fit, seed, device)
 
     monkeypatch.setattr(stacking, "fit_branch", recording_fit)
-    branches = fit_branches(X, y, seed=0, device=CPU)
+    plan = plan_stacking(X, y, seed=0, device=CPU)
+    branches = plan.fit_branches(X, y, seed=0, device=CPU)
     assert all(b.scorer is not None for b in branches)
-    assert set(CLEANED_KINDS) == {"boosting"}
-    assert len(fitted["deviation"]) == len(X)  # all rows
-    trees_saw = {tuple(row) for row in fitted["boosting"]}
-    assert all(tuple(row) in trees_saw for row in X[y == 1])  # every labeled anomaly
-    assert sum(tuple(row) in trees_saw for row in hidden) <= 2  # few hidden ones
-    assert len(fitted["boosting"]) > 0.8 * len(X)  # and most of the normal rows
+    assert len(fitted["deviation"]) == len(X)
+    assert np.array_equal(fitted["boosting"], X[plan.reliable])
 
 
 def test_boosted_trees_score_like_the_classifier_they_were_read_from():
@@ -248,3 +276,37 @@ def test_stacked_models_of_format_version_3_still_load(table, short, tmp_path):
     loaded = WVAD.load(path)
     assert loaded.neighbours_ is None and loaded.n_neighbors is None
     assert np.array_equal(loaded.decision_function(X), bare.decision_function(X))
+
+
+def test_models_of_format_version_4_still_load(stacked, blobs, tmp_path):
+    X, _ = blobs
+    path = stacked.save(tmp_path / "m")
+    config = json.loads((path / "config.json").read_text())
+    # version 4 had no clean_unlabeled parameter
+    config["format_version"] = 4
+    del config["params"]["clean_unlabeled"]
+    del config["fitted"]["config_"]["clean_unlabeled"]
+    (path / "config.json").write_text(json.dumps(config))
+    loaded = WVAD.load(path)
+    assert loaded.clean_unlabeled is None
+    assert np.array_equal(loaded.decision_function(X), stacked.decision_function(X))
+
+
+def test_clean_unlabeled_false_treats_every_unlabeled_row_as_normal(blobs, monkeypatch):
+    X, y, _ = _with_hidden_anomalies(blobs)
+    assert plan_stacking(X, y, seed=0, device=CPU).reliable is not None
+    assert plan_stacking(X, y, seed=0, device=CPU, clean=False).reliable is None
+    seen = []
+    real_plan = stacking.plan_stacking
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs["clean"])
+        return real_plan(*args, **kwargs)
+
+    monkeypatch.setattr(estimator, "plan_stacking", spy)
+    short = {"pretrain_epochs": 1, "warmup_epochs": 1, "joint_epochs": 1}
+    WVAD(random_state=0, **short).fit(X, y)
+    WVAD(random_state=0, clean_unlabeled=False, **short).fit(X, y)
+    assert seen == [True, False]
+    with pytest.raises(ValueError, match="clean_unlabeled"):
+        WVAD(clean_unlabeled="yes").fit(X, y)

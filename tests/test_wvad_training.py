@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 from sklearn.mixture import GaussianMixture
 
-from wvad import WVAD, training
+from wvad import WVAD, estimator, stacking, training
+from wvad.model.mixture import VariationalMixture
 
 TINY = {"pretrain_epochs": 3, "warmup_epochs": 2, "joint_epochs": 2}
 
@@ -37,3 +38,25 @@ def test_batches_cover_every_row_once(batch_size):
     rows = np.concatenate(batches)
     assert sorted(rows.tolist()) == list(range(1450))
     assert min(len(b) for b in batches) >= batch_size // 2 or len(batches) == 1
+
+
+def test_the_score_estimator_learns_normal_only_from_the_reliable_rows(monkeypatch, table):
+    X, _, y_weak = table
+    unlabeled = np.flatnonzero(y_weak == 0)
+    left_out = np.zeros(len(y_weak), dtype=bool)
+    left_out[unlabeled[::3]] = True  # a third of the unlabeled rows
+    plan = stacking.StackingPlan({}, ~left_out)
+    monkeypatch.setattr(estimator, "plan_stacking", lambda *args, **kwargs: plan)
+    told_normal: list[np.ndarray] = []
+    real_terms = VariationalMixture.training_terms
+
+    def spy(self, x, n_unlabeled, n_head_unlabeled, **kwargs):
+        told_normal.append(x[:n_head_unlabeled].detach().cpu().numpy())
+        return real_terms(self, x, n_unlabeled, n_head_unlabeled, **kwargs)
+
+    monkeypatch.setattr(VariationalMixture, "training_terms", spy)
+    model = WVAD(random_state=0, joint_batch_size=256, **TINY).fit(X, y_weak)
+    scaled = model._scale(X).astype(np.float32)
+    forbidden = {row.tobytes() for row in scaled[left_out]}
+    rows = np.concatenate(told_normal)
+    assert len(rows) > 0 and not any(row.tobytes() in forbidden for row in rows)

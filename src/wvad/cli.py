@@ -303,6 +303,12 @@ def _add_fit(sub: argparse._SubParsersAction) -> None:
         "0 leaves it out, and the model then keeps no training rows",
     )
     p.add_argument(
+        "--all-unlabeled-normal",
+        action="store_true",
+        help="teach the stacked score that every unlabeled row is normal (default: leave "
+        "out the rows the cross-fitted trees take for anomalies, where the trees earn weight)",
+    )
+    p.add_argument(
         "--contamination",
         type=float,
         default=0.1,
@@ -351,6 +357,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
         epochs=epochs,
         score_mode=args.score,
         n_neighbors=args.neighbors,
+        clean_unlabeled=False if args.all_unlabeled_normal else None,
         contamination=args.contamination,
         force=args.force,
         progress=_progress(args),

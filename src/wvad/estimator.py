@@ -25,7 +25,7 @@ from wvad.model.score_head import ScoreHead
 from wvad.neighbours import NeighbourDistance
 from wvad.presets import TUNABLE, resolve_preset
 from wvad.runtime import resolve_device, resolve_seed, seeded
-from wvad.stacking import branch_weight, fit_branches, unsupervised_weights
+from wvad.stacking import StackingPlan, branch_weight, plan_stacking, unsupervised_weights
 from wvad.training import History, Schedule, fit_gmm_prior, pretrain_autoencoder, train_joint
 
 __all__ = ["WVAD"]
@@ -88,6 +88,10 @@ class WVAD(BaseDetector):
     fusion_prior : the number of labeled anomalies at which "fusion" gives the head half
         the weight; fewer labels lean on the unsupervised evidence.
     n_neighbors : neighbours k of the "stacked" score's distance piece; 0 leaves it out.
+    clean_unlabeled : in "stacked", where the cross-fitted trees rank held-out labeled
+        anomalies well, teach the trees and the score estimator "normal" only from the
+        unlabeled rows that score unlike those anomalies (`wvad.stacking.reliable_rows`);
+        False treats every unlabeled row as normal.
     features_excluded : groups removed from `head_features` (for ablations).
     scaling : "minmax" (default), "standard" or "none"; fitted on the training X.
     contamination : expected share of anomalies; sets `threshold_` for `predict`.
@@ -118,6 +122,7 @@ class WVAD(BaseDetector):
         weight_decay: float | None = None,
         fusion_prior: float | None = None,
         n_neighbors: int | None = None,
+        clean_unlabeled: bool | None = None,
         head_features: Sequence[str] | None = None,
         normalize_features: bool | None = None,
         score_mode: str | None = None,
@@ -147,6 +152,7 @@ class WVAD(BaseDetector):
         self.weight_decay = weight_decay
         self.fusion_prior = fusion_prior
         self.n_neighbors = n_neighbors
+        self.clean_unlabeled = clean_unlabeled
         self.head_features = head_features
         self.normalize_features = normalize_features
         self.score_mode = score_mode
@@ -206,12 +212,8 @@ class WVAD(BaseDetector):
         mode = config["score_mode"]
         _require(mode in SCORE_MODES, "score_mode", f"one of {SCORE_MODES}", mode)
         _require(self.scaling in SCALINGS, "scaling", f"one of {SCALINGS}", self.scaling)
-        _require(
-            isinstance(config["normalize_features"], (bool, np.bool_)),
-            "normalize_features",
-            "True or False",
-            config["normalize_features"],
-        )
+        for key in ("normalize_features", "clean_unlabeled"):
+            _require(isinstance(config[key], (bool, np.bool_)), key, "True or False", config[key])
         for key, groups in (
             ("head_features", config["head_features"]),
             ("features_excluded", self.features_excluded),
@@ -249,17 +251,25 @@ class WVAD(BaseDetector):
         self.seed_ = resolve_seed(self.random_state)
         self.device_ = resolve_device(self.device)
         self._fit_scaler(X)
-        Xs = torch.as_tensor(self._scale(X), dtype=torch.float32, device=self.device_)
+        X_scaled = self._scale(X)
+        Xs = torch.as_tensor(X_scaled, dtype=torch.float32, device=self.device_)
         labeled = torch.as_tensor(y == 1, device=self.device_)
         X_u, X_a = Xs[~labeled], Xs[labeled]
         self.n_labeled_ = int(labeled.sum().item())
         self.score_mode_ = self._resolved_score_mode(config)
         head_groups = config["head_groups"]
         schedule = Schedule(**{k: config[k] for k in Schedule.__dataclass_fields__ if k in config})
+        started = time.perf_counter()
+        # cross-fitting first: where the trees earn weight, their held-out scores also pick
+        # the unlabeled rows the score estimator learns "normal" from (`wvad.stacking`)
+        plan = StackingPlan({}, None)
+        if self.score_mode_ == "stacked" and self.n_labeled_ > 0:
+            plan = plan_stacking(
+                X_scaled, y, self.seed_, self.device_, clean=bool(config["clean_unlabeled"])
+            )
         rng = np.random.default_rng(self.seed_)
         history = History()
         total = schedule.pretrain_epochs + schedule.warmup_epochs + schedule.joint_epochs
-        started = time.perf_counter()
         with (
             seeded(self.seed_),
             tqdm(total=total, disable=not self.verbose, desc="WVAD", unit="epoch") as bar,
@@ -276,7 +286,17 @@ class WVAD(BaseDetector):
             self.n_clusters_ = model.n_clusters
             if auto:
                 head = self._build_head(head_groups, config)
-            train_joint(model, head, X_u, X_a, schedule, rng, history, tick=bar.update)
+            train_joint(
+                model,
+                head,
+                X_u,
+                X_a,
+                schedule,
+                rng,
+                history,
+                tick=bar.update,
+                head_negatives=plan.reliable_unlabeled(y),
+            )
         self.model_ = model
         self.head_ = head
         self.head_groups_ = head_groups
@@ -285,7 +305,7 @@ class WVAD(BaseDetector):
         position = None
         if self.score_mode_ == "stacked" and head is not None:
             position = self._fit_neighbours(X, y, config["n_neighbors"])
-            for branch in fit_branches(self._scale(X), y, self.seed_, self.device_):
+            for branch in plan.fit_branches(X_scaled, y, self.seed_, self.device_):
                 self.branch_ginis_[branch.kind] = branch.gini
                 if branch.scorer is not None:
                     self.branches_[branch.kind] = branch.scorer

@@ -28,10 +28,10 @@ if TYPE_CHECKING:
 __all__ = ["FORMAT", "FORMAT_VERSION", "load_model", "read_versioned_json", "save_model"]
 
 FORMAT = "wvad-model"
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 #: Older versions this wvad still reads: 2 lacks the "stacked" score's branches, 3 its
-#: neighbour distance.
-READABLE_VERSIONS = (2, 3, 4)
+#: neighbour distance, 4 the clean_unlabeled parameter.
+READABLE_VERSIONS = (2, 3, 4, 5)
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "weights.pt"
 

@@ -32,6 +32,7 @@ _PAPER: dict[str, Any] = {
     "score_mode": "head",
     "fusion_prior": 25.0,
     "n_neighbors": 5,
+    "clean_unlabeled": True,
 }
 
 _DEFAULT: dict[str, Any] = {

@@ -16,13 +16,16 @@ negative ELBO, the neighbour distance) were not fitted to the labels, so their i
 Ginis are honest and share their weight directly (`unsupervised_weights`).
 
 The unlabeled rows are not all normal: some are anomalies nobody labeled (a third of
-Satellite's). Gradient-boosted trees fitted against them carve those rows out as normal,
-so the final trees are fitted against the unlabeled rows that look least like the labeled
-anomalies only (two-step positive-unlabeled learning with held-out "spies", Liu et al.,
-ICML 2002): cross-fitting already scored every row with a scorer that never saw it, and an
-unlabeled row that scores at least as high as the lowest quarter of the held-out labeled
-anomalies is left out (`reliable_rows`). The deviation network, whose loss only pulls
-unlabeled rows toward the reference score, gains nothing from this and sees all rows.
+Satellite's). A learner told they are normal learns to call them so. Cross-fitting has
+already scored every row with a scorer that never saw it, so when the trees' cross-fitted
+Gini earns them weight, their held-out scores pick the reliable unlabeled rows: an
+unlabeled row scoring at least as high as the lowest quarter of the held-out labeled
+anomalies is left out (`reliable_rows`; two-step positive-unlabeled learning with the
+held-out anomalies as "spies", Liu et al., ICML 2002). The final trees and the mixture's
+score estimator then learn "normal" from the reliable rows only (`StackingPlan`). The
+deviation network, whose loss only pulls unlabeled rows toward a reference score, sees
+all rows; where the trees earn no weight, their held-out scores are no guide and nothing
+is left out.
 """
 
 from __future__ import annotations
@@ -35,16 +38,17 @@ import torch
 from wvad.branches import BRANCH_KINDS, BoostedTrees, DeviationScorer, fit_branch
 
 __all__ = [
-    "CLEANED_KINDS",
+    "CLEANING_KIND",
     "GINI_FLOOR",
     "MAX_FOLDS",
     "MAX_WEIGHT",
     "SPY_QUANTILE",
     "Branch",
     "CrossFit",
+    "StackingPlan",
     "branch_weight",
     "cross_fit",
-    "fit_branches",
+    "plan_stacking",
     "reliable_rows",
     "unsupervised_weights",
 ]
@@ -55,8 +59,8 @@ MAX_FOLDS = 5
 GINI_FLOOR = 0.5
 #: ... up to this at Gini 1; the mixture's pieces together weigh at most 1.
 MAX_WEIGHT = 2.0
-#: Branches fitted on the labeled anomalies and the reliable unlabeled rows only ...
-CLEANED_KINDS = ("boosting",)
+#: The branch whose held-out scores pick the reliable unlabeled rows ...
+CLEANING_KIND = "boosting"
 #: ... those scoring below this quantile of the held-out labeled anomalies' scores.
 SPY_QUANTILE = 0.25
 
@@ -95,21 +99,48 @@ class Branch:
         return branch_weight(self.gini)
 
 
-def fit_branches(X: np.ndarray, y: np.ndarray, seed: int, device: torch.device) -> list[Branch]:
-    """Cross-fit every branch kind on scaled rows `X` and weak labels `y`, and fit on all
-    rows (the reliable ones for `CLEANED_KINDS`) those that earn weight. Empty below two
-    labeled anomalies or two unlabeled rows (one cannot be both trained on and held out)."""
+@dataclass
+class StackingPlan:
+    """What cross-fitting decided before anything is fitted for good: each branch kind's
+    cross-fit, and the rows to learn "normal" from (None: all rows)."""
+
+    cross_fits: dict[str, CrossFit]
+    reliable: np.ndarray | None
+
+    def reliable_unlabeled(self, y: np.ndarray) -> np.ndarray | None:
+        """The reliable mask over the unlabeled rows alone, in their order (None: all)."""
+        return None if self.reliable is None else self.reliable[y == 0]
+
+    def fit_branches(
+        self, X: np.ndarray, y: np.ndarray, seed: int, device: torch.device
+    ) -> list[Branch]:
+        """Fit for good the branches that earn weight: the trees on the reliable rows, the
+        deviation network on all rows; the others are listed without a scorer."""
+        branches = []
+        for kind, cross in self.cross_fits.items():
+            scorer = None
+            if branch_weight(cross.gini) > 0:
+                rows = slice(None)
+                if kind == CLEANING_KIND and self.reliable is not None:
+                    rows = self.reliable
+                scorer = fit_branch(kind, X[rows], y[rows], seed, device)
+            branches.append(Branch(kind, cross.gini, scorer))
+        return branches
+
+
+def plan_stacking(
+    X: np.ndarray, y: np.ndarray, seed: int, device: torch.device, *, clean: bool = True
+) -> StackingPlan:
+    """Cross-fit every branch kind on scaled rows `X` and weak labels `y`, and (with
+    `clean`) pick the reliable rows if the trees earn weight. No branches below two labeled
+    anomalies or two unlabeled rows (one cannot be both trained on and held out)."""
     if int((y == 1).sum()) < 2 or int((y == 0).sum()) < 2:
-        return []
-    branches = []
-    for kind in BRANCH_KINDS:
-        cross = cross_fit(kind, X, y, seed, device)
-        scorer = None
-        if branch_weight(cross.gini) > 0:
-            rows = reliable_rows(cross.scores, y) if kind in CLEANED_KINDS else slice(None)
-            scorer = fit_branch(kind, X[rows], y[rows], seed, device)
-        branches.append(Branch(kind, cross.gini, scorer))
-    return branches
+        return StackingPlan({}, None)
+    cross_fits = {kind: cross_fit(kind, X, y, seed, device) for kind in BRANCH_KINDS}
+    trees = cross_fits[CLEANING_KIND]
+    earned = clean and branch_weight(trees.gini) > 0
+    reliable = reliable_rows(trees.scores, y) if earned else None
+    return StackingPlan(cross_fits, reliable)
 
 
 @dataclass

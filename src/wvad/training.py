@@ -168,13 +168,16 @@ def train_joint(
     rng: np.random.Generator,
     history: History,
     tick=lambda: None,
+    head_negatives: np.ndarray | None = None,
 ) -> None:
     """Minimise -ELBO(unlabeled) + eta * penalty(anomalies) + lambda * CE(score head).
 
     lambda is `warmup_lambda` for the first `warmup_epochs`, then `joint_lambda`. Batches hold
     `joint_batch_size` unlabeled rows, and every one also carries `anomaly_batch_size`
     labeled anomalies drawn with replacement, since they are a few dozen among thousands.
-    Without anomalies (or head) only the ELBO is trained.
+    Without anomalies (or head) only the ELBO is trained. `head_negatives` (a mask over the
+    unlabeled rows) limits the rows the score estimator is told are normal to those it
+    marks, where a batch holds enough of them; the ELBO still sees every row.
     """
     supervised = head is not None and len(X_anomalies) > 0
     params = list(model.parameters()) + (list(head.parameters()) if supervised else [])
@@ -192,6 +195,10 @@ def train_joint(
             sums = {k: torch.zeros((), device=X_unlabeled.device) for k in _TERMS}
             steps = 0
             for idx in _batches(len(X_unlabeled), schedule.joint_batch_size, rng):
+                if supervised and head_negatives is not None:
+                    # the score estimator's CE reads the batch's first unlabeled rows
+                    marked = head_negatives[idx]
+                    idx = np.concatenate([idx[marked], idx[~marked]])
                 x_u = X_unlabeled[idx]
                 if supervised:
                     a_idx = rng.integers(0, len(X_anomalies), size=schedule.anomaly_batch_size)

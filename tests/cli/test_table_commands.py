@@ -52,6 +52,14 @@ def test_fit_without_the_neighbour_distance_keeps_no_training_rows(train_csv, tm
     assert code != 0 and "--neighbors" in err
 
 
+def test_fit_can_treat_every_unlabeled_row_as_normal(train_csv, tmp_path, capsys):
+    args = ["fit", train_csv, "--label-col", "label", "--features", *FEATURES, *EPOCHS]
+    code, _, _ = run(capsys, *args, "--all-unlabeled-normal", "--out", tmp_path / "a", "--quiet")
+    assert code == 0 and WVAD.load(tmp_path / "a").clean_unlabeled is False
+    code, _, _ = run(capsys, *args, "--out", tmp_path / "b", "--quiet")
+    assert code == 0 and WVAD.load(tmp_path / "b").clean_unlabeled is None  # the preset's
+
+
 def test_chunked_scores_match_in_memory_scores(model_dir, train_csv, tmp_path, capsys):
     out = tmp_path / "scores.csv"
     code, stdout, err = run(capsys, "score", model_dir, train_csv, "--out", out, "--chunk-rows", 7)

@@ -32,16 +32,19 @@ PEER_NAMES: tuple[str, ...] = (
 
 #: WVAD configurations: name -> keyword arguments for `wvad.estimator.WVAD`.
 #: The paper's open questions are ablated on the paper preset ("paper-*"). The default
-#: configuration departs from the paper in four places, added one at a time from
+#: configuration departs from the paper in five places, added one at a time from
 #: "wvad-paper": the fused read-out ("wvad-k5": fusion with the paper's K = 5), K = 2
 #: ("wvad-fusion"), the cross-fitted raw-feature branches ("wvad-branches":
-#: score_mode="stacked" without its neighbour distance) and the neighbour distance ("wvad").
+#: score_mode="stacked" without its neighbour distance, every unlabeled row taken as
+#: normal), the neighbour distance ("wvad-all-rows") and learning "normal" from the
+#: reliable unlabeled rows only ("wvad").
 WVAD_VARIANTS: Mapping[str, Mapping[str, Any]] = {
     "wvad": {},
     "wvad-paper": {"preset": "paper"},
     "wvad-k5": {"n_clusters": 5, "score_mode": "fusion"},
     "wvad-fusion": {"score_mode": "fusion"},
-    "wvad-branches": {"n_neighbors": 0},
+    "wvad-branches": {"n_neighbors": 0, "clean_unlabeled": False},
+    "wvad-all-rows": {"clean_unlabeled": False},
     "paper-recon": {"preset": "paper", "score_mode": "reconstruction"},
     "paper-k1": {"preset": "paper", "n_clusters": 1},
     "paper-no-y": {"preset": "paper", "features_excluded": ("y",)},

@@ -100,6 +100,7 @@ def fit_table(
     epochs: Sequence[int] | None = None,
     score_mode: str | None = None,
     n_neighbors: int | None = None,
+    clean_unlabeled: bool | None = None,
     contamination: float = 0.1,
     force: bool = False,
     progress: bool = False,
@@ -110,7 +111,8 @@ def fit_table(
     `features` or every column but the label and id columns; non-numeric ones are refused
     unless `one_hot`, which encodes them with the categories seen here (saved in table.json).
     `epochs` = (pretrain, warmup, joint) overrides the preset's schedule, `score_mode` its
-    read-out and `n_neighbors` the stacked score's neighbour count (see `WVAD`).
+    read-out, `n_neighbors` the stacked score's neighbour count and `clean_unlabeled` whether
+    it learns "normal" from the reliable unlabeled rows only (see `WVAD`).
     """
     from wvad.estimator import WVAD
 
@@ -185,6 +187,8 @@ def fit_table(
         params["score_mode"] = score_mode
     if n_neighbors is not None:
         params["n_neighbors"] = n_neighbors
+    if clean_unlabeled is not None:
+        params["clean_unlabeled"] = clean_unlabeled
     model = WVAD(
         preset,
         random_state=seed,
