@@ -1,13 +1,14 @@
-"""Should the branches be fitted against all unlabeled rows or only the reliable ones?
+"""Which branches should learn "normal" from the reliable unlabeled rows only?
 
 Some unlabeled rows are anomalies nobody labeled. For each (dataset, seed) at 10% labeled
-this fits the default WVAD, cross-fits both branches (`wvad.stacking.cross_fit`) and fits
-each branch again on all rows or only on the labeled anomalies and the unlabeled rows whose
-held-out score stays below a quantile of the held-out anomalies' scores
-(`wvad.stacking.reliable_rows`). Each branch keeps the weight its cross-fitted Gini earns;
-the mixture's pieces keep the default's weights. It prints mean test AUROC / AUPRC per rule
-over the paper's three tables and over the rest, with each rule's mean rank among the peers
-of `wvad bench` results folders.
+this fits the default WVAD (whose score estimator already learns from the reliable rows
+where the trees earn weight), cross-fits both branches (`wvad.stacking.cross_fit`) and
+fits each branch again on all rows or only on the labeled anomalies and the unlabeled rows
+whose held-out score stays below a quantile of the held-out anomalies' scores
+(`wvad.stacking.reliable_rows`, here from each branch's own held-out scores). Each branch
+keeps the weight its cross-fitted Gini earns; the mixture's pieces keep the default's
+weights. It prints mean test AUROC / AUPRC per rule over the paper's three tables and over
+the rest, with each rule's mean rank among the peers of `wvad bench` results folders.
 
     python benchmarks/tree_cleaning.py --seeds 0 1 2 3 4 --jobs 2 \
         --peers docs/results/paper docs/results/others
@@ -35,10 +36,10 @@ from rule_study import run_study
 #: rule -> the quantile each branch is cleaned at (None: all rows; no entry: left out)
 RULES = {
     "no branches": {},
-    "both on all rows (the previous default)": {"deviation": None, "boosting": None},
-    "trees cleaned at 0.1": {"deviation": None, "boosting": 0.1},
-    "trees cleaned at 0.25 (default)": {"deviation": None, "boosting": 0.25},
-    "both cleaned at 0.25": {"deviation": 0.25, "boosting": 0.25},
+    "both on all rows": {"deviation": None, "boosting": None},
+    "trees on reliable rows, quantile 0.1": {"deviation": None, "boosting": 0.1},
+    "trees on reliable rows, quantile 0.25 (default)": {"deviation": None, "boosting": 0.25},
+    "both on reliable rows, quantile 0.25": {"deviation": 0.25, "boosting": 0.25},
 }
 
 
