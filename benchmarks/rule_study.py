@@ -12,7 +12,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import torch
 from joblib import Parallel, delayed
+
+from wvad import WVAD
+from wvad.data import default_data_dir, load_dataset
+from wvad.protocol import WeakSplit, weak_split
 
 PAPER = ("letter", "ionosphere", "satellite")
 OTHERS = ("annthyroid", "breastw", "cardio", "fault", "optdigits", "pendigits", "pima")
@@ -21,6 +26,15 @@ PEERS = ("devnet", "deepsad", "prenet", "feawad", "rosas", "xgbod", "iforest")
 
 #: one_cell(dataset, seed) -> {rule name: (test AUROC, test AUPRC)}
 CellFn = Callable[[str, int], dict[str, tuple[float, float]]]
+
+
+def default_fit(name: str, seed: int) -> tuple[WeakSplit, WVAD]:
+    """The 10%-labeled weak split of table `name` for `seed`, and the default WVAD fitted
+    on it with one torch thread (the studies run cells in parallel)."""
+    torch.set_num_threads(1)
+    X, y = load_dataset(name, data_dir=default_data_dir())
+    split = weak_split(X, y, labeled_ratio=0.1, seed=seed)
+    return split, WVAD(random_state=seed).fit(split.X_train, split.y_train_weak)
 
 
 def peer_means(folders: list[Path]) -> dict[tuple[str, str], np.ndarray]:

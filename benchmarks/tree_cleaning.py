@@ -23,15 +23,12 @@ import numpy as np
 import torch
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from wvad import WVAD
 from wvad.branches import fit_branch
-from wvad.data import default_data_dir, load_dataset
 from wvad.fusion import fit_quantiles, gaussianize, robust_standardize
-from wvad.protocol import weak_split
 from wvad.stacking import branch_weight, cross_fit, reliable_rows
 
 sys.path.insert(0, str(Path(__file__).parent))
-from rule_study import run_study
+from rule_study import default_fit, run_study
 
 #: rule -> the quantile each branch is cleaned at (None: all rows; no entry: left out)
 RULES = {
@@ -44,11 +41,8 @@ RULES = {
 
 
 def one_cell(name: str, seed: int) -> dict[str, tuple[float, float]]:
-    torch.set_num_threads(1)
-    X, y = load_dataset(name, data_dir=default_data_dir())
-    split = weak_split(X, y, labeled_ratio=0.1, seed=seed)
+    split, model = default_fit(name, seed)
     y_weak = split.y_train_weak
-    model = WVAD(random_state=seed).fit(split.X_train, y_weak)
     device, unlabeled = model.device_, y_weak == 0
     X_train, X_test = model._scale(split.X_train), model._scale(split.X_test)
     # the mixture's four pieces (head, log f_r, negative ELBO, neighbour distance)

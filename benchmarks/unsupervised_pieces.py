@@ -21,14 +21,11 @@ import numpy as np
 import torch
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from wvad import WVAD
-from wvad.data import default_data_dir, load_dataset
 from wvad.fusion import fit_quantiles, gaussianize, robust_standardize
 from wvad.neighbours import NeighbourDistance
-from wvad.protocol import weak_split
 
 sys.path.insert(0, str(Path(__file__).parent))
-from rule_study import run_study
+from rule_study import default_fit, run_study
 
 NEIGHBOURS = (5, 10, 20)
 #: (neighbour k or None, how the unsupervised weight is shared)
@@ -55,11 +52,8 @@ def _gini(y: np.ndarray, s: np.ndarray) -> float:
 
 
 def one_cell(name: str, seed: int) -> dict[str, tuple[float, float]]:
-    torch.set_num_threads(1)
-    X, y = load_dataset(name, data_dir=default_data_dir())
-    split = weak_split(X, y, labeled_ratio=0.1, seed=seed)
+    split, model = default_fit(name, seed)
     y_weak = split.y_train_weak
-    model = WVAD(random_state=seed).fit(split.X_train, y_weak)
     n_branches = len(model.branches_)
     # evidence: head, log f_r, negative ELBO, neighbours k=5, branches
     train = np.concatenate(model._batched(split.X_train, model._evidence))

@@ -217,13 +217,7 @@ def test_stacked_with_one_label_has_no_branches_and_shares_the_fusions_weights(t
 def test_fusion_models_of_format_version_2_still_load(table, short, tmp_path):
     X, _, y_weak = table
     fusion = WVAD(score_mode="fusion", random_state=0, **short).fit(X, y_weak)
-    path = fusion.save(tmp_path / "m")
-    config = json.loads((path / "config.json").read_text())
-    config["format_version"] = 2
-    for key in ("branch_ginis_", "branch_kinds"):
-        del config["fitted"][key]
-    (path / "config.json").write_text(json.dumps(config))
-    loaded = WVAD.load(path)
+    loaded = WVAD.load(_as_older_format(fusion.save(tmp_path / "m"), 2))
     assert loaded.branches_ == {}
     assert np.array_equal(loaded.decision_function(X), fusion.decision_function(X))
 
@@ -263,31 +257,38 @@ def test_tiny_tables_fit_with_fewer_folds(n_unlabeled, n_anomalies):
     assert np.isfinite(model.decision_function(X)).all()
 
 
+#: Parameters each older model format did not have yet.
+NEWER_PARAMS = {2: ("n_neighbors", "clean_unlabeled"), 3: ("n_neighbors", "clean_unlabeled")}
+NEWER_PARAMS[4] = ("clean_unlabeled",)
+
+
+def _as_older_format(path, version: int):
+    """Rewrite a saved model's config as format `version` wrote it."""
+    config = json.loads((path / "config.json").read_text())
+    config["format_version"] = version
+    for key in NEWER_PARAMS[version]:
+        del config["params"][key]
+        del config["fitted"]["config_"][key]
+    if version == 2:
+        for key in ("branch_ginis_", "branch_kinds"):
+            del config["fitted"][key]
+    (path / "config.json").write_text(json.dumps(config))
+    return path
+
+
 def test_stacked_models_of_format_version_3_still_load(table, short, tmp_path):
     X, _, y_weak = table
     # version 3 had no neighbour distance and no n_neighbors parameter
     bare = WVAD(score_mode="stacked", n_neighbors=0, random_state=0, **short).fit(X, y_weak)
-    path = bare.save(tmp_path / "m")
-    config = json.loads((path / "config.json").read_text())
-    config["format_version"] = 3
-    del config["params"]["n_neighbors"]
-    del config["fitted"]["config_"]["n_neighbors"]
-    (path / "config.json").write_text(json.dumps(config))
-    loaded = WVAD.load(path)
+    loaded = WVAD.load(_as_older_format(bare.save(tmp_path / "m"), 3))
     assert loaded.neighbours_ is None and loaded.n_neighbors is None
     assert np.array_equal(loaded.decision_function(X), bare.decision_function(X))
 
 
 def test_models_of_format_version_4_still_load(stacked, blobs, tmp_path):
     X, _ = blobs
-    path = stacked.save(tmp_path / "m")
-    config = json.loads((path / "config.json").read_text())
     # version 4 had no clean_unlabeled parameter
-    config["format_version"] = 4
-    del config["params"]["clean_unlabeled"]
-    del config["fitted"]["config_"]["clean_unlabeled"]
-    (path / "config.json").write_text(json.dumps(config))
-    loaded = WVAD.load(path)
+    loaded = WVAD.load(_as_older_format(stacked.save(tmp_path / "m"), 4))
     assert loaded.clean_unlabeled is None
     assert np.array_equal(loaded.decision_function(X), stacked.decision_function(X))
 
