@@ -114,8 +114,9 @@ class StackingPlan:
     def fit_branches(
         self, X: np.ndarray, y: np.ndarray, seed: int, device: torch.device
     ) -> list[Branch]:
-        """Fit for good the branches that earn weight: the trees on the reliable rows, the
-        deviation network on all rows; the others are listed without a scorer."""
+        """Fit for good the branches that earn weight: the trees on the reliable rows (all
+        rows where none were picked), the deviation network on all rows; the others are
+        listed without a scorer."""
         branches = []
         for kind, cross in self.cross_fits.items():
             scorer = None
