@@ -304,7 +304,7 @@ class WVAD(BaseDetector):
         self.branch_ginis_, self.branches_, self.neighbours_ = {}, {}, None
         position = None
         if self.score_mode_ == "stacked" and head is not None:
-            position = self._fit_neighbours(X, y, config["n_neighbors"])
+            position = self._fit_neighbours(X_scaled, y, config["n_neighbors"])
             for branch in plan.fit_branches(X_scaled, y, self.seed_, self.device_):
                 self.branch_ginis_[branch.kind] = branch.gini
                 if branch.scorer is not None:
@@ -315,12 +315,12 @@ class WVAD(BaseDetector):
         self.fit_seconds_ = time.perf_counter() - started
         return training_scores
 
-    def _fit_neighbours(self, X: np.ndarray, y: np.ndarray, k: int) -> np.ndarray | None:
-        """Fit the distance piece on the unlabeled rows (none for k = 0); returns each
+    def _fit_neighbours(self, X_scaled: np.ndarray, y: np.ndarray, k: int) -> np.ndarray | None:
+        """Fit the distance piece on the scaled unlabeled rows (none for k = 0); returns each
         training row's position in its reference set (-1: not in it)."""
         if k == 0:
             return None
-        unlabeled = self._scale(X[y == 0])
+        unlabeled = X_scaled[y == 0]
         self.neighbours_, kept = NeighbourDistance.fit(unlabeled, k, self.seed_, self.device_)
         position = np.full(len(y), -1, dtype=np.int64)
         position[y == 0] = kept
