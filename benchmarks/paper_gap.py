@@ -24,11 +24,10 @@ import numpy as np
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from wvad.branches import BRANCH_KINDS, BoostedTrees
-from wvad.fusion import gaussianize
 from wvad.stacking import GINI_FLOOR, MAX_WEIGHT
 
 sys.path.insert(0, str(Path(__file__).parent))
-from rule_study import PAPER, default_fit, run_study
+from rule_study import PAPER, default_fit, fused_columns, run_study
 
 SCALES = (0.0, 0.5, 1.0, 2.0, 3.0)
 ORACLE = "ceiling: trees on all true labels"
@@ -37,9 +36,7 @@ MARGIN = "branches on their margin over the unsupervised pieces"
 
 def one_cell(name: str, seed: int) -> dict[str, tuple[float, float]]:
     split, model = default_fit(name, seed)
-    evidence = np.concatenate(model._batched(split.X_test, model._evidence))
-    z = (evidence - model.fusion_center_) / model.fusion_scale_
-    g = gaussianize(z, model.fusion_quantiles_)
+    g = fused_columns(model, split.X_test)
     names = list(model.score_weights())
     weights = model.fusion_weights_
     is_branch = np.array([n in BRANCH_KINDS for n in names])

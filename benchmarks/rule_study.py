@@ -17,6 +17,7 @@ from joblib import Parallel, delayed
 
 from wvad import WVAD
 from wvad.data import default_data_dir, load_dataset
+from wvad.fusion import gaussianize
 from wvad.protocol import WeakSplit, weak_split
 
 PAPER = ("letter", "ionosphere", "satellite")
@@ -35,6 +36,14 @@ def default_fit(name: str, seed: int) -> tuple[WeakSplit, WVAD]:
     X, y = load_dataset(name, data_dir=default_data_dir())
     split = weak_split(X, y, labeled_ratio=0.1, seed=seed)
     return split, WVAD(random_state=seed).fit(split.X_train, split.y_train_weak)
+
+
+def fused_columns(model: WVAD, X: np.ndarray) -> np.ndarray:
+    """Each piece of a fitted model's evidence on rows `X`, on the Gaussian scale its fused
+    score weighs (columns in `model.score_weights()` order)."""
+    evidence = np.concatenate(model._batched(X, model._evidence))
+    z = (evidence - model.fusion_center_) / model.fusion_scale_
+    return gaussianize(z, model.fusion_quantiles_)
 
 
 def peer_means(folders: list[Path]) -> dict[tuple[str, str], np.ndarray]:

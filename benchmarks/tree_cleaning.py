@@ -28,7 +28,7 @@ from wvad.fusion import fit_quantiles, gaussianize, robust_standardize
 from wvad.stacking import branch_weight, cross_fit, reliable_rows
 
 sys.path.insert(0, str(Path(__file__).parent))
-from rule_study import default_fit, run_study
+from rule_study import default_fit, fused_columns, run_study
 
 #: rule -> the quantile each branch is cleaned at (None: all rows; no entry: left out)
 RULES = {
@@ -46,9 +46,7 @@ def one_cell(name: str, seed: int) -> dict[str, tuple[float, float]]:
     device, unlabeled = model.device_, y_weak == 0
     X_train, X_test = model._scale(split.X_train), model._scale(split.X_test)
     # the mixture's four pieces (head, log f_r, negative ELBO, neighbour distance)
-    evidence = np.concatenate(model._batched(split.X_test, model._evidence))[:, :4]
-    z = (evidence - model.fusion_center_[:4]) / model.fusion_scale_[:4]
-    mixture = gaussianize(z, model.fusion_quantiles_[:, :4]) @ model.fusion_weights_[:4]
+    mixture = fused_columns(model, split.X_test)[:, :4] @ model.fusion_weights_[:4]
     cross = {k: cross_fit(k, X_train, y_weak, seed, device) for k in ("deviation", "boosting")}
     cache = {}
 

@@ -262,7 +262,7 @@ class WVAD(BaseDetector):
         started = time.perf_counter()
         # cross-fitting first: where the trees earn weight, their held-out scores also pick
         # the unlabeled rows the score estimator learns "normal" from (`wvad.stacking`)
-        plan = StackingPlan({}, None)
+        plan = StackingPlan()
         if self.score_mode_ == "stacked" and self.n_labeled_ > 0:
             plan = plan_stacking(
                 X_scaled, y, self.seed_, self.device_, clean=bool(config["clean_unlabeled"])

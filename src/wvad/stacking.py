@@ -30,7 +30,7 @@ is left out.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -102,10 +102,10 @@ class Branch:
 @dataclass
 class StackingPlan:
     """What cross-fitting decided before anything is fitted for good: each branch kind's
-    cross-fit, and the rows to learn "normal" from (None: all rows)."""
+    cross-fit, and the rows to learn "normal" from (None: all rows). Empty: no branches."""
 
-    cross_fits: dict[str, CrossFit]
-    reliable: np.ndarray | None
+    cross_fits: dict[str, CrossFit] = field(default_factory=dict)
+    reliable: np.ndarray | None = None
 
     def reliable_unlabeled(self, y: np.ndarray) -> np.ndarray | None:
         """The reliable mask over the unlabeled rows alone, in their order (None: all)."""
@@ -136,7 +136,7 @@ def plan_stacking(
     `clean`) pick the reliable rows if the trees earn weight. No branches below two labeled
     anomalies or two unlabeled rows (one cannot be both trained on and held out)."""
     if int((y == 1).sum()) < 2 or int((y == 0).sum()) < 2:
-        return StackingPlan({}, None)
+        return StackingPlan()
     cross_fits = {kind: cross_fit(kind, X, y, seed, device) for kind in BRANCH_KINDS}
     trees = cross_fits[CLEANING_KIND]
     earned = clean and branch_weight(trees.gini) > 0
