@@ -23,21 +23,18 @@ import torch
 
 from wvad import WVAD
 from wvad.datasets import make_multimodal
-from wvad.estimator import SCORING_BATCH
+from wvad.evidence import SCORING_BATCH, Rows
 
 
 def bare_forward(model: WVAD, Xs: torch.Tensor, batch: int) -> None:
-    """The score's model work alone: features (with f_d), the head, the neighbour
-    distance and the branches."""
+    """The score's model work alone: every piece of evidence that counts, on scaled
+    float32 chunks."""
+    pieces = [p for n, p in model.score_.pieces.items() if model.score_weights().get(n, 1)]
     with torch.inference_mode():
         for start in range(0, len(Xs), batch):
-            chunk = Xs[start : start + batch]
-            features = model.model_.features(chunk, density=True)
-            model.head_(features.stack(model.head_groups_))
-            if model.neighbours_ is not None:
-                model.neighbours_.score(chunk)
-            for scorer in model.branches_.values():
-                scorer.score(chunk)
+            rows = Rows(Xs[start : start + batch], start, model.mixture_)
+            for piece in pieces:
+                piece.score(rows)
 
 
 def best_of(repeats: int, fn) -> float:
@@ -63,7 +60,7 @@ def main() -> None:
     # the model's quality does not matter here, only its shape: a short fit on a sample
     model = WVAD(pretrain_epochs=2, warmup_epochs=2, joint_epochs=2, random_state=0)
     model.fit(X[:20_000], y_weak[:20_000])
-    Xs = torch.as_tensor(model._scale(X), dtype=torch.float32)
+    Xs = torch.as_tensor(model.scaler_.transform(X), dtype=torch.float32)
 
     bare_batch = best_of(args.repeats, lambda: bare_forward(model, Xs, SCORING_BATCH))
     bare_whole = best_of(args.repeats, lambda: bare_forward(model, Xs, len(Xs)))
@@ -82,7 +79,7 @@ def main() -> None:
     ):
         print(f"| {label} | {seconds:.3f} | {args.rows / seconds:,.0f} |")
     print(f"\ndecision_function throughput / bare forward throughput: {bare / full:.2f}")
-    print(f"branches fitted: {', '.join(model.branches_) or 'none'}")
+    print(f"pieces that count: {', '.join(n for n, w in model.score_weights().items() if w)}")
 
 
 if __name__ == "__main__":

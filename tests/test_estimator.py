@@ -6,7 +6,6 @@ from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
 
 from wvad import WVAD
-from wvad.fusion import gaussianize
 
 
 def test_fit_returns_self_and_sets_pyod_attributes(table, fitted):
@@ -52,7 +51,7 @@ def test_reconstruction_errors_match_f_r(table, fitted):
     errors = fitted.reconstruction_errors(X[:20])
     assert errors.shape == (20, X.shape[1]) and (errors >= 0).all()
     f_r = fitted.transform(X[:20])[:, -2]
-    norm = np.linalg.norm(fitted._scale(X[:20]), axis=1)
+    norm = np.linalg.norm(fitted.scaler_.transform(X[:20]), axis=1)
     assert np.allclose(np.sqrt(errors.sum(axis=1)) / np.maximum(norm, 1e-3), f_r, rtol=1e-4)
 
 
@@ -90,7 +89,7 @@ def test_dataframe_columns_are_checked_at_scoring(table):
     assert np.array_equal(model.decision_function(df), model.decision_function(df.to_numpy()))
     with pytest.raises(ValueError, match="missing 'c0'"):
         model.decision_function(df.rename(columns={"c0": "other"}))
-    with pytest.raises(ValueError, match="has 5 features, but the model was fitted with 6"):
+    with pytest.raises(ValueError, match="has 5 features, but WVAD is expecting 6 features"):
         model.decision_function(X[:, :5])
 
 
@@ -105,11 +104,14 @@ def test_dataframe_columns_are_checked_at_scoring(table):
         ({"n_clusters": 0}, "weak", "n_clusters must be 'auto' or an int >= 1"),
         ({"n_clusters": 1}, "one_unlabeled", "n_clusters=1 needs at least 2 unlabeled rows"),
         ({"contamination": 0.9}, "weak", "contamination must be"),
-        ({"preset": "fast"}, "weak", "preset must be one of"),
         ({"score_mode": "magic"}, "weak", "score_mode must be one of"),
-        ({"features_excluded": ("w",)}, "weak", "features_excluded must be a subset"),
+        ({"head_features": ("w",)}, "weak", "head_features must be a non-empty subset"),
+        ({"head_features": ()}, "weak", "head_features must be a non-empty subset"),
         ({"device": "tpu"}, "weak", "device must be"),
         ({"hidden_dims": (8, -1)}, "weak", "hidden_dims must be"),
+        ({"clean_unlabeled": "yes"}, "weak", "clean_unlabeled must be True or False"),
+        ({"trees": {"max_iter": 0}}, "weak", r"trees\.max_iter must be an int >= 1"),
+        ({"deviation": 3}, "weak", "deviation must be a DeviationSettings"),
     ],
 )
 def test_bad_input_raises_clear_errors(table, kwargs, y, message):
@@ -125,6 +127,11 @@ def test_bad_input_raises_clear_errors(table, kwargs, y, message):
     model = WVAD(pretrain_epochs=1, warmup_epochs=1, joint_epochs=1, **kwargs)
     with pytest.raises(ValueError, match=message):
         model.fit(X, labels)
+
+
+def test_an_unknown_preset_is_named():
+    with pytest.raises(ValueError, match=r"preset must be one of \['default', 'paper'\]"):
+        WVAD.from_preset("fast")
 
 
 def test_bad_scoring_input(fitted):
@@ -150,19 +157,15 @@ def test_input_is_not_modified(table):
     assert np.array_equal(X, X_copy) and np.array_equal(y_weak, y_copy)
 
 
+@pytest.mark.filterwarnings("ignore:score_mode='head'")
 @pytest.mark.parametrize(("preset", "mode"), [("default", "stacked"), ("paper", "elbo")])
 def test_unsupervised_mode_scores_without_a_head(table, short, preset, mode):
     X, y, _ = table
-    model = WVAD(preset, n_clusters=3, random_state=0, allow_unsupervised=True, **short).fit(X)
-    assert model.head_ is None and model.score_mode_ == mode
+    model = WVAD.from_preset(
+        preset, n_clusters=3, random_state=0, allow_unsupervised=True, **short
+    ).fit(X)
+    assert "head" not in model.score_.pieces and model.score_mode_ == mode
     assert roc_auc_score(y, model.decision_function(X)) > 0.6
-
-
-def test_explicit_head_score_needs_labels(table):
-    X, _, _ = table
-    model = WVAD(score_mode="head", allow_unsupervised=True, pretrain_epochs=1)
-    with pytest.raises(ValueError, match="needs labeled anomalies"):
-        model.fit(X)
 
 
 @pytest.mark.parametrize("mode", ["reconstruction", "elbo", "head", "fusion", "stacked"])
@@ -173,28 +176,32 @@ def test_alternative_score_modes(table, mode, short):
     assert roc_auc_score(y, model.decision_function(X)) > 0.6
 
 
-def test_feature_groups_can_be_left_out(table):
+def test_the_score_estimator_reads_the_chosen_feature_groups(table):
     X, _, y_weak = table
     model = WVAD(
         n_clusters=2,
         random_state=0,
-        features_excluded=("y", "z"),
+        head_features=["f_c", "f_e", "f_r"],
         pretrain_epochs=1,
         warmup_epochs=1,
         joint_epochs=1,
     )
     model.fit(X, y_weak)
-    assert model.head_groups_ == ("f_e", "f_r", "f_c")
-    assert model.head_.net[0].in_features == 3
+    head = model.score_.pieces["head"]
+    assert model.config_.head_features == ("f_e", "f_r", "f_c")  # the canonical order
+    assert head.groups == ("f_e", "f_r", "f_c") and head.head.net[0].in_features == 3
 
 
 def test_paper_preset_resolves_paper_schedule(table):
-    model = WVAD(preset="paper", joint_epochs=1, warmup_epochs=1, pretrain_epochs=1, random_state=0)
+    model = WVAD.from_preset(
+        "paper", joint_epochs=1, warmup_epochs=1, pretrain_epochs=1, random_state=0
+    )
     X, _, y_weak = table
     model.fit(X, y_weak)
-    assert model.config_["warmup_lambda"] == 0.01 and model.config_["joint_lambda"] == 1.0
-    assert model.config_["joint_epochs"] == 1
-    assert WVAD(preset="paper").get_params()["joint_epochs"] is None
+    assert model.config_.warmup_lambda == 0.01 and model.config_.joint_lambda == 1.0
+    assert model.config_.joint_epochs == 1 and model.config_.n_clusters == 5
+    params = WVAD.from_preset("paper").get_params()
+    assert params["joint_epochs"] == 400 and params["score_mode"] == "head"
 
 
 def test_verbose_shows_a_progress_bar(table, capsys):
@@ -225,7 +232,7 @@ def test_auto_clusters_are_chosen_by_bic(table, tmp_path):
     model.fit(X, y_weak)
     assert 2 <= model.n_clusters_ <= 10
     assert model.transform(X[:5]).shape[1] == model.n_clusters_ + 8 + 3
-    assert model.head_.net[0].in_features == model.n_clusters_ + 8 + 3
+    assert model.score_.pieces["head"].head.net[0].in_features == model.n_clusters_ + 8 + 3
     loaded = WVAD.load(model.save(tmp_path / "auto"))
     assert np.array_equal(loaded.decision_function(X), model.decision_function(X))
 
@@ -239,19 +246,14 @@ def test_select_n_clusters_finds_separated_blobs():
 
 
 def test_fusion_weights_follow_label_count_and_label_ranking(table, fitted):
-    X, _, y_weak = table
+    _, _, y_weak = table
     n = int(y_weak.sum())
-    w = fitted.fusion_weights_
-    # the default is "stacked": the head, three unsupervised pieces (log f_r, negative ELBO,
-    # neighbour distance), then one weight per fitted branch
-    assert fitted.score_mode_ == "stacked" and w.shape == (4 + len(fitted.branches_),)
-    assert np.isclose(w[0], n / (n + 25.0))
-    unsupervised = w[1:4]
-    assert (unsupervised >= 0).all() and unsupervised.sum() <= 1 - w[0] + 1e-12
-    evidence = np.concatenate(fitted._batched(X[:50], fitted._evidence))
-    z = (evidence - fitted.fusion_center_) / fitted.fusion_scale_
-    expected = gaussianize(z, fitted.fusion_quantiles_) @ w
-    assert np.allclose(fitted.decision_function(X[:50]), expected)
+    w = fitted.score_weights()
+    assert fitted.score_mode_ == "stacked"
+    assert list(w)[:4] == ["head", "log_f_r", "neg_elbo", "neighbours"]
+    assert np.isclose(w["head"], n / (n + 25.0))
+    unsupervised = np.array([w["log_f_r"], w["neg_elbo"], w["neighbours"]])
+    assert (unsupervised >= 0).all() and unsupervised.sum() <= 1 - w["head"] + 1e-12
 
 
 def test_read_only_input_scores_without_warning_or_copy_issues(table, fitted):

@@ -18,7 +18,7 @@ def test_check_x_accepts_dataframe_and_keeps_names():
         (np.zeros(5), "must be 2-D"),
         (np.zeros((2, 2, 2)), "must be 2-D"),
         (np.zeros((0, 3)), "empty"),
-        (np.zeros((3, 0)), "no features"),
+        (np.zeros((3, 0)), r"0 feature\(s\)"),
         ([["a", "b"]], "numeric"),
     ],
 )
@@ -60,7 +60,7 @@ def test_check_labels():
 
 def test_check_consistent():
     check_consistent(2, ["a", "b"], 2, ["a", "b"])
-    with pytest.raises(ValueError, match="has 3 features, but the model was fitted with 2"):
+    with pytest.raises(ValueError, match="has 3 features, but the model is expecting 2 features"):
         check_consistent(3, None, 2, None)
     with pytest.raises(ValueError, match="missing 'b'; unexpected 'c'"):
         check_consistent(2, ["a", "c"], 2, ["a", "b"])

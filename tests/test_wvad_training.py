@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 from sklearn.mixture import GaussianMixture
 
-from wvad import WVAD, estimator, stacking, training
+from wvad import WVAD, Numerics, training
+from wvad.fused import ScorePlan
 from wvad.model.mixture import VariationalMixture
 
 TINY = {"pretrain_epochs": 3, "warmup_epochs": 2, "joint_epochs": 2}
@@ -18,8 +19,8 @@ def test_em_runs_on_a_subsample_of_large_tables(monkeypatch, table):
         return real_fit(self, codes, y)
 
     monkeypatch.setattr(GaussianMixture, "fit", spy)
-    monkeypatch.setattr(training, "EM_MAX_ROWS", 200)
-    model = WVAD(n_clusters=3, random_state=0, **TINY).fit(X, y_weak)
+    numerics = Numerics(em_max_rows=200)
+    model = WVAD(n_clusters=3, numerics=numerics, random_state=0, **TINY).fit(X, y_weak)
     assert seen == [200]
     assert np.isfinite(model.decision_function(X)).all()
 
@@ -45,18 +46,24 @@ def test_the_score_estimator_learns_normal_only_from_the_reliable_rows(monkeypat
     unlabeled = np.flatnonzero(y_weak == 0)
     left_out = np.zeros(len(y_weak), dtype=bool)
     left_out[unlabeled[::3]] = True  # a third of the unlabeled rows
-    plan = stacking.StackingPlan({}, ~left_out)
-    monkeypatch.setattr(estimator, "plan_stacking", lambda *args, **kwargs: plan)
+    real_make = ScorePlan.make.__func__
+
+    def with_rows_left_out(cls, data, config):
+        plan = real_make(cls, data, config)
+        plan.reliable = ~left_out
+        return plan
+
+    monkeypatch.setattr(ScorePlan, "make", classmethod(with_rows_left_out))
     told_normal: list[np.ndarray] = []
     real_terms = VariationalMixture.training_terms
 
-    def spy(self, x, n_unlabeled, n_head_unlabeled, **kwargs):
+    def spy(self, x, n_unlabeled, n_head_unlabeled):
         told_normal.append(x[:n_head_unlabeled].detach().cpu().numpy())
-        return real_terms(self, x, n_unlabeled, n_head_unlabeled, **kwargs)
+        return real_terms(self, x, n_unlabeled, n_head_unlabeled)
 
     monkeypatch.setattr(VariationalMixture, "training_terms", spy)
     model = WVAD(random_state=0, joint_batch_size=256, **TINY).fit(X, y_weak)
-    scaled = model._scale(X).astype(np.float32)
+    scaled = model.scaler_.transform(X).astype(np.float32)
     forbidden = {row.tobytes() for row in scaled[left_out]}
     rows = np.concatenate(told_normal)
     assert len(rows) > 0 and not any(row.tobytes() in forbidden for row in rows)

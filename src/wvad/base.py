@@ -3,6 +3,12 @@
 A subclass implements `_fit(X, y)` and `_score(X)` on validated float arrays (`_fit` may
 return the training rows' scores where those differ from `_score`'s); this class owns
 input checking, the training-score threshold and the derived `predict` / `predict_proba`.
+
+Outlier convention: PyOD's. `predict` returns 1 for an anomaly and 0 for a normal row, and
+`decision_function` is higher for more anomalous rows. scikit-learn's outlier detectors
+return -1 / +1 and score normal rows higher, so these detectors do not use its
+`OutlierMixin`: they are plain estimators to scikit-learn, and `clone`, `get_params` and
+pipelines work as usual.
 """
 
 from __future__ import annotations
@@ -11,7 +17,8 @@ from typing import Any
 
 import numpy as np
 from scipy.special import erf
-from sklearn.base import BaseEstimator, OutlierMixin
+from sklearn.base import BaseEstimator
+from sklearn.utils import ClassifierTags, Tags
 from sklearn.utils.validation import check_is_fitted
 
 from wvad.validation import check_consistent, check_labels, check_X
@@ -19,15 +26,24 @@ from wvad.validation import check_consistent, check_labels, check_X
 __all__ = ["BaseDetector"]
 
 
-class BaseDetector(OutlierMixin, BaseEstimator):
+class BaseDetector(BaseEstimator):
     """Weakly-supervised detector: y marks known anomalies with 1, unlabeled rows with 0.
 
     Higher `decision_function` means more anomalous. `threshold_` is the training-score
-    quantile at 1 - `contamination`; `predict` returns 1 for rows above it.
+    quantile at 1 - `contamination`; `predict` returns 1 for rows above it. A `fit` that
+    fails leaves the detector as it was before the call (unfitted, or fitted as before).
     """
 
     #: Weakly-supervised detectors refuse to fit without at least one labeled anomaly.
     requires_labels: bool = True
+
+    def __sklearn_tags__(self) -> Tags:
+        """Binary weak labels are needed (ClassifierTags(multi_class=False) says "binary
+        targets" to scikit-learn's checks; the detector is no classifier)."""
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = self.requires_labels
+        tags.classifier_tags = ClassifierTags(multi_class=False)
+        return tags
 
     contamination: float
 
@@ -43,18 +59,28 @@ class BaseDetector(OutlierMixin, BaseEstimator):
     # -- public face ----------------------------------------------------------------------
     def fit(self, X: Any, y: Any = None) -> BaseDetector:
         """Fit on X with weak labels y (1 = known anomaly, 0 = unlabeled); returns self."""
+        before = _fitted_state(self)
+        _clear_fitted_state(self)
+        try:
+            self._fit_checked(X, y)
+        except BaseException:
+            _clear_fitted_state(self)
+            self.__dict__.update(before)
+            raise
+        return self
+
+    def _fit_checked(self, X: Any, y: Any) -> None:
         self._check_contamination()
         X_arr, names = check_X(X)
+        if X_arr.shape[0] < 2:
+            raise ValueError("X has 1 sample (n_samples=1); fit needs at least 2 rows")
         y_arr = self._check_fit_labels(y, X_arr.shape[0])
         self.n_features_in_ = X_arr.shape[1]
         if names is not None:
             self.feature_names_in_ = np.asarray(names, dtype=object)
-        elif hasattr(self, "feature_names_in_"):
-            del self.feature_names_in_
         training_scores = self._fit(X_arr, y_arr)
         self.decision_scores_ = self._score(X_arr) if training_scores is None else training_scores
         self._set_threshold(self.decision_scores_)
-        return self
 
     def decision_function(self, X: Any) -> np.ndarray:
         """Anomaly score per row; higher means more anomalous."""
@@ -96,6 +122,7 @@ class BaseDetector(OutlierMixin, BaseEstimator):
             names,
             self.n_features_in_,
             None if fitted_names is None else list(fitted_names),
+            model=type(self).__name__,
         )
         return X_arr
 
@@ -132,3 +159,17 @@ class BaseDetector(OutlierMixin, BaseEstimator):
     def _set_threshold(self, scores: np.ndarray) -> None:
         self.threshold_ = float(np.quantile(scores, 1.0 - float(self.contamination)))
         self.labels_ = (scores > self.threshold_).astype(np.int64)
+
+
+def _is_fitted_name(name: str) -> bool:
+    return name.endswith("_") and not name.startswith("_")
+
+
+def _fitted_state(detector: BaseDetector) -> dict[str, Any]:
+    """The learned attributes (scikit-learn's convention: a name ending in "_")."""
+    return {k: v for k, v in vars(detector).items() if _is_fitted_name(k)}
+
+
+def _clear_fitted_state(detector: BaseDetector) -> None:
+    for name in list(_fitted_state(detector)):
+        delattr(detector, name)

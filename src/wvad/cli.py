@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from wvad import __version__
-from wvad.estimator import SCORE_MODES
+from wvad.config import SCORE_MODES
 
 __all__ = ["SUBCOMMANDS", "build_parser", "main"]
 
@@ -341,7 +341,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     if args.epochs_scale is not None:
         preset = PRESETS[args.preset]
         epochs = [
-            max(1, round(preset[k] * args.epochs_scale))
+            max(1, round(getattr(preset, k) * args.epochs_scale))
             for k in ("pretrain_epochs", "warmup_epochs", "joint_epochs")
         ]
     result = fit_table(
@@ -535,7 +535,7 @@ def cmd_info(args: argparse.Namespace) -> int:
             f"{config['warmup_epochs']} / {config['joint_epochs']}, seed {card['seed']}",
         ),
         ("preset", card["preset"]),
-        ("config", ", ".join(f"{k}={v}" for k, v in config.items())),
+        ("config", ", ".join(f"{k}={v}" for k, v in _flat(config).items())),
         ("versions", ", ".join(f"{k} {v}" for k, v in card["versions"].items() if v)),
     ]
     for key, value in lines:
@@ -549,10 +549,20 @@ def _score_line(card: dict[str, Any]) -> str:
     line = card["score_mode"] + (f" ({weights})" if weights else "")
     if card["branch_ginis"]:
         ginis = ", ".join(f"{k} {g:.2f}" for k, g in card["branch_ginis"].items())
-        from wvad.stacking import GINI_FLOOR
-
-        line += f"; cross-fitted Gini of the branches: {ginis} (weight above {GINI_FLOOR:.2f})"
+        floor = card["config"]["fusion"]["gini_floor"]
+        line += f"; cross-fitted Gini of the branches: {ginis} (weight above {floor:.2f})"
     return line
+
+
+def _flat(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested settings as dotted names: {"trees": {"max_iter": 100}} -> trees.max_iter."""
+    out: dict[str, Any] = {}
+    for key, value in config.items():
+        if isinstance(value, dict):
+            out.update(_flat(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
 
 
 # -- plot --------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Putting WVAD's pieces of evidence on one scale before they are added up.
 
-Each piece (the score estimator's logit, log f_r, the negative ELBO) has its own
+Each piece (the score estimator's logit, log f_r, the negative ELBO, ...) has its own
 distribution, and its heavy upper tail is where anomalies sit. Adding them after a linear
 standardisation lets whichever piece has the longest tail drown the others: on pendigits a
 negative ELBO of 100 inter-quartile ranges outvoted a score estimator that ranked the test
@@ -15,10 +15,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import ndtri
 
-__all__ = ["MAX_QUANTILES", "fit_quantiles", "gaussianize", "robust_standardize"]
+__all__ = ["fit_quantiles", "gaussianize", "robust_standardize"]
 
-#: Quantiles kept per evidence column: enough for a smooth CDF, fixed size for any table.
-MAX_QUANTILES = 1000
 #: A standard normal's inter-quartile range: one IQR beyond the range is this many sigmas.
 NORMAL_IQR = 1.3489795
 
@@ -33,9 +31,10 @@ def _levels(n_levels: int) -> np.ndarray:
     return (np.arange(n_levels) + 0.5) / n_levels
 
 
-def fit_quantiles(values: np.ndarray) -> np.ndarray:
-    """Per-column quantiles at levels (i + 0.5) / Q, i < Q = min(rows, MAX_QUANTILES)."""
-    return np.quantile(values, _levels(min(len(values), MAX_QUANTILES)), axis=0)
+def fit_quantiles(values: np.ndarray, max_quantiles: int) -> np.ndarray:
+    """Per-column quantiles at levels (i + 0.5) / Q, i < Q = min(rows, max_quantiles):
+    enough for a smooth distribution, and a fixed size for any table."""
+    return np.quantile(values, _levels(min(len(values), max_quantiles)), axis=0)
 
 
 def gaussianize(values: np.ndarray, quantiles: np.ndarray) -> np.ndarray:

@@ -5,46 +5,36 @@ The loops know tensors and modules only; the estimator hands them validated, sca
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
+import sklearn
 import torch
 from sklearn.mixture import GaussianMixture
 from torch import Tensor, nn
+from tqdm.auto import tqdm
 
-from wvad.model.mixture import DENSITY_GROUP, FEATURE_GROUPS, VariationalMixture
+from wvad.config import Config, Numerics
+from wvad.model.mixture import VariationalMixture, feature_width
 from wvad.model.score_head import ScoreHead
+from wvad.runtime import seeded
 
-__all__ = ["Schedule", "fit_gmm_prior", "pretrain_autoencoder", "select_n_clusters", "train_joint"]
+__all__ = [
+    "History",
+    "TrainedMixture",
+    "fit_gmm_prior",
+    "fit_mixture",
+    "pretrain_autoencoder",
+    "select_n_clusters",
+    "train_joint",
+]
 
-GRAD_CLIP_NORM = 10.0
 _TERMS = ("loss", "neg_elbo", "penalty", "ce")
-# q(z|x) starts with this share of the fitted components' mean variance.
-POSTERIOR_VARIANCE_SHARE = 0.1
-# EM sees at most this many latent codes (a seeded subsample beyond): a Gaussian mixture in
-# a few dimensions is pinned down long before, and EM's cost stays flat as tables grow.
-EM_MAX_ROWS = 50_000
 ENCODE_CHUNK = 65_536
-
-
-@dataclass(frozen=True)
-class Schedule:
-    """Epoch counts, loss weights and batch sizes of one WVAD fit."""
-
-    pretrain_epochs: int = 50
-    warmup_epochs: int = 100
-    joint_epochs: int = 400
-    warmup_lambda: float = 0.01
-    joint_lambda: float = 1.0
-    anomaly_penalty: float = 1.0
-    batch_size: int = 128
-    joint_batch_size: int = 2048
-    anomaly_batch_size: int = 32
-    learning_rate: float = 1e-3
-    weight_decay: float = 0.0
-    head_groups: tuple[str, ...] = FEATURE_GROUPS
+Tick = Callable[[], object]
 
 
 @dataclass
@@ -71,48 +61,58 @@ def _batches(n: int, batch_size: int, rng: np.random.Generator) -> Iterator[np.n
         yield order[start:stop]
 
 
-def _optimizer(params, schedule: Schedule, batch_size: int, n_rows: int) -> torch.optim.Optimizer:
-    """Adam at `learning_rate` for batches of `schedule.batch_size` rows, square-root scaled
+def _optimizer(params, config: Config, batch_size: int, n_rows: int) -> torch.optim.Optimizer:
+    """Adam at `learning_rate` for batches of `config.batch_size` rows, square-root scaled
     for larger ones. Sizes are the batches actually drawn from `n_rows` rows, so a table
     smaller than both batch sizes trains at the base rate in every phase."""
-    base = min(schedule.batch_size, n_rows)
-    lr = schedule.learning_rate * math.sqrt(min(batch_size, n_rows) / max(base, 1))
-    return torch.optim.Adam(params, lr=lr, weight_decay=schedule.weight_decay, fused=True)
+    base = min(config.batch_size, n_rows)
+    lr = config.learning_rate * math.sqrt(min(batch_size, n_rows) / max(base, 1))
+    return torch.optim.Adam(params, lr=lr, weight_decay=config.weight_decay, fused=True)
 
 
 def pretrain_autoencoder(
     model: VariationalMixture,
     X_unlabeled: Tensor,
-    schedule: Schedule,
+    config: Config,
     rng: np.random.Generator,
     history: History,
-    tick=lambda: None,
+    tick: Tick = lambda: None,
 ) -> None:
     """Train encoder mean and decoder as a plain autoencoder on reconstruction (MSE)."""
     params = list(model.encoder.parameters()) + list(model.decoder.parameters())
-    optimizer = _optimizer(params, schedule, schedule.batch_size, len(X_unlabeled))
+    optimizer = _optimizer(params, config, config.batch_size, len(X_unlabeled))
+    clip = config.numerics.grad_clip_norm
     model.train()
-    for _ in range(schedule.pretrain_epochs):
+    for _ in range(config.pretrain_epochs):
         total = torch.zeros((), device=X_unlabeled.device)  # one host sync per epoch
-        for idx in _batches(len(X_unlabeled), schedule.batch_size, rng):
+        for idx in _batches(len(X_unlabeled), config.batch_size, rng):
             x = X_unlabeled[idx]
             mu, _ = model.encode(x)
             loss = ((model.decode(mu) - x) ** 2).sum(dim=1).mean()
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            nn.utils.clip_grad_norm_(params, GRAD_CLIP_NORM, foreach=True)
+            nn.utils.clip_grad_norm_(params, clip, foreach=True)
             optimizer.step()
             total += loss.detach() * len(idx)
         history.add("pretrain", loss=total.item() / len(X_unlabeled))
         tick()
 
 
-def select_n_clusters(codes: np.ndarray, max_clusters: int, seed: int) -> int:
+def _numpy_em() -> contextlib.AbstractContextManager:
+    """EM on numpy codes with k-means starts, also where a user turned on scikit-learn's
+    array API dispatch (which refuses k-means initialisation)."""
+    return sklearn.config_context(array_api_dispatch=False)
+
+
+def select_n_clusters(
+    codes: np.ndarray, max_clusters: int, seed: int, reg_covar: float = Numerics.reg_covar
+) -> int:
     """K in 1..max_clusters with the lowest BIC of a diagonal GMM on the latent codes."""
     best_k, best_bic = 1, np.inf
     for k in range(1, max_clusters + 1):
-        gmm = GaussianMixture(k, covariance_type="diag", reg_covar=1e-4, random_state=seed)
-        bic = gmm.fit(codes).bic(codes)
+        gmm = GaussianMixture(k, covariance_type="diag", reg_covar=reg_covar, random_state=seed)
+        with _numpy_em():
+            bic = gmm.fit(codes).bic(codes)
         if bic < best_bic:
             best_k, best_bic = k, bic
     return best_k
@@ -120,12 +120,17 @@ def select_n_clusters(codes: np.ndarray, max_clusters: int, seed: int) -> int:
 
 @torch.no_grad()
 def fit_gmm_prior(
-    model: VariationalMixture, X_unlabeled: Tensor, seed: int, *, max_clusters: int | None = None
+    model: VariationalMixture,
+    X_unlabeled: Tensor,
+    seed: int,
+    numerics: Numerics,
+    *,
+    max_clusters: int | None = None,
 ) -> None:
     """Initialise the mixture prior by EM (diagonal GMM) on the latent means of unlabeled rows.
 
     With `max_clusters`, K is chosen first by BIC (`select_n_clusters`) and the prior resized.
-    Beyond `EM_MAX_ROWS` unlabeled rows, EM runs on a seeded subsample of their codes.
+    Beyond `numerics.em_max_rows` unlabeled rows, EM runs on a seeded subsample of their codes.
 
     Also starts q(z|x)'s variance at a small share of the components' variance and the
     decoder variance at the per-feature reconstruction error, so that the first ELBO steps
@@ -135,25 +140,29 @@ def fit_gmm_prior(
     chunks = X_unlabeled.split(ENCODE_CHUNK)
     mu = torch.cat([model.encode(chunk)[0] for chunk in chunks])
     codes = mu.double().cpu().numpy()
-    if len(codes) > EM_MAX_ROWS:
-        keep = np.random.default_rng(seed).choice(len(codes), EM_MAX_ROWS, replace=False)
+    limit = numerics.em_max_rows
+    if len(codes) > limit:
+        keep = np.random.default_rng(seed).choice(len(codes), limit, replace=False)
         codes = codes[np.sort(keep)]
     n_clusters = model.n_clusters
     if max_clusters is not None:
-        n_clusters = select_n_clusters(codes, max_clusters, seed)
+        n_clusters = select_n_clusters(codes, max_clusters, seed, numerics.reg_covar)
     gmm = GaussianMixture(
         n_components=n_clusters,
         covariance_type="diag",
-        reg_covar=1e-4,
+        reg_covar=numerics.reg_covar,
         random_state=seed,
-    ).fit(codes)
+    )
+    with _numpy_em():
+        gmm.fit(codes)
     like = model.prior_means
     model.set_prior(
         torch.as_tensor(gmm.weights_, dtype=like.dtype, device=like.device),
         torch.as_tensor(gmm.means_, dtype=like.dtype, device=like.device),
         torch.as_tensor(gmm.covariances_, dtype=like.dtype, device=like.device),
     )
-    model.set_posterior_variance(POSTERIOR_VARIANCE_SHARE * model.prior_logvars.exp().mean(dim=0))
+    share = numerics.posterior_variance_share
+    model.set_posterior_variance(share * model.prior_logvars.exp().mean(dim=0))
     pairs = zip(mu.split(ENCODE_CHUNK), chunks, strict=True)
     residual = sum(((model.decode(m) - x) ** 2).sum(dim=0) for m, x in pairs) / len(X_unlabeled)
     model.set_reconstruction_variance(residual)
@@ -164,10 +173,10 @@ def train_joint(
     head: ScoreHead | None,
     X_unlabeled: Tensor,
     X_anomalies: Tensor,
-    schedule: Schedule,
+    config: Config,
     rng: np.random.Generator,
     history: History,
-    tick=lambda: None,
+    tick: Tick = lambda: None,
     head_negatives: np.ndarray | None = None,
 ) -> None:
     """Minimise -ELBO(unlabeled) + eta * penalty(anomalies) + lambda * CE(score head).
@@ -181,27 +190,27 @@ def train_joint(
     """
     supervised = head is not None and len(X_anomalies) > 0
     params = list(model.parameters()) + (list(head.parameters()) if supervised else [])
-    optimizer = _optimizer(params, schedule, schedule.joint_batch_size, len(X_unlabeled))
+    optimizer = _optimizer(params, config, config.joint_batch_size, len(X_unlabeled))
     bce = nn.BCEWithLogitsLoss()
-    density = DENSITY_GROUP in schedule.head_groups
+    clip = config.numerics.grad_clip_norm
     model.train()
     if head is not None:
         head.train()
-    phases = [("warmup", schedule.warmup_epochs, schedule.warmup_lambda)]
-    phases.append(("joint", schedule.joint_epochs, schedule.joint_lambda))
+    phases = [("warmup", config.warmup_epochs, config.warmup_lambda)]
+    phases.append(("joint", config.joint_epochs, config.joint_lambda))
     for phase, epochs, lam in phases:
         for _ in range(epochs):
             # running sums stay tensors: one host sync per epoch, not per step
             sums = {k: torch.zeros((), device=X_unlabeled.device) for k in _TERMS}
             steps = 0
-            for idx in _batches(len(X_unlabeled), schedule.joint_batch_size, rng):
+            for idx in _batches(len(X_unlabeled), config.joint_batch_size, rng):
                 if supervised and head_negatives is not None:
                     # the score estimator's CE reads the batch's first unlabeled rows
                     marked = head_negatives[idx]
                     idx = np.concatenate([idx[marked], idx[~marked]])
                 x_u = X_unlabeled[idx]
                 if supervised:
-                    a_idx = rng.integers(0, len(X_anomalies), size=schedule.anomaly_batch_size)
+                    a_idx = rng.integers(0, len(X_anomalies), size=config.anomaly_batch_size)
                     x_a = X_anomalies[a_idx]
                     x_all = torch.cat([x_u, x_a])
                 else:
@@ -209,15 +218,13 @@ def train_joint(
                 if supervised:
                     # the score estimator's CE sees `batch_size` unlabeled rows per step, as
                     # in pretraining; decoding the rest at their mean would double the work
-                    n_head = min(len(x_u), schedule.batch_size)
-                    neg_elbo_rows, features = model.training_terms(
-                        x_all, len(x_u), n_head, density=density
-                    )
+                    n_head = min(len(x_u), config.batch_size)
+                    neg_elbo_rows, features = model.training_terms(x_all, len(x_u), n_head)
                     neg_elbo = neg_elbo_rows.mean()
                     penalty = model.anomaly_penalty(features.z[n_head:]).mean()
                     target = torch.cat([x_u.new_zeros(n_head), x_a.new_ones(len(x_a))])
-                    ce = bce(head(features.stack(schedule.head_groups)), target)
-                    loss = neg_elbo + schedule.anomaly_penalty * penalty + lam * ce
+                    ce = bce(head(features.stack(config.head_features)), target)
+                    loss = neg_elbo + config.anomaly_penalty * penalty + lam * ce
                     sums["penalty"] += penalty.detach()
                     sums["ce"] += ce.detach()
                 else:
@@ -225,7 +232,7 @@ def train_joint(
                     loss = neg_elbo
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
-                nn.utils.clip_grad_norm_(params, GRAD_CLIP_NORM, foreach=True)
+                nn.utils.clip_grad_norm_(params, clip, foreach=True)
                 optimizer.step()
                 sums["loss"] += loss.detach()
                 sums["neg_elbo"] += neg_elbo.detach()
@@ -238,3 +245,66 @@ def train_joint(
     model.eval()
     if head is not None:
         head.eval()
+
+
+@dataclass
+class TrainedMixture:
+    """What training gives the evidence pieces: the mixture network, the score estimator
+    (None without labeled anomalies) and the per-epoch loss history."""
+
+    network: VariationalMixture
+    head: ScoreHead | None
+    history: dict[str, list]
+
+
+def fit_mixture(
+    X: np.ndarray,
+    y: np.ndarray,
+    config: Config,
+    seed: int,
+    device: torch.device,
+    *,
+    head_negatives: np.ndarray | None = None,
+    verbose: bool = False,
+) -> TrainedMixture:
+    """The whole schedule on scaled rows `X` and weak labels `y`: pretraining, EM (K chosen
+    by BIC for n_clusters="auto"), joint training. `head_negatives` (a mask over the
+    unlabeled rows) marks the rows the score estimator may learn "normal" from (None: all).
+    Torch's draws are seeded by `seed` inside a forked generator; numpy's come from a
+    Generator seeded alike, so the same seed gives the same model."""
+    Xs = torch.as_tensor(X, dtype=torch.float32, device=device)
+    labeled = torch.as_tensor(y == 1, device=device)
+    X_u, X_a = Xs[~labeled], Xs[labeled]
+    auto = config.n_clusters == "auto"
+    rng = np.random.default_rng(seed)
+    history = History()
+    epochs = config.pretrain_epochs + config.warmup_epochs + config.joint_epochs
+    with (
+        seeded(seed),
+        tqdm(total=epochs, disable=not verbose, desc="WVAD", unit="epoch") as bar,
+    ):
+        k = 1 if auto else int(config.n_clusters)
+        network = VariationalMixture(
+            X.shape[1], config.latent_dim, k, config.hidden_dims, config.numerics
+        ).to(device)
+        # A fixed K lets the head be built first (this order fixes the seeded results);
+        # with K chosen from the data its input size is known only after EM.
+        head = None if auto else _score_head(config, k, len(X_a), device)
+        pretrain_autoencoder(network, X_u, config, rng, history, tick=bar.update)
+        most = min(config.numerics.max_auto_clusters, len(X_u) // 2) if auto else None
+        fit_gmm_prior(network, X_u, seed, config.numerics, max_clusters=most)
+        if auto:
+            head = _score_head(config, network.n_clusters, len(X_a), device)
+        train_joint(
+            network, head, X_u, X_a, config, rng, history, bar.update, head_negatives
+        )
+    return TrainedMixture(network, head, history.records)
+
+
+def _score_head(
+    config: Config, n_clusters: int, n_labeled: int, device: torch.device
+) -> ScoreHead | None:
+    if n_labeled == 0:
+        return None
+    width = feature_width(config.head_features, n_clusters, config.latent_dim)
+    return ScoreHead(width, config.head_hidden_dims).to(device)

@@ -11,7 +11,14 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["check_X", "check_consistent", "check_labels", "check_target", "describe_columns"]
+__all__ = [
+    "check_X",
+    "check_consistent",
+    "check_labels",
+    "check_mixture_rows",
+    "check_target",
+    "describe_columns",
+]
 
 _MAX_NAMED = 5
 
@@ -44,21 +51,33 @@ def check_X(X: Any, *, name: str = "X") -> tuple[np.ndarray, list[str] | None]: 
             listed = describe_columns(range(len(non_numeric)), non_numeric)
             raise ValueError(f"{name} has non-numeric columns: {listed}")
         X = X.to_numpy()
+    if hasattr(X, "tocsr") or hasattr(X, "todense"):
+        raise ValueError(
+            f"{name} is a sparse matrix, which is not supported; pass a dense array "
+            f"({name}.toarray())"
+        )
     try:
-        array = np.asarray(X, dtype=np.float64)
+        raw = np.asarray(X)
+        complex_values = raw.dtype.kind == "c"
+        array = raw if complex_values else raw.astype(np.float64, copy=False)
     except (TypeError, ValueError) as exc:
         raise ValueError(
             f"{name} must be numeric; could not convert it to floats ({exc})"
         ) from None
+    if complex_values:
+        raise ValueError(f"Complex data not supported: {name} holds complex numbers")
     if array.ndim != 2:
         raise ValueError(
             f"{name} must be 2-D (rows x features); got an array with shape {array.shape}. "
-            "Reshape a single feature with X.reshape(-1, 1) or a single row with X.reshape(1, -1)."
+            "Reshape your data: X.reshape(-1, 1) for a single feature, X.reshape(1, -1) for "
+            "a single row."
         )
     if array.shape[0] == 0:
         raise ValueError(f"{name} is empty: it has no rows")
     if array.shape[1] == 0:
-        raise ValueError(f"{name} has no features (shape {array.shape})")
+        raise ValueError(
+            f"{name} has 0 feature(s) (shape={array.shape}) while a minimum of 1 is required."
+        )
     bad = ~np.isfinite(array)
     if bad.any():
         nan_cols = np.flatnonzero(np.isnan(array).any(axis=0))
@@ -120,11 +139,13 @@ def check_consistent(
     feature_names_in: list[str] | None,
     *,
     name: str = "X",
+    model: str = "the model",
 ) -> None:
     """Refuse a table whose columns differ from the one the model was fitted on."""
     if n_features != n_features_in:
         raise ValueError(
-            f"{name} has {n_features} features, but the model was fitted with {n_features_in}"
+            f"{name} has {n_features} features, but {model} is expecting {n_features_in} "
+            "features as input (as many as in fit)"
         )
     if feature_names_in is not None and names is not None and names != feature_names_in:
         missing = [c for c in feature_names_in if c not in names]
@@ -139,4 +160,16 @@ def check_consistent(
         raise ValueError(
             f"{name} has the fitted columns in a different order; reorder them as in fit: "
             f"{describe_columns(range(len(feature_names_in)), feature_names_in)}"
+        )
+
+
+def check_mixture_rows(y: np.ndarray, n_clusters: int | str) -> None:
+    """Refuse a fit with too few unlabeled rows for the mixture's components (EM needs two
+    rows even for one component; "auto" needs two)."""
+    n_unlabeled = int((y == 0).sum())
+    needed = 2 if n_clusters == "auto" else max(2, int(n_clusters))
+    if n_unlabeled < needed:
+        raise ValueError(
+            f"n_clusters={n_clusters!r} needs at least {needed} unlabeled rows "
+            f"to fit the mixture; got {n_unlabeled}"
         )

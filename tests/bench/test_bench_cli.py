@@ -15,6 +15,10 @@ class FakeWVAD(MeanDistance):
         super().__init__(random_state)
         self.params = params
 
+    @classmethod
+    def from_preset(cls, name="default", random_state=None, **params):
+        return cls(random_state, preset=name, **params)
+
 
 @pytest.fixture
 def fake_wvad_modules(monkeypatch):
@@ -32,9 +36,10 @@ def fake_wvad_modules(monkeypatch):
 def test_make_model_builds_peers_and_wvad_variants(fake_wvad_modules):
     peer = make_model("devnet", random_state=3)
     assert type(peer) is NoisyMean and peer.random_state == 3
-    assert make_model("wvad", 1).params == {}
+    assert make_model("wvad", 1).params == {"preset": "default"}
     assert make_model("wvad-paper", 1).params == {"preset": "paper"}
-    assert make_model("paper-no-z", 2).params == {"preset": "paper", "features_excluded": ("z",)}
+    no_z = ("y", "f_e", "f_r", "f_c")
+    assert make_model("paper-no-z", 2).params == {"preset": "paper", "head_features": no_z}
     assert make_model("paper-k1", 2).params == {"preset": "paper", "n_clusters": 1}
     with pytest.raises(ValueError, match=r"not in wvad\.peers\.PEERS"):
         make_model("rosas", 0)
@@ -48,7 +53,7 @@ def test_every_model_name_builds_a_valid_detector():
         model = make_model(name, random_state=0)
         assert model.get_params()["random_state"] == 0
         if isinstance(model, WVAD):
-            model._resolve_config()  # raises ValueError on a misspelt setting
+            model.get_config()  # raises ValueError on a misspelt setting
 
 
 def test_unknown_model_lists_the_valid_ones():

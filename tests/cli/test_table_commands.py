@@ -29,7 +29,7 @@ def test_fit_writes_model_and_table_description(model_dir, capsys):
     assert spec["input_columns"] == FEATURES and spec["source"] == "train.csv"
     model = WVAD.load(model_dir)
     assert model.n_clusters_ == 3 and model.n_labeled_ >= 1
-    assert model.config_["joint_epochs"] == 4
+    assert model.config_.joint_epochs == 4
 
 
 def test_fit_takes_the_score_read_out(train_csv, tmp_path, capsys):
@@ -46,7 +46,7 @@ def test_fit_without_the_neighbour_distance_keeps_no_training_rows(train_csv, tm
     args = ["fit", train_csv, "--label-col", "label", "--features", *FEATURES, *EPOCHS]
     code, _, _ = run(capsys, *args, "--neighbors", "0", "--out", out, "--quiet")
     model = WVAD.load(out)
-    assert code == 0 and model.score_mode_ == "stacked" and model.neighbours_ is None
+    assert code == 0 and model.score_mode_ == "stacked" and "neighbours" not in model.score_.pieces
     assert not any(k.startswith("neighbours.") for k in torch.load(out / "weights.pt"))
     code, _, err = run(capsys, *args, "--neighbors", "-1", "--out", tmp_path / "x")
     assert code != 0 and "--neighbors" in err
@@ -57,7 +57,7 @@ def test_fit_can_treat_every_unlabeled_row_as_normal(train_csv, tmp_path, capsys
     code, _, _ = run(capsys, *args, "--all-unlabeled-normal", "--out", tmp_path / "a", "--quiet")
     assert code == 0 and WVAD.load(tmp_path / "a").clean_unlabeled is False
     code, _, _ = run(capsys, *args, "--out", tmp_path / "b", "--quiet")
-    assert code == 0 and WVAD.load(tmp_path / "b").clean_unlabeled is None  # the preset's
+    assert code == 0 and WVAD.load(tmp_path / "b").clean_unlabeled is True  # the preset's
 
 
 def test_chunked_scores_match_in_memory_scores(model_dir, train_csv, tmp_path, capsys):
@@ -137,6 +137,7 @@ def test_info_score_line_names_weights_and_branch_ginis():
         "score_mode": "stacked",
         "score_weights": {"head": 0.25, "log_f_r": 0.0, "neg_elbo": 0.4, "deviation": 1.5},
         "branch_ginis": {"deviation": 0.875, "boosting": 0.3},
+        "config": {"fusion": {"gini_floor": 0.5}},
     }
     assert _score_line(card) == (
         "stacked (head 0.25, neg_elbo 0.40, deviation 1.50); cross-fitted Gini of the "
@@ -226,7 +227,7 @@ def test_progress_is_quiet_when_stderr_is_not_a_terminal(train_csv, tmp_path, ca
     )  # fmt: skip
     assert code == 0 and err == "" and "fitted on 300 rows" in out
     config = WVAD.load(tmp_path / "m").config_
-    assert [config[f"{p}_epochs"] for p in ("pretrain", "warmup", "joint")] == [1, 2, 8]
+    assert [getattr(config, f"{p}_epochs") for p in ("pretrain", "warmup", "joint")] == [1, 2, 8]
 
 
 def test_fit_with_automatic_cluster_count(data_dir, tmp_path, capsys):
@@ -237,5 +238,5 @@ def test_fit_with_automatic_cluster_count(data_dir, tmp_path, capsys):
     )  # fmt: skip
     assert code == 0
     model = WVAD.load(model_dir)
-    assert model.config_["n_clusters"] == "auto" and 1 <= model.n_clusters_ <= 10
+    assert model.config_.n_clusters == "auto" and 1 <= model.n_clusters_ <= 10
     assert f"K={model.n_clusters_}" in out

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from wvad.peers._training import balanced_batches, make_optimizer, shuffled_batches, train
+from wvad.loop import balanced_batches, make_optimizer, shuffled_batches, train
 from wvad.runtime import seeded
 
 

@@ -30,7 +30,12 @@ PEER_NAMES: tuple[str, ...] = (
     "iforest",
 )
 
-#: WVAD configurations: name -> keyword arguments for `wvad.estimator.WVAD`.
+def _without(group: str) -> tuple[str, ...]:
+    return tuple(g for g in ("y", "z", "f_e", "f_r", "f_c") if g != group)
+
+
+#: WVAD configurations: name -> a preset ("default" unless given) and keyword arguments
+#: for `WVAD.from_preset`.
 #: The paper's open questions are ablated on the paper preset ("paper-*"). The default
 #: configuration departs from the paper in five places, added one at a time from
 #: "wvad-paper": the fused read-out ("wvad-k5": fusion with the paper's K = 5), K = 2
@@ -47,11 +52,11 @@ WVAD_VARIANTS: Mapping[str, Mapping[str, Any]] = {
     "wvad-all-rows": {"clean_unlabeled": False},
     "paper-recon": {"preset": "paper", "score_mode": "reconstruction"},
     "paper-k1": {"preset": "paper", "n_clusters": 1},
-    "paper-no-y": {"preset": "paper", "features_excluded": ("y",)},
-    "paper-no-z": {"preset": "paper", "features_excluded": ("z",)},
-    "paper-no-fe": {"preset": "paper", "features_excluded": ("f_e",)},
-    "paper-no-fr": {"preset": "paper", "features_excluded": ("f_r",)},
-    "paper-no-fc": {"preset": "paper", "features_excluded": ("f_c",)},
+    "paper-no-y": {"preset": "paper", "head_features": _without("y")},
+    "paper-no-z": {"preset": "paper", "head_features": _without("z")},
+    "paper-no-fe": {"preset": "paper", "head_features": _without("f_e")},
+    "paper-no-fr": {"preset": "paper", "head_features": _without("f_r")},
+    "paper-no-fc": {"preset": "paper", "head_features": _without("f_c")},
 }
 
 #: The WVAD variants that switch one part off (everything but the full configurations).
@@ -94,7 +99,9 @@ def make_model(name: str, random_state: int | None = None) -> Any:
     if name in WVAD_VARIANTS:
         from wvad.estimator import WVAD
 
-        return WVAD(random_state=random_state, **dict(WVAD_VARIANTS[name]))
+        params = dict(WVAD_VARIANTS[name])
+        preset = params.pop("preset", "default")
+        return WVAD.from_preset(preset, random_state=random_state, **params)
     if name in PEER_NAMES:
         from wvad.peers import PEERS
 

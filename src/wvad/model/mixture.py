@@ -14,33 +14,18 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from wvad.config import FEATURE_GROUPS, Numerics
 from wvad.model.layers import mlp
 
-__all__ = [
-    "DENSITY_GROUP",
-    "FEATURE_GROUPS",
-    "HEAD_GROUPS",
-    "INPUT_GROUP",
-    "MixtureFeatures",
-    "VariationalMixture",
-]
+__all__ = ["MixtureFeatures", "VariationalMixture", "feature_width"]
 
 LOG_2PI = math.log(2.0 * math.pi)
 
-# Clamps keep every variance strictly positive and every log-density finite.
-Z_LOGVAR_RANGE = (-8.0, 8.0)
-PRIOR_LOGVAR_RANGE = (-6.0, 6.0)
-X_LOGVAR_RANGE = (-8.0, 4.0)
-# ||x|| below this is treated as this, so f_r stays finite for all-zero rows.
-MIN_NORM = 1e-3
 
-FEATURE_GROUPS = ("y", "z", "f_e", "f_r", "f_c")
-# Optional extra input of the score estimator: the mixture's own anomaly evidence.
-DENSITY_GROUP = "f_d"
-# Optional extra input: the (scaled) row itself, so the estimator can use what the
-# compressed features lose.
-INPUT_GROUP = "x"
-HEAD_GROUPS = (*FEATURE_GROUPS, DENSITY_GROUP, INPUT_GROUP)
+def feature_width(groups: Sequence[str], n_clusters: int, latent_dim: int) -> int:
+    """Columns of `MixtureFeatures.stack(groups)`: K for y, D for z, one per scalar."""
+    sizes = {"y": n_clusters, "z": latent_dim}
+    return sum(sizes.get(g, 1) for g in groups)
 
 
 @dataclass
@@ -53,12 +38,11 @@ class MixtureFeatures:
     f_r: Tensor  # (N,) relative reconstruction error ||x - x^|| / ||x||
     f_c: Tensor  # (N,) cosine similarity of x and x^, in [-1, 1]
     f_d: Tensor | None = None  # (N,) negative ELBO at the latent mean, when asked for
-    x: Tensor | None = None  # (N, n_features) the input row
 
     def stack(self, groups: Sequence[str] = FEATURE_GROUPS) -> Tensor:
         """Concatenate the chosen groups column-wise, in the canonical order."""
         parts = []
-        for name in HEAD_GROUPS:
+        for name in FEATURE_GROUPS:
             if name in groups:
                 value = getattr(self, name)
                 parts.append(value if value.dim() == 2 else value.unsqueeze(1))
@@ -66,7 +50,11 @@ class MixtureFeatures:
 
 
 class VariationalMixture(nn.Module):
-    """Encoder, decoder and Gaussian-mixture prior, with the ELBO and the derived features."""
+    """Encoder, decoder and Gaussian-mixture prior, with the ELBO and the derived features.
+
+    `numerics` holds the clamps that keep every variance positive and every log-density
+    finite, and the floor of ||x|| in f_r.
+    """
 
     def __init__(
         self,
@@ -74,8 +62,10 @@ class VariationalMixture(nn.Module):
         latent_dim: int,
         n_clusters: int,
         hidden_dims: Sequence[int],
+        numerics: Numerics | None = None,
     ) -> None:
         super().__init__()
+        self.numerics = Numerics() if numerics is None else numerics
         self.n_features = n_features
         self.latent_dim = latent_dim
         self.n_clusters = n_clusters
@@ -86,11 +76,21 @@ class VariationalMixture(nn.Module):
         self.prior_logvars = nn.Parameter(torch.zeros(n_clusters, latent_dim))
         self.x_logvar = nn.Parameter(torch.zeros(n_features))
 
+    @classmethod
+    def from_state(
+        cls, state: dict[str, Tensor], hidden_dims: Sequence[int], numerics: Numerics
+    ) -> VariationalMixture:
+        """Rebuild a trained mixture from its `state_dict()` (sizes read off the tensors)."""
+        n_clusters, latent_dim = state["prior_means"].shape
+        model = cls(len(state["x_logvar"]), latent_dim, n_clusters, hidden_dims, numerics)
+        model.load_state_dict(state)
+        return model
+
     # -- encoder / decoder ----------------------------------------------------------------
     def encode(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """Mean and (clamped) log-variance of q(z|x)."""
         mu, logvar = self.encoder(x).chunk(2, dim=1)
-        return mu, logvar.clamp(*Z_LOGVAR_RANGE)
+        return mu, logvar.clamp(*self.numerics.z_logvar_range)
 
     def decode(self, z: Tensor) -> Tensor:
         return self.decoder(z)
@@ -105,7 +105,7 @@ class VariationalMixture(nn.Module):
         return torch.log_softmax(self.prior_logits, dim=0)
 
     def clamped_prior_logvars(self) -> Tensor:
-        return self.prior_logvars.clamp(*PRIOR_LOGVAR_RANGE)
+        return self.prior_logvars.clamp(*self.numerics.prior_logvar_range)
 
     def component_log_joint(self, z: Tensor) -> Tensor:
         """log pi_k + log N(z; mu_k, sigma_k^2) for every row and component, shape (N, K)."""
@@ -121,7 +121,7 @@ class VariationalMixture(nn.Module):
     # -- objectives -----------------------------------------------------------------------
     def reconstruction_log_likelihood(self, x: Tensor, x_hat: Tensor) -> Tensor:
         """log N(x; x_hat, diag sigma_x^2) per row, with a learned per-feature variance."""
-        logvar = self.x_logvar.clamp(*X_LOGVAR_RANGE)
+        logvar = self.x_logvar.clamp(*self.numerics.x_logvar_range)
         return -0.5 * (LOG_2PI + logvar + (x - x_hat) ** 2 / logvar.exp()).sum(dim=1)
 
     def negative_elbo(self, x: Tensor, *, sample: bool = True) -> tuple[Tensor, Tensor, Tensor]:
@@ -166,6 +166,10 @@ class VariationalMixture(nn.Module):
         ).sum(dim=2)
         return (self.log_pi().exp().unsqueeze(0) / (1.0 + d2 / self.latent_dim)).sum(dim=1)
 
+    def reconstruction_errors(self, x: Tensor) -> Tensor:
+        """Squared error per row and column of the reconstruction from the latent mean."""
+        return (x - self.decode(self.encode(x)[0])) ** 2
+
     # -- features -------------------------------------------------------------------------
     def features(self, x: Tensor, *, density: bool = False) -> MixtureFeatures:
         """The five WVAD features, computed deterministically from the mean of q(z|x).
@@ -178,7 +182,7 @@ class VariationalMixture(nn.Module):
         )
 
     def training_terms(
-        self, x: Tensor, n_unlabeled: int, n_head_unlabeled: int, *, density: bool = False
+        self, x: Tensor, n_unlabeled: int, n_head_unlabeled: int
     ) -> tuple[Tensor, MixtureFeatures]:
         """One joint-training step's forward pass over x = [unlabeled rows; labeled anomalies].
 
@@ -205,7 +209,7 @@ class VariationalMixture(nn.Module):
             head_rows(logvar),
             x_hat[n_unlabeled:],
             log_post[n_unlabeled:],
-            density=density,
+            density=False,
         )
         return neg_elbo, features
 
@@ -215,10 +219,10 @@ class VariationalMixture(nn.Module):
         y = log_y.exp()
         f_e = (-(y * log_y).sum(dim=1)).clamp_min(0.0)
         x_norm = x.norm(dim=1)
-        f_r = (x - x_hat).norm(dim=1) / x_norm.clamp_min(MIN_NORM)
+        f_r = (x - x_hat).norm(dim=1) / x_norm.clamp_min(self.numerics.min_norm)
         f_c = nn.functional.cosine_similarity(x, x_hat, dim=1, eps=1e-8).clamp(-1.0, 1.0)
         f_d = self._negative_elbo_terms(x, mu, logvar, x_hat, log_y)[0] if density else None
-        return MixtureFeatures(y=y, z=mu, f_e=f_e, f_r=f_r, f_c=f_c, f_d=f_d, x=x)
+        return MixtureFeatures(y=y, z=mu, f_e=f_e, f_r=f_r, f_c=f_c, f_d=f_d)
 
     # -- initialisation -------------------------------------------------------------------
     @torch.no_grad()
@@ -233,7 +237,9 @@ class VariationalMixture(nn.Module):
             self.prior_logvars = nn.Parameter(like.new_zeros(k, self.latent_dim))
         self.prior_logits.copy_(weights.clamp_min(1e-8).log())
         self.prior_means.copy_(means)
-        self.prior_logvars.copy_(variances.clamp_min(1e-8).log().clamp(*PRIOR_LOGVAR_RANGE))
+        self.prior_logvars.copy_(
+            variances.clamp_min(1e-8).log().clamp(*self.numerics.prior_logvar_range)
+        )
 
     @torch.no_grad()
     def set_posterior_variance(self, variances: Tensor) -> None:
@@ -244,8 +250,12 @@ class VariationalMixture(nn.Module):
         """
         last = self.encoder[-1]
         last.weight[self.latent_dim :].zero_()
-        last.bias[self.latent_dim :].copy_(variances.clamp_min(1e-8).log().clamp(*Z_LOGVAR_RANGE))
+        last.bias[self.latent_dim :].copy_(
+            variances.clamp_min(1e-8).log().clamp(*self.numerics.z_logvar_range)
+        )
 
     @torch.no_grad()
     def set_reconstruction_variance(self, variances: Tensor) -> None:
-        self.x_logvar.copy_(variances.clamp_min(1e-8).log().clamp(*X_LOGVAR_RANGE))
+        self.x_logvar.copy_(
+            variances.clamp_min(1e-8).log().clamp(*self.numerics.x_logvar_range)
+        )

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 from wvad.base import BaseDetector
 from wvad.runtime import resolve_device, resolve_seed, seeded
 
-__all__ = ["NeuralPeer", "xavier_init"]
+__all__ = ["NeuralPeer"]
 
 
 class NeuralPeer(BaseDetector):
@@ -27,12 +26,3 @@ class NeuralPeer(BaseDetector):
 
     def _fit_torch(self, X: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> None:
         raise NotImplementedError
-
-
-def xavier_init(module: torch.nn.Module) -> None:
-    """Keras' ``glorot_normal`` kernels and zero biases, for the peers first written in Keras."""
-    for m in module.modules():
-        if isinstance(m, torch.nn.Linear):
-            torch.nn.init.xavier_normal_(m.weight)
-            if m.bias is not None:
-                torch.nn.init.zeros_(m.bias)

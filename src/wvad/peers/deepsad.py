@@ -21,8 +21,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from wvad.loop import score_in_batches, shuffled_batches, to_tensor, train
 from wvad.peers._base import NeuralPeer
-from wvad.peers._training import score_in_batches, shuffled_batches, to_tensor, train
 
 __all__ = ["DeepSAD", "DeepSADDecoder", "DeepSADEncoder", "deepsad_loss"]
 

@@ -14,51 +14,15 @@ batches of 512 rows, margin 5, 5000 reference draws.
 from __future__ import annotations
 
 import numpy as np
-import torch
-from torch import nn
 
-from wvad.peers._base import NeuralPeer, xavier_init
-from wvad.peers._training import (
-    balanced_batches,
-    score_in_batches,
-    split_labels,
-    to_tensor,
-    train,
-)
+from wvad.config import DeviationSettings
+from wvad.evidence.deviation import fit_deviation_network
+from wvad.loop import score_in_batches
+from wvad.peers._base import NeuralPeer
 
-__all__ = ["DevNet", "DevNetNetwork", "deviation_loss"]
+__all__ = ["DevNet"]
 
-
-def deviation_loss(
-    scores: torch.Tensor, target: torch.Tensor, margin: float = 5.0, n_ref: int = 5000
-) -> torch.Tensor:
-    """Deviation loss of Pang et al. (KDD 2019), eq. (4)-(5).
-
-    dev = (score - mean(r)) / std(r) with r ~ N(0, 1) (`n_ref` draws, fresh each call,
-    from torch's generator); unlabeled rows pay |dev|, labeled anomalies max(0, margin - dev).
-    """
-    ref = torch.randn(n_ref, device=scores.device, dtype=scores.dtype)
-    dev = (scores - ref.mean()) / ref.std()
-    inlier = dev.abs()
-    outlier = (margin - dev).clamp_min(0.0)
-    return torch.mean((1.0 - target) * inlier + target * outlier)
-
-
-class DevNetNetwork(nn.Module):
-    """Row -> hidden ReLU layers -> linear scalar score."""
-
-    def __init__(self, n_features: int, hidden: tuple[int, ...] = (20,)) -> None:
-        super().__init__()
-        layers: list[nn.Module] = []
-        width = n_features
-        for h in hidden:
-            layers += [nn.Linear(width, h), nn.ReLU()]
-            width = h
-        self.hidden = nn.Sequential(*layers)
-        self.out = nn.Linear(width, 1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.out(self.hidden(x)).squeeze(-1)
+_PAPER = DeviationSettings()  # the paper's and ADBench's settings, shared with wvad's piece
 
 
 class DevNet(NeuralPeer):
@@ -77,16 +41,16 @@ class DevNet(NeuralPeer):
 
     def __init__(
         self,
-        hidden: tuple[int, ...] = (20,),
-        margin: float = 5.0,
-        n_ref: int = 5000,
-        epochs: int = 50,
-        steps_per_epoch: int = 20,
-        batch_size: int = 512,
-        lr: float = 1e-3,
-        optimizer: str = "rmsprop",
-        l2: float = 0.01,
-        clip_norm: float | None = 0.001,
+        hidden: tuple[int, ...] = _PAPER.hidden,
+        margin: float = _PAPER.margin,
+        n_ref: int = _PAPER.n_ref,
+        epochs: int = _PAPER.epochs,
+        steps_per_epoch: int = _PAPER.steps_per_epoch,
+        batch_size: int = _PAPER.batch_size,
+        lr: float = _PAPER.learning_rate,
+        optimizer: str = _PAPER.optimizer,
+        l2: float = _PAPER.l2,
+        clip_norm: float | None = _PAPER.clip_norm,
         contamination: float = 0.1,
         random_state: int | None = None,
         device: str = "auto",
@@ -108,34 +72,21 @@ class DevNet(NeuralPeer):
         self.verbose = verbose
 
     def _fit_torch(self, X: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> None:
-        device = self.device_
-        net = DevNetNetwork(X.shape[1], tuple(self.hidden)).to(device)
-        xavier_init(net)
-        Xt = to_tensor(X, device)
-        unlabeled, anomalies = split_labels(y)
-        kernels = [m.weight for m in net.hidden if isinstance(m, nn.Linear)]
-
-        def loss_fn(batch: tuple[np.ndarray, np.ndarray]) -> torch.Tensor:
-            idx, target = batch
-            scores = net(Xt[torch.as_tensor(idx, device=device)])
-            loss = deviation_loss(scores, to_tensor(target, device), self.margin, self.n_ref)
-            if self.l2:
-                loss = loss + self.l2 * sum((w**2).sum() for w in kernels)
-            return loss
-
-        self.history_ = train(
-            net,
-            loss_fn,
-            balanced_batches(unlabeled, anomalies, self.batch_size, self.steps_per_epoch),
+        settings = DeviationSettings(
+            hidden=tuple(self.hidden),
+            margin=self.margin,
+            n_ref=self.n_ref,
             epochs=self.epochs,
-            lr=self.lr,
-            rng=rng,
+            steps_per_epoch=self.steps_per_epoch,
+            batch_size=self.batch_size,
+            learning_rate=self.lr,
             optimizer=self.optimizer,
+            l2=self.l2,
             clip_norm=self.clip_norm,
-            verbose=self.verbose,
-            name="DevNet",
         )
-        self.network_ = net
+        self.network_, self.history_ = fit_deviation_network(
+            X, y, settings, rng, self.device_, verbose=self.verbose
+        )
 
     def _score(self, X: np.ndarray) -> np.ndarray:
         return score_in_batches(self.network_, X, self.device_)

@@ -25,14 +25,15 @@ import numpy as np
 import torch
 from torch import nn
 
-from wvad.peers._base import NeuralPeer, xavier_init
-from wvad.peers._training import (
+from wvad.loop import (
     balanced_batches,
     score_in_batches,
     split_labels,
     to_tensor,
     train,
 )
+from wvad.model.layers import xavier_init
+from wvad.peers._base import NeuralPeer
 
 __all__ = ["FeaWAD", "FeaWADNetwork"]
 

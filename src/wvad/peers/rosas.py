@@ -38,8 +38,8 @@ import torch
 from torch import nn
 from torch.nn import functional
 
+from wvad.loop import score_in_batches, split_labels, to_tensor, train
 from wvad.peers._base import NeuralPeer
-from wvad.peers._training import score_in_batches, split_labels, to_tensor, train
 
 __all__ = ["RoSAS", "RoSASNetwork", "dynamic_weighting"]
 

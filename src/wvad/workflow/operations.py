@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from wvad.data.readers import _existing_file, _import_pandas
+from wvad.presets import preset_name
 from wvad.workflow.tables import (
     SPEC_FILE,
     AtomicTableWriter,
@@ -189,7 +190,7 @@ def fit_table(
         params["n_neighbors"] = n_neighbors
     if clean_unlabeled is not None:
         params["clean_unlabeled"] = clean_unlabeled
-    model = WVAD(
+    model = WVAD.from_preset(
         preset,
         random_state=seed,
         contamination=contamination,
@@ -375,7 +376,7 @@ def explain_rows(
     for i in range(len(frame)):
         feats = dict(zip(names, transformed[i], strict=True))
         y = transformed[i, :k]
-        z = transformed[i, k : k + model.model_.latent_dim]
+        z = transformed[i, k : k + model.config_.latent_dim]
         per_column = _column_errors(errors[i], spec)
         total = sum(e for _, e in per_column)
         per_column.sort(key=lambda item: -item[1])
@@ -425,7 +426,7 @@ def model_card(model_dir: str | Path) -> dict[str, Any]:
     versions = {"wvad": saved.get("wvad_version"), "torch": saved.get("torch_version")}
     versions.update(spec.versions)
     params = saved.get("params", {})
-    config = {k: list(v) if isinstance(v, tuple) else v for k, v in model.config_.items()}
+    config = model.config_.to_dict()
     return {
         "model_dir": str(model_dir),
         "has_table_description": (model_dir / SPEC_FILE).is_file(),
@@ -443,10 +444,10 @@ def model_card(model_dir: str | Path) -> dict[str, Any]:
         "contamination": float(params.get("contamination", model.contamination)),
         "score_mode": model.score_mode_,
         "score_weights": model.score_weights(),
-        "branch_ginis": dict(model.branch_ginis_),
+        "branch_ginis": dict(model.score_.ginis),
         "fit_seconds": float(model.fit_seconds_),
         "seed": model.seed_,
-        "preset": params.get("preset", spec.preset),
+        "preset": spec.preset or preset_name(model.config_) or "custom",
         "config": config,
         "versions": versions,
     }

@@ -112,7 +112,7 @@ def plot_model(
             if kept < max_points:
                 features = model.transform(X[: max_points - kept])
                 clusters.append(features[:, :k].argmax(axis=1))
-                latent.append(features[:, k : k + model.model_.latent_dim])
+                latent.append(features[:, k : k + model.config_.latent_dim])
                 kept += len(features)
             offset += len(frame)
             bar.update(len(frame))

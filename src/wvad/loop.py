@@ -1,13 +1,14 @@
-"""The one training loop every neural peer shares, plus its batch samplers and helpers.
+"""The small training loop shared by the deviation piece and every neural peer, with its
+batch samplers and helpers.
 
-The loop knows nothing about any peer: it draws the index batches of an epoch from a
-sampler, hands each batch to a loss callback and steps one optimizer. Peers own their
+The loop knows nothing about any network: it draws the index batches of an epoch from a
+sampler, hands each batch to a loss callback and steps one optimizer. Callers own their
 networks (torch modules) and losses; this module owns iteration, optimisation, determinism
-and the loss history.
+and the loss history. (The mixture's own schedule is `wvad.training`.)
 
 Determinism: every random draw of the loop (batch indices) comes from the numpy
 ``Generator`` passed in; every torch draw (weight initialisation, noise inside a loss)
-comes from torch's global generator, which the peers seed with
+comes from torch's global generator, which callers seed with
 :func:`wvad.runtime.seeded` around the whole fit. Same seed, same scores.
 """
 

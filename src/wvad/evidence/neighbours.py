@@ -1,5 +1,4 @@
-"""The distance piece of WVAD's "stacked" score: how far a row lies from its nearest
-unlabeled training rows.
+"""The distance piece: how far a row lies from its nearest unlabeled training rows.
 
 The mixture describes the unlabeled rows with K Gaussian clusters in a small latent space;
 anomalies that sit in the gaps of a many-shaped normal class (letters drawn by many hands,
@@ -7,19 +6,21 @@ radar returns) look ordinary to it but are far from every normal row in the inpu
 The log of the mean Euclidean distance to the k nearest unlabeled training rows measures
 exactly that (it is the k-nearest-neighbour detector, a strong unsupervised baseline on
 tabular data). It is unsupervised evidence, weighed in the fused score like the mixture's
-own (`wvad.stacking.unsupervised_weights`).
+own. A training row is not its own neighbour (`score_training`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import torch
+from torch import Tensor
 
-__all__ = ["MAX_REFERENCE", "NeighbourDistance"]
+from wvad.config import Config
+from wvad.evidence.base import Evidence, Rows, TrainingData, Trust
+from wvad.training import TrainedMixture
 
-#: Unlabeled rows kept as neighbours (a seeded sample above this): bounds memory and the
-#: cost of scoring, which grows with the reference set.
-MAX_REFERENCE = 8192
+__all__ = ["NeighbourDistance"]
+
 #: Query rows per distance block: a block x reference matrix stays a few tens of MB.
 _BLOCK = 1024
 #: Candidates beyond k whose exact distance is computed: more than enough to absorb the
@@ -27,42 +28,52 @@ _BLOCK = 1024
 CANDIDATE_MARGIN = 8
 
 
-class NeighbourDistance:
+class NeighbourDistance(Evidence):
     """log mean distance from a row to its `k` nearest rows of `reference` (scaled rows)."""
 
-    def __init__(self, reference: torch.Tensor, k: int) -> None:
+    name = "neighbours"
+    trust = Trust.UNSUPERVISED
+
+    def __init__(self, reference: Tensor, k: int, training_position: np.ndarray | None = None):
         self.reference = reference
         self.k = int(k)
         self._reference64 = reference.double()
         self._squared_norms = (reference * reference).sum(dim=1)
+        # per training row, its place in `reference` (-1: not in it); known right after fit
+        self._training_position = training_position
+
+    @classmethod
+    def applies(cls, config: Config, data: TrainingData) -> bool:
+        return config.n_neighbors > 0
 
     @classmethod
     def fit(
-        cls, unlabeled: np.ndarray, k: int, seed: int, device: torch.device
-    ) -> tuple[NeighbourDistance, np.ndarray]:
-        """Keep up to MAX_REFERENCE of the scaled `unlabeled` rows (at least two) and use
-        k = min(k, rows kept - 1) neighbours. Also returns, per unlabeled row, its position
-        in the reference set or -1, which `leave_one_out` needs."""
-        n = len(unlabeled)
+        cls, data: TrainingData, config: Config, mixture: TrainedMixture | None = None
+    ) -> NeighbourDistance:
+        """Keep up to `fusion.max_reference` of the unlabeled rows (a seeded sample above
+        that, at least two) and use k = min(n_neighbors, rows kept - 1) neighbours."""
+        unlabeled = data.X[data.y == 0]
+        n, limit = len(unlabeled), config.fusion.max_reference
         kept = np.arange(n)
-        if n > MAX_REFERENCE:
-            kept = np.sort(np.random.default_rng(seed).choice(n, MAX_REFERENCE, replace=False))
-        position = np.full(n, -1, dtype=np.int64)
-        position[kept] = np.arange(len(kept))
-        reference = torch.as_tensor(unlabeled[kept], dtype=torch.float32, device=device)
-        return cls(reference, min(k, len(kept) - 1)), position
+        if n > limit:
+            kept = np.sort(np.random.default_rng(data.seed).choice(n, limit, replace=False))
+        among_unlabeled = np.full(n, -1, dtype=np.int64)
+        among_unlabeled[kept] = np.arange(len(kept))
+        position = np.full(len(data.y), -1, dtype=np.int64)
+        position[data.y == 0] = among_unlabeled
+        reference = torch.as_tensor(unlabeled[kept], dtype=torch.float32, device=data.device)
+        return cls(reference, min(config.n_neighbors, len(kept) - 1), position)
 
-    def score(self, rows: torch.Tensor) -> torch.Tensor:
-        """One score per row of `rows` (scaled, float32)."""
-        return self._log_mean_distance(rows, None)
+    def score(self, rows: Rows) -> Tensor:
+        return self._log_mean_distance(rows.x, None)
 
-    def leave_one_out(self, rows: torch.Tensor, position: np.ndarray) -> torch.Tensor:
-        """As `score`, but a row that is itself reference row `position` (>= 0) does not
-        count as its own neighbour: training rows then look as a new row would."""
-        own = torch.as_tensor(position, dtype=torch.int64, device=rows.device)
-        return self._log_mean_distance(rows, own)
+    def score_training(self, rows: Rows) -> Tensor:
+        if self._training_position is None:
+            raise RuntimeError("training rows are scored right after fit only")
+        own = self._training_position[rows.start : rows.start + len(rows)]
+        return self._log_mean_distance(rows.x, torch.as_tensor(own, device=rows.x.device))
 
-    def _log_mean_distance(self, rows: torch.Tensor, own: torch.Tensor | None) -> torch.Tensor:
+    def _log_mean_distance(self, rows: Tensor, own: Tensor | None) -> Tensor:
         reference = self.reference
         take = min(self.k + (0 if own is None else 1) + CANDIDATE_MARGIN, len(reference))
         out = []
@@ -82,9 +93,11 @@ class NeighbourDistance:
         distance = torch.cat(out) if out else rows.new_zeros(0, dtype=torch.float64)
         return distance.clamp_min(1e-12).log().to(reference.dtype)
 
-    def state(self) -> dict[str, torch.Tensor]:
+    def state(self) -> dict[str, Tensor]:
         return {"reference": self.reference.detach().cpu(), "k": torch.tensor(self.k)}
 
     @classmethod
-    def from_state(cls, state: dict[str, torch.Tensor], device: torch.device) -> NeighbourDistance:
+    def from_state(
+        cls, state: dict[str, Tensor], config: Config, device: torch.device
+    ) -> NeighbourDistance:
         return cls(state["reference"].to(device), int(state["k"]))

@@ -1,0 +1,166 @@
+"""The one interface every piece of WVAD's score shares.
+
+A piece of evidence maps scaled rows to one number per row, higher = more anomalous. Each
+is one class with the same small surface:
+
+- `name`, and `trust`: how the fused score may learn how much to believe it
+  (`Trust`; a property of the piece, not a branch in the fused score);
+- `fit(data, config, mixture)`: fitted on the scaled training rows and weak labels
+  (`TrainingData`) and, for the pieces that read it, the trained mixture;
+- `score(rows)` on a chunk of `Rows`, and `score_training(rows)` for the training rows
+  (the same, except where a row must not count as evidence about itself);
+- `state()` / `from_state(state, config, device)`: plain tensors, no pickle.
+
+`wvad.fused.FusedScore` fits, weighs and combines them; nothing else knows which pieces
+exist.
+"""
+
+from __future__ import annotations
+
+import warnings
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from enum import Enum
+from functools import cached_property
+from typing import TYPE_CHECKING, ClassVar
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from wvad.config import Config
+from wvad.model.mixture import MixtureFeatures, VariationalMixture
+
+if TYPE_CHECKING:
+    from typing import Self
+
+    from wvad.training import TrainedMixture
+
+__all__ = ["SCORING_BATCH", "Evidence", "Rows", "TrainingData", "Trust", "iter_rows"]
+
+#: Rows per scoring chunk: large enough for fast matrix products, small enough for memory.
+SCORING_BATCH = 16384
+
+
+class Trust(Enum):
+    """How the fused score learns a piece's weight from the labels."""
+
+    #: Not fitted to the labels: how it ranks the labeled anomalies among the training
+    #: rows is an honest estimate of how it ranks unseen ones.
+    UNSUPERVISED = "unsupervised"
+    #: Fitted to the labels with the mixture (the score estimator): trusted by how many
+    #: labels there are, since cross-fitting it would mean refitting the mixture.
+    LABEL_COUNT = "label_count"
+    #: Fitted to the labels alone: its in-sample ranking would be near perfect and say
+    #: nothing, so its weight comes from a cross-fitted (held-out) ranking.
+    CROSS_FITTED = "cross_fitted"
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """What a piece is fitted on: scaled rows (float64), weak labels (1 = known anomaly,
+    0 = unlabeled), the seed of its random draws and the device of its tensors."""
+
+    X: np.ndarray
+    y: np.ndarray
+    seed: int
+    device: torch.device
+
+    @property
+    def n_labeled(self) -> int:
+        return int((self.y == 1).sum())
+
+    @property
+    def n_unlabeled(self) -> int:
+        return int((self.y == 0).sum())
+
+    def subset(self, rows: np.ndarray, seed: int | None = None) -> TrainingData:
+        """The rows selected by `rows` (a mask or indices), optionally with another seed."""
+        return TrainingData(self.X[rows], self.y[rows], self.seed if seed is None else seed,
+                            self.device)
+
+
+class Rows:
+    """A chunk of scaled rows being scored, and what the mixture says of them.
+
+    `start` is the chunk's first row's position in the table being scored (the training
+    table, in `score_training`). The mixture's features are computed once per chunk, at
+    the first piece that asks, and shared by every piece that reads them.
+    """
+
+    def __init__(self, x: Tensor, start: int = 0, mixture: VariationalMixture | None = None):
+        self.x = x
+        self.start = start
+        self.mixture = mixture
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    @cached_property
+    def features(self) -> MixtureFeatures:
+        """The mixture's features of these rows, the negative ELBO at the mean included."""
+        if self.mixture is None:
+            raise RuntimeError("these rows were built without the mixture")
+        return self.mixture.features(self.x, density=True)
+
+
+def iter_rows(
+    X: np.ndarray,
+    device: torch.device,
+    mixture: VariationalMixture | None = None,
+    scale: Callable[[Tensor], Tensor] | None = None,
+    batch: int = SCORING_BATCH,
+) -> Iterator[Rows]:
+    """`X` in chunks of float32 `Rows`, each scaled by `scale` (in float64) when given.
+    Call it under `torch.inference_mode()`."""
+    for start in range(0, len(X), batch):
+        x = _as_tensor_readonly(X[start : start + batch], device)
+        if scale is not None:
+            x = scale(x)
+        yield Rows(x.to(torch.float32), start, mixture)
+
+
+def _as_tensor_readonly(array: np.ndarray, device: torch.device) -> Tensor:
+    """A tensor sharing `array`'s memory, which is only read: the user's read-only arrays
+    (memory maps, pandas buffers) need no copy and deserve no warning."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        return torch.as_tensor(array, device=device)
+
+
+class Evidence(ABC):
+    """One piece of the score; see the module docstring for the contract."""
+
+    name: ClassVar[str]
+    trust: ClassVar[Trust]
+    #: Whether the piece's held-out scores pick the reliable unlabeled rows and its final
+    #: fit learns "normal" from them (the reliable-rows step, `wvad.crossfit`).
+    cleans: ClassVar[bool] = False
+
+    @classmethod
+    def applies(cls, config: Config, data: TrainingData) -> bool:
+        """Whether this piece is part of a fit with `config` on `data`."""
+        return True
+
+    @classmethod
+    @abstractmethod
+    def fit(cls, data: TrainingData, config: Config, mixture: TrainedMixture | None) -> Self:
+        """Fit on `data`; `mixture` is None while cross-fitting (before it is trained)."""
+
+    @abstractmethod
+    def score(self, rows: Rows) -> Tensor:
+        """One float32 score per row, higher = more anomalous."""
+
+    def score_training(self, rows: Rows) -> Tensor:
+        """`score` of the training rows, chunk by chunk in order."""
+        return self.score(rows)
+
+    def state(self) -> dict[str, Tensor]:
+        """The fitted piece as plain tensors."""
+        return {}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Tensor], config: Config, device: torch.device) -> Self:
+        """Rebuild the fitted piece from `state()`'s tensors."""
+        return cls()

@@ -1,0 +1,313 @@
+"""WVAD's score: how its pieces of evidence (`wvad.evidence`) become one number.
+
+A read-out (`READOUTS`, chosen by `score_mode`) names the pieces it may use. "head",
+"elbo" and "reconstruction" read one piece alone, unchanged. "fusion" and "stacked" fuse
+theirs: each piece is standardised by its median and inter-quartile range on the
+unlabeled training rows and Gaussianised through its quantiles there (`wvad.fusion`), so
+no piece outvotes the others by the length of its tail, then added with a weight that
+follows from what the labels show about it (its `Trust`):
+
+- the score estimator (label count): n / (n + fusion_prior) for n labeled anomalies;
+- the unsupervised pieces: the rest, 1 - that, scaled by the best in-sample Gini
+  G = max(0, 2 AUROC - 1) of the labeled anomalies among the training rows; "fusion"
+  gives it all to the best piece, "stacked" shares it in proportion to G^2 (with a few
+  labels two pieces often tie within noise, and following the best would follow chance);
+  without labels they weigh the same;
+- the cross-fitted pieces: 0 up to a held-out Gini of `fusion.gini_floor`, then linearly
+  up to `fusion.max_weight` at a perfect held-out ranking (`wvad.crossfit`). A piece that
+  earns nothing is not fitted at all.
+
+Cross-fitting runs before the mixture is trained (`ScorePlan`): where the piece that
+`cleans` (the boosted trees) earns weight, its held-out scores also pick the reliable
+unlabeled rows, and the score estimator and that piece's final fit learn "normal" from
+those rows only. docs/method.md gives the measurements behind each rule.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from wvad.config import Config, FusionSettings
+from wvad.crossfit import CrossFit, can_cross_fit, cross_fit, gini, reliable_rows
+from wvad.evidence import PIECES, Evidence, Rows, TrainingData, Trust, iter_rows
+from wvad.fusion import fit_quantiles, gaussianize, robust_standardize
+from wvad.persistence import prefixed
+from wvad.training import TrainedMixture
+
+__all__ = [
+    "READOUTS",
+    "FusedScore",
+    "Readout",
+    "ScorePlan",
+    "cross_fitted_weight",
+    "shared_weights",
+]
+
+
+@dataclass(frozen=True)
+class Readout:
+    """The pieces a score mode may use, in order, and how it shares the unsupervised
+    pieces' weight: None (the one piece alone), "best" or "squares"."""
+
+    pieces: tuple[str, ...]
+    sharing: str | None
+
+
+READOUTS: Mapping[str, Readout] = MappingProxyType(
+    {
+        "stacked": Readout(
+            ("head", "log_f_r", "neg_elbo", "neighbours", "deviation", "boosting"), "squares"
+        ),
+        "fusion": Readout(("head", "log_f_r", "neg_elbo"), "best"),
+        "head": Readout(("head",), None),
+        "elbo": Readout(("neg_elbo",), None),
+        "reconstruction": Readout(("log_f_r",), None),
+    }
+)
+
+
+def cross_fitted_weight(gini_held_out: float, settings: FusionSettings) -> float:
+    """A cross-fitted piece's weight for its held-out Gini."""
+    floor = settings.gini_floor
+    return settings.max_weight * max(0.0, gini_held_out - floor) / (1.0 - floor)
+
+
+def shared_weights(ginis: np.ndarray) -> np.ndarray:
+    """Unsupervised pieces' weights from their Ginis G: together max G, shared as G^2."""
+    ginis = np.asarray(ginis, dtype=np.float64)
+    squares = ginis**2
+    total = squares.sum()
+    return np.zeros_like(ginis) if total == 0 else ginis.max() * squares / total
+
+
+@dataclass(frozen=True)
+class Standardiser:
+    """One piece's map to a standard normal scale: median, inter-quartile range and the
+    quantiles of the standardised values, all on the unlabeled training rows."""
+
+    center: float
+    scale: float
+    quantiles: np.ndarray
+
+    @classmethod
+    def fit(cls, values: np.ndarray, max_quantiles: int) -> Standardiser:
+        center, scale = robust_standardize(values)
+        quantiles = fit_quantiles((values - center) / scale, max_quantiles)
+        return cls(float(center), float(scale), quantiles)
+
+    def __call__(self, values: np.ndarray) -> np.ndarray:
+        z = (values - self.center) / self.scale
+        return gaussianize(z[:, None], self.quantiles[:, None])[:, 0]
+
+
+class ScorePlan:
+    """The fused score before the mixture is trained: its mode, its pieces, what
+    cross-fitting found and the reliable rows it picked (None: every row)."""
+
+    def __init__(
+        self,
+        mode: str,
+        pieces: tuple[type[Evidence], ...],
+        cross_fits: dict[str, CrossFit],
+        reliable: np.ndarray | None,
+    ) -> None:
+        self.mode = mode
+        self.pieces = pieces
+        self.cross_fits = cross_fits
+        self.reliable = reliable
+
+    @classmethod
+    def make(cls, data: TrainingData, config: Config) -> ScorePlan:
+        """Choose the pieces for `config.score_mode` and cross-fit the supervised ones."""
+        mode = config.score_mode
+        if mode == "head" and data.n_labeled == 0:
+            warnings.warn(
+                "score_mode='head' reads the score estimator, which needs labeled anomalies; "
+                "without any the score is the negative ELBO (score_mode='elbo')",
+                UserWarning,
+                stacklevel=4,
+            )
+            mode = "elbo"
+        names = READOUTS[mode].pieces
+        pieces = tuple(PIECES[n] for n in names if PIECES[n].applies(config, data))
+        supervised = [p for p in pieces if p.trust is Trust.CROSS_FITTED]
+        cross_fits = {}
+        if supervised and can_cross_fit(data):
+            cross_fits = {p.name: cross_fit(p, data, config) for p in supervised}
+        cleaner = next((p.name for p in supervised if p.cleans), None)
+        cross = cross_fits.get(cleaner) if config.clean_unlabeled else None
+        reliable = None
+        if cross is not None and cross_fitted_weight(cross.gini, config.fusion) > 0:
+            reliable = reliable_rows(cross.scores, data.y, config.fusion.spy_quantile)
+        return cls(mode, pieces, cross_fits, reliable)
+
+    def normal_unlabeled(self, y: np.ndarray) -> np.ndarray | None:
+        """The reliable mask over the unlabeled rows alone, in their order (None: all)."""
+        return None if self.reliable is None else self.reliable[y == 0]
+
+    def fit(
+        self, data: TrainingData, config: Config, mixture: TrainedMixture
+    ) -> tuple[FusedScore, np.ndarray]:
+        """Fit the pieces and weigh them; returns the fused score and the training rows'
+        scores (where a training row does not count as evidence about itself)."""
+        pieces = self._fit_pieces(data, config, mixture)
+        ginis = {name: cross.gini for name, cross in self.cross_fits.items()}
+        rows = iter_rows(data.X, data.device, mixture.network)
+        evidence = _collect(pieces, rows, training=True)
+        if READOUTS[self.mode].sharing is None:
+            score = FusedScore(self.mode, pieces, dict.fromkeys(pieces, 1.0), {}, ginis)
+            return score, score.combine(evidence)
+        unlabeled = data.y == 0
+        limit = config.fusion.max_quantiles
+        standard = {n: Standardiser.fit(v[unlabeled], limit) for n, v in evidence.items()}
+        gaussian = {n: standard[n](v) for n, v in evidence.items()}
+        weights = self._weights(pieces, gaussian, data, config, ginis)
+        score = FusedScore(self.mode, pieces, weights, standard, ginis)
+        return score, score.combine(evidence)
+
+    def _fit_pieces(
+        self, data: TrainingData, config: Config, mixture: TrainedMixture
+    ) -> dict[str, Evidence]:
+        pieces: dict[str, Evidence] = {}
+        for piece in self.pieces:
+            rows = data
+            if piece.trust is Trust.CROSS_FITTED:
+                cross = self.cross_fits.get(piece.name)
+                if cross is None or cross_fitted_weight(cross.gini, config.fusion) == 0:
+                    continue  # it would not count
+                if piece.cleans and self.reliable is not None:
+                    rows = data.subset(self.reliable)
+            pieces[piece.name] = piece.fit(rows, config, mixture)
+        return pieces
+
+    def _weights(
+        self,
+        pieces: dict[str, Evidence],
+        gaussian: dict[str, np.ndarray],
+        data: TrainingData,
+        config: Config,
+        ginis: dict[str, float],
+    ) -> dict[str, float]:
+        by_trust = {t: [n for n, p in pieces.items() if p.trust is t] for t in Trust}
+        unsupervised = by_trust[Trust.UNSUPERVISED]
+        weights = dict.fromkeys(pieces, 0.0)
+        if not by_trust[Trust.LABEL_COUNT]:  # no labels: the unsupervised pieces alike
+            weights.update(dict.fromkeys(unsupervised, 1.0 / len(unsupervised)))
+            return weights
+        n, prior = data.n_labeled, config.fusion_prior
+        trust_head = n / (n + prior) if prior > 0 else 1.0
+        weights.update(dict.fromkeys(by_trust[Trust.LABEL_COUNT], trust_head))
+        in_sample = np.array([gini(data.y, gaussian[name]) for name in unsupervised])
+        if READOUTS[self.mode].sharing == "squares":
+            shares = shared_weights(in_sample)
+        else:  # "best": a tie keeps the first (the reconstruction error)
+            shares = np.zeros_like(in_sample)
+            best = int(np.argmax(in_sample))
+            shares[best] = in_sample[best]
+        weights.update(zip(unsupervised, map(float, (1.0 - trust_head) * shares), strict=True))
+        for name in by_trust[Trust.CROSS_FITTED]:
+            weights[name] = cross_fitted_weight(ginis[name], config.fusion)
+        return weights
+
+
+class FusedScore:
+    """The fitted score: its pieces, their weights and standardisers, and the cross-fitted
+    Gini of every supervised piece that was cross-fitted (fitted or not)."""
+
+    def __init__(
+        self,
+        mode: str,
+        pieces: dict[str, Evidence],
+        weights: dict[str, float],
+        standard: dict[str, Standardiser],
+        ginis: dict[str, float],
+    ) -> None:
+        self.mode = mode
+        self.pieces = pieces
+        self._weights = weights
+        self._standard = standard
+        self.ginis = ginis
+
+    @property
+    def fused(self) -> bool:
+        """Whether the score adds weighted pieces (else it reads one piece alone)."""
+        return READOUTS[self.mode].sharing is not None
+
+    def weights(self) -> dict[str, float]:
+        """Each piece's weight by name, in the read-out's order; {} when one piece is read
+        alone."""
+        return dict(self._weights) if self.fused else {}
+
+    def evidence(self, rows: Iterable[Rows]) -> dict[str, np.ndarray]:
+        """Each counting piece's (weight > 0) raw evidence for `rows`."""
+        counting = {n: p for n, p in self.pieces.items() if self._weights[n] != 0}
+        return _collect(counting, rows, training=False)
+
+    def contributions(self, evidence: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Each piece's share of the score, weight x standardised evidence; for a piece read
+        alone, its evidence. They sum to `combine(evidence)`."""
+        if not self.fused:
+            return dict(evidence)
+        return {n: self._weights[n] * self._standard[n](v) for n, v in evidence.items()}
+
+    def combine(self, evidence: dict[str, np.ndarray]) -> np.ndarray:
+        """The score from `evidence` (pieces of weight 0 may be missing)."""
+        parts = self.contributions({n: v for n, v in evidence.items() if self._weights[n]})
+        return np.sum(list(parts.values()), axis=0)
+
+    def score(self, rows: Iterable[Rows]) -> np.ndarray:
+        """One score per row of `rows`, higher = more anomalous."""
+        return self.combine(self.evidence(rows))
+
+    def state(self) -> dict[str, Tensor]:
+        """Weights, standardisers, Ginis and every piece's state, as tensors."""
+        tensors = {f"gini.{n}": torch.tensor(g, dtype=torch.float64) for n, g in self.ginis.items()}
+        for name, piece in self.pieces.items():
+            tensors[f"{name}.weight"] = torch.tensor(self._weights[name], dtype=torch.float64)
+            if name in self._standard:
+                s = self._standard[name]
+                tensors[f"{name}.center"] = torch.tensor(s.center, dtype=torch.float64)
+                tensors[f"{name}.scale"] = torch.tensor(s.scale, dtype=torch.float64)
+                tensors[f"{name}.quantiles"] = torch.as_tensor(s.quantiles)
+            tensors.update({f"{name}.state.{k}": v for k, v in piece.state().items()})
+        return tensors
+
+    @classmethod
+    def from_state(
+        cls, state: dict[str, Tensor], mode: str, config: Config, device: torch.device
+    ) -> FusedScore:
+        """Rebuild the fitted score of read-out `mode` from `state()`'s tensors."""
+        names = [n for n in READOUTS[mode].pieces if f"{n}.weight" in state]
+        pieces, weights, standard = {}, {}, {}
+        for name in names:
+            own = prefixed(state, f"{name}.state.")
+            pieces[name] = PIECES[name].from_state(own, config, device)
+            weights[name] = float(state[f"{name}.weight"])
+            if f"{name}.quantiles" in state:
+                standard[name] = Standardiser(
+                    float(state[f"{name}.center"]),
+                    float(state[f"{name}.scale"]),
+                    state[f"{name}.quantiles"].numpy(),
+                )
+        ginis = {k: float(v) for k, v in prefixed(state, "gini.").items()}
+        return cls(mode, pieces, weights, standard, ginis)
+
+
+def _collect(
+    pieces: dict[str, Evidence], rows: Iterable[Rows], *, training: bool
+) -> dict[str, np.ndarray]:
+    """Each piece's evidence for every chunk of `rows`, as float64 arrays by name."""
+    chunks: dict[str, list[np.ndarray]] = {name: [] for name in pieces}
+    with torch.inference_mode():
+        for chunk in rows:
+            for name, piece in pieces.items():
+                values = piece.score_training(chunk) if training else piece.score(chunk)
+                chunks[name].append(values.double().cpu().numpy())
+    return {n: np.concatenate(c) if c else np.zeros(0) for n, c in chunks.items()}

@@ -1,0 +1,105 @@
+"""Every piece of evidence keeps the same small contract; the pieces' own maths."""
+
+import numpy as np
+import pytest
+import torch
+from sklearn.ensemble import HistGradientBoostingClassifier
+
+from wvad import Config, DeviationSettings, TreeSettings
+from wvad.evidence import PIECES, BoostedTrees, DeviationPiece, Rows, TrainingData, Trust
+from wvad.evidence.trees import classifier, flatten_trees
+from wvad.peers.devnet import DevNet
+from wvad.training import fit_mixture
+
+CPU = torch.device("cpu")
+QUICK = Config(
+    n_clusters=2,
+    pretrain_epochs=2,
+    warmup_epochs=2,
+    joint_epochs=2,
+    deviation=DeviationSettings(epochs=3),
+    trees=TreeSettings(max_iter=10),
+)
+
+
+@pytest.fixture(scope="module")
+def blobs():
+    """300 normal rows around 0.3 and 12 anomalies around 0.8, in 5 columns."""
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(0.3, 0.1, (300, 5)), rng.normal(0.8, 0.05, (12, 5))])
+    return TrainingData(X, np.r_[np.zeros(300), np.ones(12)].astype(np.int64), 0, CPU)
+
+
+@pytest.fixture(scope="module")
+def mixture(blobs):
+    return fit_mixture(blobs.X, blobs.y, QUICK, 0, CPU)
+
+
+def _scores(piece, X: np.ndarray, mixture) -> torch.Tensor:
+    with torch.inference_mode():
+        return piece.score(Rows(torch.as_tensor(X, dtype=torch.float32), 0, mixture.network))
+
+
+@pytest.mark.parametrize("name", list(PIECES))
+def test_every_piece_scores_rows_and_round_trips_through_tensors(name, blobs, mixture):
+    piece_class = PIECES[name]
+    assert piece_class.name == name and isinstance(piece_class.trust, Trust)
+    piece = piece_class.fit(blobs, QUICK, mixture)
+    scores = _scores(piece, blobs.X, mixture)
+    assert scores.shape == (len(blobs.X),) and scores.dtype == torch.float32
+    assert torch.isfinite(scores).all() and scores.std() > 0
+    state = piece.state()
+    assert all(isinstance(v, torch.Tensor) for v in state.values())
+    again = piece_class.from_state(state, QUICK, CPU)
+    assert torch.equal(_scores(again, blobs.X, mixture), scores)
+
+
+def test_only_the_raw_column_scorers_need_cross_fitting():
+    cross_fitted = {n for n, p in PIECES.items() if p.trust is Trust.CROSS_FITTED}
+    assert cross_fitted == {"deviation", "boosting"}
+    assert PIECES["head"].trust is Trust.LABEL_COUNT
+    assert [n for n, p in PIECES.items() if p.cleans] == ["boosting"]
+
+
+def test_mixture_pieces_read_the_mixtures_features(blobs, mixture):
+    x = torch.as_tensor(blobs.X, dtype=torch.float32)
+    with torch.inference_mode():
+        features = mixture.network.features(x, density=True)
+    log_f_r = PIECES["log_f_r"].fit(blobs, QUICK, mixture)
+    neg_elbo = PIECES["neg_elbo"].fit(blobs, QUICK, mixture)
+    assert torch.allclose(_scores(log_f_r, blobs.X, mixture), features.f_r.log())
+    assert torch.equal(_scores(neg_elbo, blobs.X, mixture), features.f_d)
+
+
+def test_the_deviation_piece_trains_like_the_devnet_peer(blobs):
+    piece = DeviationPiece.fit(blobs, Config(deviation=DeviationSettings(epochs=5)), None)
+    peer = DevNet(epochs=5, random_state=0, device="cpu").fit(blobs.X, blobs.y)
+    with torch.inference_mode():
+        ours = piece.score(Rows(torch.as_tensor(blobs.X, dtype=torch.float32))).numpy()
+    assert np.allclose(ours, peer.decision_function(blobs.X), atol=1e-6)
+
+
+def test_boosted_trees_score_like_the_classifier_they_were_read_from():
+    rng = np.random.default_rng(0)
+    X = rng.random((600, 4))
+    y = (X[:, 0] + 0.3 * rng.random(600) > 1.0).astype(np.int64)
+    piece = BoostedTrees.fit(TrainingData(X, y, 0, CPU), Config(), None)
+    model = classifier(TreeSettings(), seed=0).fit(X, y)
+    assert model.class_weight == "balanced" and model.max_leaf_nodes == 15
+    assert np.allclose(piece.score_numpy(X), model.decision_function(X), atol=1e-10)
+
+
+def test_boosted_trees_handle_a_tree_that_is_a_single_leaf():
+    rng = np.random.default_rng(0)
+    X = rng.random((200, 3))
+    y = (X[:, 0] > 0.9).astype(int)
+    # leaves of at least 150 of 200 rows: no split is allowed, every tree is its root
+    model = HistGradientBoostingClassifier(min_samples_leaf=150, random_state=0).fit(X, y)
+    flat = flatten_trees(model)
+    assert flat["is_leaf"][flat["roots"]].all()
+    assert np.allclose(BoostedTrees(flat).score_numpy(X), model.decision_function(X), atol=1e-10)
+
+
+def test_tree_settings_reach_the_classifier(blobs):
+    few = BoostedTrees.fit(blobs, Config(trees=TreeSettings(max_iter=3)), None)
+    assert len(few.arrays["roots"]) == 3
