@@ -17,6 +17,8 @@ FAST: dict[str, dict] = {
     "feawad": {"epochs": 10, "ae_epochs": 10},
     "rosas": {"epochs": 30},
     "xgbod": {},
+    "catboost": {},
+    "lightgbm": {},
     "iforest": {},
 }
 NEEDS_PYOD = {"xgbod"}
@@ -42,7 +44,8 @@ def fitted(weak_data):
 
 
 def test_registry_names():
-    assert set(PEERS) == {"devnet", "deepsad", "prenet", "feawad", "rosas", "xgbod", "iforest"}
+    neural = {"devnet", "deepsad", "prenet", "feawad", "rosas"}
+    assert set(PEERS) == neural | {"xgbod", "catboost", "lightgbm", "iforest"}
 
 
 @pytest.mark.parametrize("name", list(PEERS))
@@ -111,3 +114,11 @@ def test_rosas_loss_weighting_is_finite_when_a_loss_collapsed():
     k = torch.exp(torch.tensor([0.5 / 0.4, 0.2 / 0.3]) / 2.0)
     ordinary = dynamic_weighting(torch.tensor([0.5, 0.2]), [0.4, 0.3], T=2.0)
     assert torch.isclose(ordinary, (k * torch.tensor([0.5, 0.2])).sum() / k.sum())
+
+
+@pytest.mark.parametrize("name", ["catboost", "lightgbm"])
+def test_boosted_classifiers_rank_by_their_own_log_odds(name, fitted, weak_data):
+    model = fitted(name)
+    proba = model.model_.predict_proba(weak_data["X_test"])[:, 1]
+    logits = np.log(proba / (1 - proba))
+    assert np.allclose(model.decision_function(weak_data["X_test"]), logits, atol=1e-6)

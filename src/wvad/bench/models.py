@@ -27,6 +27,8 @@ PEER_NAMES: tuple[str, ...] = (
     "feawad",
     "rosas",
     "xgbod",
+    "catboost",
+    "lightgbm",
     "iforest",
 )
 

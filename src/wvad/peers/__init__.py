@@ -1,4 +1,5 @@
-"""The weakly-supervised peers WVAD is benchmarked against, on one shared training loop.
+"""The detectors WVAD is benchmarked against: weakly-supervised peers on one shared training
+loop, boosted classifiers on the weak labels, and IsolationForest.
 
 Every peer is a :class:`wvad.base.BaseDetector`: ``fit(X, y)`` with y = 1 for labeled
 anomalies and 0 for unlabeled rows, ``decision_function`` higher = more anomalous.
@@ -7,6 +8,7 @@ See docs/peers.md for citations, defaults and deviations from the papers.
 
 from __future__ import annotations
 
+from wvad.peers.boosted import CatBoost, LightGBM
 from wvad.peers.deepsad import DeepSAD
 from wvad.peers.devnet import DevNet
 from wvad.peers.feawad import FeaWAD
@@ -15,7 +17,18 @@ from wvad.peers.prenet import PReNet
 from wvad.peers.rosas import RoSAS
 from wvad.peers.xgbod import XGBOD
 
-__all__ = ["PEERS", "XGBOD", "DeepSAD", "DevNet", "FeaWAD", "IForest", "PReNet", "RoSAS"]
+__all__ = [
+    "PEERS",
+    "XGBOD",
+    "CatBoost",
+    "DeepSAD",
+    "DevNet",
+    "FeaWAD",
+    "IForest",
+    "LightGBM",
+    "PReNet",
+    "RoSAS",
+]
 
 PEERS: dict[str, type] = {
     "devnet": DevNet,
@@ -24,5 +37,7 @@ PEERS: dict[str, type] = {
     "feawad": FeaWAD,
     "rosas": RoSAS,
     "xgbod": XGBOD,
+    "catboost": CatBoost,
+    "lightgbm": LightGBM,
     "iforest": IForest,
 }
