@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -22,12 +23,25 @@ def table() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return make_multimodal(n_samples=1500, n_features=6, contamination=0.06, random_state=3)
 
 
+#: Set (as .ci/run does) to make a missing benchmark folder fail the tests that need it.
+REQUIRE_DATA = "WVAD_REQUIRE_DATA"
+
+
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
-    """The benchmark tables (../shared/datasets or WVAD_DATA_DIR); tests never download."""
+    """The benchmark tables beyond the three shipped ones (WVAD_DATA_DIR, else
+    ../shared/datasets beside the checkout); tests never download. Without them the test
+    is skipped, or fails where WVAD_REQUIRE_DATA=1."""
     folder = default_data_dir()
     if folder is None or not folder.is_dir():
-        pytest.fail("shared dataset folder not found: set WVAD_DATA_DIR to ADBench's .npz folder")
+        where = folder or "../shared/datasets beside this checkout"
+        reason = (
+            f"benchmark tables not found (looked in {where}): set WVAD_DATA_DIR to the "
+            "folder of ADBench's .npz files"
+        )
+        if os.environ.get(REQUIRE_DATA, "") not in ("", "0"):
+            pytest.fail(f"{reason}; {REQUIRE_DATA} is set, so this fails instead of skipping")
+        pytest.skip(reason)
     return folder
 
 

@@ -63,8 +63,8 @@ def test_unknown_model_lists_the_valid_ones():
     assert check_model_names(["wvad", "ablations", "paper-k1"]) == ["wvad", *ABLATIONS]
 
 
-def test_bench_then_report_on_real_data(tmp_path, capsys, shared_dir):
-    """The real loaders, protocol and models on the shared Ionosphere table."""
+def test_bench_then_report_on_real_data(tmp_path, capsys):
+    """The real loaders, protocol and models on the Ionosphere table (shipped)."""
     out = tmp_path / "run"
     argv = [
         "bench",
@@ -79,8 +79,6 @@ def test_bench_then_report_on_real_data(tmp_path, capsys, shared_dir):
         "devnet",
         "--out",
         str(out),
-        "--data-dir",
-        str(shared_dir),
         "--quiet",
     ]
     assert main(argv) == 0

@@ -5,7 +5,15 @@ import hashlib
 import numpy as np
 import pytest
 
-from wvad.data import PAPER_DATASETS, get_info, list_datasets, load_dataset
+from wvad.data import (
+    PAPER_DATASETS,
+    SHIPPED_DATASETS,
+    dataset_path,
+    get_info,
+    list_datasets,
+    load_dataset,
+    shipped_path,
+)
 from wvad.data.registry import ADBENCH_URL, REGISTRY
 
 
@@ -33,11 +41,22 @@ def test_checksums_match_shared_files(shared_dir):
         assert digest == info.sha256, info.filename
 
 
+def test_the_shipped_tables_are_the_registered_files():
+    assert SHIPPED_DATASETS == PAPER_DATASETS
+    for name in SHIPPED_DATASETS:
+        path = shipped_path(name)
+        assert path is not None and path.name == REGISTRY[name].filename
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == REGISTRY[name].sha256
+    assert shipped_path("thyroid") is None
+
+
 @pytest.mark.parametrize("name", PAPER_DATASETS)
-def test_paper_datasets_load_with_recorded_shapes(shared_dir, name, tmp_path, monkeypatch):
-    monkeypatch.setenv("WVAD_CACHE_DIR", str(tmp_path))
+def test_paper_datasets_load_offline_with_recorded_shapes(name, tmp_path, monkeypatch):
+    monkeypatch.delenv("WVAD_DATA_DIR", raising=False)
+    monkeypatch.setenv("WVAD_CACHE_DIR", str(tmp_path))  # an empty cache
     info = REGISTRY[name]
-    X, y = load_dataset(name, data_dir=shared_dir, download=False)
+    assert dataset_path(name, download=False) == shipped_path(name)
+    X, y = load_dataset(name, download=False)
     assert X.shape == (info.n_samples, info.n_features)
     assert int(y.sum()) == info.n_anomalies
     assert X.dtype == np.float64 and set(np.unique(y)) == {0, 1}

@@ -9,12 +9,20 @@ from wvad.data.download import (
     dataset_path,
     default_data_dir,
     load_dataset,
+    shipped_path,
 )
 from wvad.data.readers import read_any, read_mat, read_npz, read_table
-from wvad.data.registry import PAPER_DATASETS, DatasetInfo, get_info, list_datasets
+from wvad.data.registry import (
+    PAPER_DATASETS,
+    SHIPPED_DATASETS,
+    DatasetInfo,
+    get_info,
+    list_datasets,
+)
 
 __all__ = [
     "PAPER_DATASETS",
+    "SHIPPED_DATASETS",
     "ChecksumError",
     "DatasetInfo",
     "DownloadError",
@@ -28,4 +36,5 @@ __all__ = [
     "read_mat",
     "read_npz",
     "read_table",
+    "shipped_path",
 ]

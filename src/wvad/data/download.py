@@ -1,9 +1,10 @@
 """Find, verify, download and cache the registered datasets.
 
 Lookup order for a registered file: the data folder (``data_dir`` if given, else the
-``WVAD_DATA_DIR`` environment variable), then the cache (``WVAD_CACHE_DIR``, else
-``~/.cache/wvad``), then a download into the cache. Every file is checked against the
-registry's SHA-256 before use, so a truncated or altered file is never read as data.
+``WVAD_DATA_DIR`` environment variable), then the copy shipped inside the package (the
+paper's three tables), then the cache (``WVAD_CACHE_DIR``, else ``~/.cache/wvad``), then a
+download into the cache. Every file is checked against the registry's SHA-256 before use,
+so a truncated or altered file is never read as data.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from wvad.data.readers import read_npz
-from wvad.data.registry import DatasetInfo, get_info
+from wvad.data.registry import SHIPPED_DATASETS, DatasetInfo, get_info
 
 __all__ = [
     "ChecksumError",
@@ -31,6 +32,7 @@ __all__ = [
     "dataset_path",
     "default_data_dir",
     "load_dataset",
+    "shipped_path",
     "urllib_fetch",
 ]
 
@@ -78,6 +80,15 @@ def default_data_dir() -> Path | None:
     if (root / "pyproject.toml").is_file() and sibling.is_dir():
         return sibling
     return None
+
+
+def shipped_path(name: str) -> Path | None:
+    """The copy of dataset `name` inside the installed package, or None if none ships."""
+    info = get_info(name)
+    if info.name not in SHIPPED_DATASETS:
+        return None
+    path = Path(__file__).resolve().parent / "tables" / info.filename
+    return path if path.is_file() else None
 
 
 def cache_dir() -> Path:
@@ -138,8 +149,10 @@ def dataset_path(
 ) -> Path:
     """Return the path of a verified copy of a registered dataset, downloading it if needed.
 
-    A file in the data folder with a wrong checksum raises ChecksumError and is left alone;
-    a cached file with a wrong checksum is deleted (with a warning) and downloaded again.
+    The data folder comes first, then the copy shipped in the package (the paper's three
+    tables), then the cache. A file in the data folder with a wrong checksum raises
+    ChecksumError and is left alone; a cached file with a wrong checksum is deleted (with a
+    warning) and downloaded again.
     ``fetch`` replaces the network transport (``urllib_fetch``), for tests or proxies.
     """
     info = get_info(name)
@@ -153,6 +166,13 @@ def dataset_path(
             if actual != info.sha256:
                 raise ChecksumError(_mismatch(info, str(candidate), actual) + "; it was not used")
             return candidate
+
+    shipped = shipped_path(info.name)
+    if shipped is not None:
+        actual = _sha256(shipped)
+        if actual != info.sha256:
+            raise ChecksumError(_mismatch(info, f"the packaged copy {shipped}", actual))
+        return shipped
 
     cache = cache_dir()
     cached = cache / info.filename

@@ -9,7 +9,14 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 
-__all__ = ["PAPER_DATASETS", "REGISTRY", "DatasetInfo", "get_info", "list_datasets"]
+__all__ = [
+    "PAPER_DATASETS",
+    "REGISTRY",
+    "SHIPPED_DATASETS",
+    "DatasetInfo",
+    "get_info",
+    "list_datasets",
+]
 
 ADBENCH_URL = "https://github.com/Minqi824/ADBench/raw/main/adbench/datasets/Classical/"
 
@@ -175,6 +182,9 @@ REGISTRY: dict[str, DatasetInfo] = {info.name: info for info in _ENTRIES}
 
 #: The datasets of the WVAD paper's experiments.
 PAPER_DATASETS: tuple[str, ...] = ("letter", "ionosphere", "satellite")
+#: The datasets whose files ship inside the package (`wvad/data/tables/`, about 200 KB):
+#: the paper's three, so they load offline on any install (docs/data.md).
+SHIPPED_DATASETS: tuple[str, ...] = PAPER_DATASETS
 
 
 def list_datasets() -> list[str]:
