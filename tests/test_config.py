@@ -3,6 +3,7 @@
 import json
 from dataclasses import fields
 
+import numpy as np
 import pytest
 
 from wvad import WVAD, Config, DeviationSettings, FusionSettings, Numerics, TreeSettings
@@ -60,8 +61,10 @@ def test_bad_settings_are_named(changes, message):
         DEFAULT.replace(**changes)
 
 
-def test_deep_settings_reach_the_fit(table):
-    X, _, y_weak = table
+def test_deep_settings_reach_the_fit():
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(0.0, 1.0, (300, 4)), rng.normal(3.0, 0.5, (12, 4))])
+    y_weak = np.r_[np.zeros(300), np.ones(12)].astype(int)
     short = {"pretrain_epochs": 1, "warmup_epochs": 1, "joint_epochs": 1, "random_state": 0}
     model = WVAD(
         trees=TreeSettings(max_iter=4),

@@ -162,7 +162,7 @@ def test_one_label_means_no_cross_fitted_pieces_and_the_fusions_weights(table, s
     assert bare["log_f_r"] + bare["neg_elbo"] == pytest.approx(
         max(best["log_f_r"], best["neg_elbo"])
     )
-    assert (best["log_f_r"] == 0) != (best["neg_elbo"] == 0)
+    assert best["log_f_r"] == 0 or best["neg_elbo"] == 0  # at most the best piece counts
 
 
 def test_without_labels_the_unsupervised_pieces_weigh_the_same(table, short):

@@ -15,11 +15,21 @@ def make_multimodal(
     labeled_ratio: float = 0.1,
     random_state: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Several Gaussian clusters of different shapes and sizes, plus two kinds of anomaly.
+    """The scenario WVAD is built for: a many-modal normal class and two kinds of anomaly
+    that a global detector misses.
 
-    Half the anomalies are scattered uniformly over the data's bounding box (widened by 10%);
-    the other half lie between pairs of clusters, where no cluster has mass: the case a
-    single-mode density model misses and a mixture should catch.
+    Normal rows come from `n_clusters` well separated clusters of different sizes. Each is
+    thin: its rows spread widely along a few random directions (about a third of the
+    features) and barely at all along the others, as measurements bound by a relation do.
+    The anomalies, half of each kind:
+
+    - *between clusters*: near the segment joining two cluster centres, where no cluster
+      has mass but every column's value is ordinary;
+    - *off a cluster's local structure*: inside a dense cluster's region (its centre plus
+      an ordinary spread along its wide directions) but displaced along its thin
+      directions, by far more than its rows ever are. Each column alone still looks
+      normal, so a detector that isolates rows column by column (IsolationForest) ranks
+      them with the normal rows.
 
     Returns X (n_samples x n_features), y (1 = anomaly) and weak labels y_weak, in which
     `int(labeled_ratio * n_anomalies)` (at least one when labeled_ratio > 0) randomly chosen
@@ -39,29 +49,16 @@ def make_multimodal(
     shares = rng.dirichlet(np.full(n_clusters, 2.0)) * 0.7 + 0.3 / n_clusters
     sizes = np.floor(shares * n_normal).astype(int)
     sizes[: n_normal - sizes.sum()] += 1
-    normal = []
-    for center, size in zip(centers, sizes, strict=True):
-        basis = rng.normal(size=(n_features, n_features)) / np.sqrt(n_features)
-        spread = rng.uniform(0.4, 1.2, size=n_features)
-        normal.append(center + (rng.normal(size=(size, n_features)) * spread) @ basis)
-    normal = np.vstack(normal)
+    clusters = [_ThinCluster.draw(rng, center, n_features) for center in centers]
+    normal = np.vstack([c.sample(rng, size) for c, size in zip(clusters, sizes, strict=True)])
 
-    n_scattered = n_anomalies // 2
-    lo, hi = normal.min(axis=0), normal.max(axis=0)
-    pad = 0.1 * (hi - lo)
-    scattered = rng.uniform(lo - pad, hi + pad, size=(n_scattered, n_features))
-    n_between = n_anomalies - n_scattered
-    if n_clusters > 1:
-        pairs = np.array([rng.choice(n_clusters, size=2, replace=False) for _ in range(n_between)])
-        t = rng.uniform(0.35, 0.65, size=(n_between, 1))
-        between = centers[pairs[:, 0]] + t * (centers[pairs[:, 1]] - centers[pairs[:, 0]])
-        between += rng.normal(scale=0.3, size=between.shape)
-    else:
-        direction = rng.normal(size=(n_between, n_features))
-        direction /= np.linalg.norm(direction, axis=1, keepdims=True)
-        between = centers[0] + direction * rng.uniform(5.0, 7.0, size=(n_between, 1))
+    n_off = n_anomalies // 2
+    n_between = n_anomalies - n_off
+    hosts = rng.choice(n_clusters, size=n_off, p=sizes / sizes.sum())
+    off = np.vstack([clusters[k].off_structure(rng) for k in hosts]).reshape(-1, n_features)
+    between = _between(rng, centers, n_between)
 
-    X = np.vstack([normal, scattered, between])
+    X = np.vstack([normal, off, between])
     y = np.r_[np.zeros(n_normal, dtype=np.int64), np.ones(n_anomalies, dtype=np.int64)]
     order = rng.permutation(n_samples)
     X, y = X[order], y[order]
@@ -72,6 +69,54 @@ def make_multimodal(
         n_labeled = max(1, n_labeled)
     y_weak[rng.choice(np.flatnonzero(y == 1), size=n_labeled, replace=False)] = 1
     return X, y, y_weak
+
+
+#: Spread of a cluster's rows along its thin directions, and how far off-structure
+#: anomalies lie along them (about 7 to 12 of those spreads).
+THIN_SPREAD = 0.12
+OFF_DISTANCE = (0.8, 1.4)
+
+
+class _ThinCluster:
+    """A cluster spread along `wide` directions (scales `spread`) and thin along the rest."""
+
+    def __init__(self, center: np.ndarray, wide: np.ndarray, thin: np.ndarray, spread):
+        self.center, self.wide, self.thin, self.spread = center, wide, thin, spread
+
+    @classmethod
+    def draw(cls, rng: np.random.Generator, center: np.ndarray, d: int) -> _ThinCluster:
+        rank = max(1, d // 3)
+        basis, _ = np.linalg.qr(rng.normal(size=(d, d)))
+        return cls(center, basis[:, :rank], basis[:, rank:], rng.uniform(1.0, 2.0, size=rank))
+
+    def _on_structure(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return self.center + (rng.normal(size=(n, len(self.spread))) * self.spread) @ self.wide.T
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        noise = rng.normal(scale=THIN_SPREAD, size=(n, self.thin.shape[1]))
+        return self._on_structure(rng, n) + noise @ self.thin.T
+
+    def off_structure(self, rng: np.random.Generator) -> np.ndarray:
+        if self.thin.shape[1] == 0:  # no thin direction: step out along the widest one
+            return self._on_structure(rng, 1) + 4.0 * self.spread.max() * self.wide[:, 0]
+        direction = rng.normal(size=self.thin.shape[1])
+        direction /= np.linalg.norm(direction)
+        offset = rng.uniform(*OFF_DISTANCE) * direction @ self.thin.T
+        return self._on_structure(rng, 1) + offset
+
+
+def _between(rng: np.random.Generator, centers: np.ndarray, n: int) -> np.ndarray:
+    """Rows near the middle of the segments joining two cluster centres (or, with one
+    cluster, in a shell around it)."""
+    k, d = centers.shape
+    if k > 1:
+        pairs = np.array([rng.choice(k, size=2, replace=False) for _ in range(n)]).reshape(-1, 2)
+        t = rng.uniform(0.35, 0.65, size=(n, 1))
+        rows = centers[pairs[:, 0]] + t * (centers[pairs[:, 1]] - centers[pairs[:, 0]])
+        return rows + rng.normal(scale=0.3, size=rows.shape)
+    direction = rng.normal(size=(n, d))
+    direction /= np.linalg.norm(direction, axis=1, keepdims=True)
+    return centers[0] + direction * rng.uniform(5.0, 7.0, size=(n, 1))
 
 
 def _spread_centers(rng: np.random.Generator, k: int, d: int, *, min_distance: float) -> np.ndarray:
