@@ -1,4 +1,5 @@
-# Quick start: `make demo` runs WVAD on a built-in synthetic table, `make test` runs the suite.
+# Quick start: `make demo` runs the paper's experiment on Satellite (WVAD beside the peers),
+# `make test` runs the suite.
 # Both create the local virtual environment .venv on first use.
 PYTHON ?= python3
 VENV := .venv

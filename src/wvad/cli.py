@@ -22,6 +22,8 @@ from wvad.config import SCORE_MODES
 __all__ = ["SUBCOMMANDS", "build_parser", "main"]
 
 EXIT_OK, EXIT_USAGE, EXIT_INTERRUPTED = 0, 2, 130
+#: What `wvad bench` runs without --models: the default WVAD and every peer.
+DEFAULT_BENCH_MODELS = ("wvad", "peers")
 
 
 class UsageError(Exception):
@@ -31,6 +33,21 @@ class UsageError(Exception):
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one clear line instead of usage + message + SystemExit
         raise UsageError(f"{self.prog}: error: {message} (see `{self.prog} --help`)")
+
+
+class _Help(argparse.RawDescriptionHelpFormatter):
+    """Descriptions and examples as written; every option's default in its help line
+    (appended where the help does not already say it, and the default is a value)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if "default" in text or not action.option_strings or default in (None, False):
+            return text
+        if default is argparse.SUPPRESS:
+            return text
+        shown = " ".join(map(str, default)) if isinstance(default, (list, tuple)) else default
+        return f"{text} (default: {shown})".strip()
 
 
 def _wrap(text: str) -> str:
@@ -77,7 +94,7 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
             "wvad bench --datasets letter ionosphere --ratios 0.1 0.05 --seeds 0-4 \\",
             "    --models wvad deepsad devnet --out runs/demo --jobs 2",
         ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_Help,
     )
     p.add_argument(
         "--datasets",
@@ -105,7 +122,7 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--models",
         nargs="+",
-        required=True,
+        default=list(DEFAULT_BENCH_MODELS),
         metavar="MODEL",
         help="model names, or a group: all, peers, ablations",
     )
@@ -182,7 +199,7 @@ def _add_report(sub: argparse._SubParsersAction) -> None:
             "and DIR/auprc.png."
         ),
         epilog=_examples("wvad report runs/demo"),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_Help,
     )
     p.add_argument("dir", type=Path, metavar="DIR", help="a directory written by `wvad bench`")
     p.set_defaults(func=cmd_report)
@@ -250,7 +267,7 @@ def _parser(sub: argparse._SubParsersAction, name: str, help: str, description: 
         help=help,
         description=_wrap(description),
         epilog=_examples(*examples),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_Help,
     )
 
 
@@ -271,7 +288,11 @@ def _add_fit(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("data", type=Path, metavar="DATA", help="CSV or Parquet table")
     p.add_argument("--label-col", required=True, metavar="COL", help="1 = known anomaly")
-    p.add_argument("--id-col", metavar="COL", help="row identifier, copied to score output")
+    p.add_argument(
+        "--id-col",
+        metavar="COL",
+        help="row identifier, copied to score output (default: none; rows are numbered)",
+    )
     p.add_argument("--features", nargs="+", metavar="COL", help="feature columns (default: all)")
     p.add_argument("--out", required=True, type=Path, metavar="MODEL_DIR", help="model folder")
     p.add_argument(
@@ -287,13 +308,16 @@ def _add_fit(sub: argparse._SubParsersAction) -> None:
         help="mixture components, or 'auto' to choose K by BIC (default: the preset's)",
     )
     p.add_argument("--seed", type=_count, default=0, metavar="N", help="random seed (default 0)")
-    p.add_argument("--preset", choices=("default", "paper"), default="default")
+    p.add_argument(
+        "--preset", choices=("default", "paper"), default="default", help="configuration"
+    )
     p.add_argument(
         "--score",
         choices=SCORE_MODES,
         metavar="MODE",
-        help="score read-out: stacked (the default preset's), fusion (without the raw-column "
-        "branches and the neighbour distance), head (the paper's), elbo or reconstruction",
+        help="score read-out: stacked, fusion (without the raw-column branches and the "
+        "neighbour distance), head (the paper's), elbo or reconstruction (default: the "
+        "preset's: stacked for default, head for paper)",
     )
     p.add_argument(
         "--neighbors",
@@ -627,7 +651,7 @@ def build_parser() -> argparse.ArgumentParser:
             "wvad bench --datasets letter --seeds 0-4 --models wvad iforest --out runs/x",
             "wvad report runs/x",
         ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_Help,
     )
     parser.add_argument("--version", action="version", version=f"wvad {__version__}")
     parser.add_argument(

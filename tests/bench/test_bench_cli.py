@@ -134,3 +134,27 @@ def test_help_exits_0(capsys):
     assert main(["--help"]) == 0
     assert main(["bench", "--help"]) == 0
     assert "wvad bench --datasets" in capsys.readouterr().out
+
+
+def test_bench_without_models_runs_wvad_and_every_peer():
+    from wvad.bench.models import PEER_NAMES
+    from wvad.cli import build_parser
+
+    args = build_parser().parse_args(["bench", "--datasets", "ionosphere", "--out", "o"])
+    assert check_model_names(args.models) == ["wvad", *PEER_NAMES]
+
+
+def test_every_option_with_a_default_says_it_in_its_help():
+    import argparse
+
+    from wvad.cli import build_parser
+
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for name, sub in commands.choices.items():
+        text = sub.format_help()
+        for action in sub._actions:
+            if action.option_strings and action.default not in (None, False, "==SUPPRESS=="):
+                help_text = sub._get_formatter()._get_help_string(action)
+                assert "default" in help_text, (name, action.option_strings)
+        assert "example" in text, name
