@@ -219,7 +219,10 @@ class TreeSettings(_Settings):
     def __post_init__(self) -> None:
         self._set("max_iter", _int("trees.max_iter", self.max_iter, 1))
         self._set("learning_rate", _real("trees.learning_rate", self.learning_rate, open_low=True))
-        self._set("max_leaf_nodes", _int("trees.max_leaf_nodes", self.max_leaf_nodes, 2))
+        leaves = _int("trees.max_leaf_nodes", self.max_leaf_nodes, 2)
+        if leaves > 64:  # the compiled scorer's leaf masks hold 64 leaves
+            _fail("trees.max_leaf_nodes", "at most 64", leaves)
+        self._set("max_leaf_nodes", leaves)
         self._set("min_samples_leaf", _int("trees.min_samples_leaf", self.min_samples_leaf, 1))
         self._set("l2_regularization", _real("trees.l2_regularization", self.l2_regularization))
         if self.class_weight is not None:

@@ -103,3 +103,15 @@ def test_boosted_trees_handle_a_tree_that_is_a_single_leaf():
 def test_tree_settings_reach_the_classifier(blobs):
     few = BoostedTrees.fit(blobs, Config(trees=TreeSettings(max_iter=3)), None)
     assert len(few.arrays["roots"]) == 3
+
+
+@pytest.mark.parametrize("leaves", [3, 8, 40])
+def test_the_compiled_trees_score_like_the_classifier_for_any_leaf_count(leaves):
+    rng = np.random.default_rng(1)
+    X = rng.random((800, 5))
+    y = (X[:, 0] * X[:, 1] + 0.2 * rng.random(800) > 0.4).astype(np.int64)
+    model = classifier(TreeSettings(max_leaf_nodes=leaves, min_samples_leaf=2), seed=0).fit(X, y)
+    trees = BoostedTrees(flatten_trees(model))
+    probe = rng.random((3000, 5))
+    probe[:10] = X[:10]  # rows on the training values, where ties with thresholds live
+    assert np.allclose(trees.score_numpy(probe), model.decision_function(probe), atol=1e-10)

@@ -21,8 +21,10 @@ from wvad.training import TrainedMixture
 
 __all__ = ["NeighbourDistance"]
 
-#: Query rows per distance block: a block x reference matrix stays a few tens of MB.
-_BLOCK = 1024
+#: Query rows per distance block: a block x reference matrix of float32 stays a few MB.
+_BLOCK = 256
+#: Reference rows per group of the candidate search (see `_candidates`).
+_GROUP = 64
 #: Candidates beyond k whose exact distance is computed: more than enough to absorb the
 #: float32 ranking's rounding, which can only swap near-equal neighbours.
 CANDIDATE_MARGIN = 8
@@ -38,7 +40,11 @@ class NeighbourDistance(Evidence):
         self.reference = reference
         self.k = int(k)
         self._reference64 = reference.double()
-        self._squared_norms = (reference * reference).sum(dim=1)
+        # squared norms, padded with +inf to whole groups: padding is never a candidate
+        pad = (-len(reference)) % _GROUP
+        norms = (reference * reference).sum(dim=1)
+        self._squared_norms = torch.cat([norms, norms.new_full((pad,), float("inf"))])
+        self._padded = torch.cat([reference, reference.new_zeros(pad, reference.shape[1])])
         # per training row, its place in `reference` (-1: not in it); known right after fit
         self._training_position = training_position
 
@@ -74,16 +80,13 @@ class NeighbourDistance(Evidence):
         return self._log_mean_distance(rows.x, torch.as_tensor(own, device=rows.x.device))
 
     def _log_mean_distance(self, rows: Tensor, own: Tensor | None) -> Tensor:
-        reference = self.reference
-        take = min(self.k + (0 if own is None else 1) + CANDIDATE_MARGIN, len(reference))
+        take = min(self.k + (0 if own is None else 1) + CANDIDATE_MARGIN, len(self.reference))
         out = []
         for start in range(0, len(rows), _BLOCK):
-            block = rows[start : start + _BLOCK].to(reference.dtype)
-            # candidates by ||r||^2 - 2 q.r in float32 (||q||^2 is the same for every r of a
-            # row); their distances exactly, in float64: the float32 expansion loses the small
-            # distances that matter most, and would shift with the rows scored alongside
-            proxy = torch.addmm(self._squared_norms, block, reference.T, alpha=-2.0)
-            index = proxy.topk(take, dim=1, largest=False).indices
+            block = rows[start : start + _BLOCK].to(self.reference.dtype)
+            index = self._candidates(block, take)
+            # the candidates' distances exactly, in float64: the float32 expansion loses the
+            # small distances that matter most, and would shift with the rows alongside
             gap = block.double().unsqueeze(1) - self._reference64[index]
             d2 = (gap * gap).sum(dim=2)
             if own is not None:  # a row is not its own neighbour
@@ -91,7 +94,25 @@ class NeighbourDistance(Evidence):
             d2 = d2.sort(dim=1).values[:, : self.k]
             out.append(d2.sqrt().mean(dim=1))
         distance = torch.cat(out) if out else rows.new_zeros(0, dtype=torch.float64)
-        return distance.clamp_min(1e-12).log().to(reference.dtype)
+        return distance.clamp_min(1e-12).log().to(self.reference.dtype)
+
+    def _candidates(self, block: Tensor, take: int) -> Tensor:
+        """The `take` reference rows nearest each row of `block` by the float32 proxy
+        ||r||^2 - 2 q.r (||q||^2 is the same for every r of a row).
+
+        The reference is cut into groups of _GROUP rows. The `take` nearest rows lie in at
+        most `take` groups, and each of those groups' nearest row is no farther than the
+        take-th nearest row overall; so the `take` groups with the nearest rows hold them
+        all, and a full ranking is needed only within those groups.
+        """
+        proxy = torch.addmm(self._squared_norms, block, self._padded.T, alpha=-2.0)
+        groups = proxy.view(len(block), -1, _GROUP)
+        n_groups = min(take, groups.shape[1])
+        best = groups.amin(dim=2).topk(n_groups, dim=1, largest=False).indices
+        inside = groups.gather(1, best.unsqueeze(2).expand(-1, -1, _GROUP)).flatten(1)
+        chosen = inside.topk(take, dim=1, largest=False).indices
+        offsets = torch.arange(_GROUP, device=block.device)
+        return (best.unsqueeze(2) * _GROUP + offsets).flatten(1).gather(1, chosen)
 
     def state(self) -> dict[str, Tensor]:
         return {"reference": self.reference.detach().cpu(), "k": torch.tensor(self.k)}

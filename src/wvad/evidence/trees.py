@@ -3,7 +3,8 @@ against unlabeled rows (scikit-learn's HistGradientBoostingClassifier).
 
 Strong where anomalies sit beyond thresholds on a few columns (thyroid tests, satellite
 images of diseased trees). The fitted ensemble is kept as flat node arrays, so a saved
-model holds tensors only; its score is the classifier's decision function (tested).
+model holds tensors only, and scored from them all trees at once (`quickscorer`); its
+score is the classifier's decision function (tested).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from torch import Tensor
 
 from wvad.config import Config, TreeSettings
 from wvad.evidence.base import Evidence, Rows, TrainingData, Trust
+from wvad.evidence.quickscorer import CompiledTrees
 from wvad.training import TrainedMixture
 
 __all__ = ["BoostedTrees", "classifier", "flatten_trees"]
@@ -30,6 +32,7 @@ class BoostedTrees(Evidence):
 
     def __init__(self, arrays: dict[str, np.ndarray]) -> None:
         self.arrays = arrays
+        self._compiled = CompiledTrees(arrays)  # built from the arrays, here and at load
 
     @classmethod
     def fit(
@@ -39,20 +42,8 @@ class BoostedTrees(Evidence):
         return cls(flatten_trees(model))
 
     def score_numpy(self, X: np.ndarray) -> np.ndarray:
-        a = self.arrays
-        total = np.full(len(X), a["baseline"][0])
-        for root in a["roots"]:
-            # walk one tree for all rows, dropping rows as they reach a leaf
-            node = np.full(len(X), root)
-            active = np.arange(len(X) if not a["is_leaf"][root] else 0)
-            while active.size:
-                at = node[active]
-                go_left = X[active, a["feature"][at]] <= a["threshold"][at]
-                step = np.where(go_left, a["left"][at], a["right"][at])
-                node[active] = step
-                active = active[~a["is_leaf"][step]]
-            total += a["value"][node]
-        return total
+        """The ensemble's decision function for float64 rows."""
+        return self._compiled.score(X)
 
     def score(self, rows: Rows) -> Tensor:
         X = rows.x.detach().double().cpu().numpy()
