@@ -67,3 +67,26 @@ def test_the_score_estimator_learns_normal_only_from_the_reliable_rows(monkeypat
     forbidden = {row.tobytes() for row in scaled[left_out]}
     rows = np.concatenate(told_normal)
     assert len(rows) > 0 and not any(row.tobytes() in forbidden for row in rows)
+
+
+def test_denormals_are_flushed_inside_a_fit_and_the_callers_mode_comes_back(monkeypatch):
+    import torch
+
+    from wvad import runtime
+
+    seen = []
+    monkeypatch.setattr(
+        training, "pretrain_autoencoder", lambda *a, **k: seen.append(runtime._flushing())
+    )
+    rng = np.random.default_rng(0)
+    X, y = rng.random((60, 3)), np.r_[np.zeros(55), np.ones(5)].astype(int)
+    assert not runtime._flushing()
+    WVAD(n_clusters=1, random_state=0, **TINY).fit(X, y)
+    assert seen == [True] and not runtime._flushing()
+    torch.set_flush_denormal(True)
+    try:
+        with runtime.flush_denormals():
+            pass
+        assert runtime._flushing()  # a caller's own setting is left as it was
+    finally:
+        torch.set_flush_denormal(False)

@@ -25,7 +25,7 @@ from wvad.fused import FusedScore, ScorePlan
 from wvad.model.mixture import MixtureFeatures, VariationalMixture
 from wvad.persistence import prefixed, read_model, unreadable_model, write_model
 from wvad.presets import DEFAULT, preset_config
-from wvad.runtime import resolve_device, resolve_seed
+from wvad.runtime import flush_denormals, resolve_device, resolve_seed
 from wvad.scaling import Scaler
 from wvad.training import fit_mixture
 from wvad.validation import check_mixture_rows
@@ -124,6 +124,10 @@ class WVAD(TransformerMixin, BaseDetector):
 
     # -- fitting --------------------------------------------------------------------------
     def _fit(self, X: np.ndarray, y: np.ndarray) -> np.ndarray:
+        with flush_denormals():
+            return self._fit_flushed(X, y)
+
+    def _fit_flushed(self, X: np.ndarray, y: np.ndarray) -> np.ndarray:
         started = time.perf_counter()
         config = self.get_config()
         check_mixture_rows(y, config.n_clusters)
@@ -154,10 +158,11 @@ class WVAD(TransformerMixin, BaseDetector):
         return iter_rows(X, self.device_, self.mixture_, self.scaler_.on(self.device_))
 
     def _score(self, X: np.ndarray) -> np.ndarray:
-        return self.score_.score(self._rows(X))
+        with flush_denormals():
+            return self.score_.score(self._rows(X))
 
     def _features(self, X: Any) -> list[MixtureFeatures]:
-        with torch.inference_mode():
+        with torch.inference_mode(), flush_denormals():
             return [rows.features for rows in self._rows(self._validate_for_scoring(X))]
 
     def transform(self, X: Any) -> np.ndarray:
