@@ -214,3 +214,23 @@ def test_tiny_tables_fit_with_fewer_folds(n_unlabeled, n_anomalies):
     model.fit(X, y)
     assert set(model.score_.ginis) == {"deviation", "boosting"}
     assert np.isfinite(model.decision_function(X)).all()
+
+
+def test_a_bagged_piece_is_the_mean_of_its_fold_models(short, tmp_path):
+    from wvad.evidence import Rows
+    from wvad.evidence.bag import Bag
+
+    data = _blobs()
+    model = WVAD(random_state=0, fusion=FusionSettings(bagged=("deviation",)), **short)
+    model.fit(data.X, data.y)
+    bag = model.score_.pieces["deviation"]
+    assert isinstance(bag, Bag) and len(bag.members) == 5 and bag.name == "deviation"
+    assert not isinstance(model.score_.pieces["boosting"], Bag)
+    rows = Rows(torch.as_tensor(model.scaler_.transform(data.X[:30]), dtype=torch.float32))
+    with torch.inference_mode():
+        mean = torch.stack([m.score(rows) for m in bag.members]).mean(dim=0)
+        assert torch.equal(bag.score(rows), mean)
+    loaded = WVAD.load(model.save(tmp_path / "bag"))
+    assert np.array_equal(loaded.decision_function(data.X), model.decision_function(data.X))
+    with pytest.raises(ValueError, match=r"fusion\.bagged must be a subset"):
+        FusionSettings(bagged=("head",))

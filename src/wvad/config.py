@@ -35,6 +35,8 @@ FEATURE_GROUPS = ("y", "z", "f_e", "f_r", "f_c")
 #: Read-outs of the score (`wvad.fused.READOUTS` says what each reads).
 SCORE_MODES = ("stacked", "fusion", "head", "elbo", "reconstruction")
 SCALINGS = ("minmax", "standard", "none")
+#: The cross-fitted pieces (`wvad.evidence`), whose fold models can replace their refit.
+BAGGABLE = ("deviation", "boosting")
 
 
 def _fail(name: str, expected: str, value: Any) -> None:
@@ -172,6 +174,9 @@ class DeviationSettings(_Settings):
     N(0, 1) reference draws. epochs x steps_per_epoch balanced batches of batch_size rows,
     optimizer ("rmsprop" with Keras' defaults, or "adam") at learning_rate, an L2 penalty
     l2 on the hidden kernels and a per-tensor gradient norm clip clip_norm (None: none).
+    sized_epochs : an epoch is at most one pass over the unlabeled rows (each batch holds
+        batch_size // 2 of them), so a small table takes fewer steps; steps_per_epoch
+        stays the most an epoch takes. False is DevNet's fixed schedule.
     """
 
     hidden: tuple[int, ...] = (20,)
@@ -184,9 +189,11 @@ class DeviationSettings(_Settings):
     optimizer: str = "rmsprop"
     l2: float = 0.01
     clip_norm: float | None = 0.001
+    sized_epochs: bool = False
 
     def __post_init__(self) -> None:
         self._set("hidden", _widths("deviation.hidden", self.hidden))
+        self._set("sized_epochs", _bool("deviation.sized_epochs", self.sized_epochs))
         self._set("margin", _real("deviation.margin", self.margin, open_low=True))
         for name in ("n_ref", "batch_size"):
             self._set(name, _int(f"deviation.{name}", getattr(self, name), 2))
@@ -240,6 +247,8 @@ class FusionSettings(_Settings):
         this quantile of the held-out labeled anomalies' scores (the reliable-rows step).
     max_quantiles : quantiles kept per piece for Gaussianising.
     max_reference : unlabeled rows the neighbour distance keeps (a seeded sample beyond).
+    bagged : the cross-fitted pieces scored by the mean of their fold models instead of
+        one more fit on all rows (cheaper by a fit, and a bag varies less).
     """
 
     gini_floor: float = 0.5
@@ -248,8 +257,14 @@ class FusionSettings(_Settings):
     spy_quantile: float = 0.25
     max_quantiles: int = 1000
     max_reference: int = 8192
+    bagged: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        bagged = self.bagged
+        ok = isinstance(bagged, (list, tuple)) and all(b in BAGGABLE for b in bagged)
+        if not ok:
+            _fail("fusion.bagged", f"a subset of {BAGGABLE}", bagged)
+        self._set("bagged", tuple(bagged))
         floor = _fraction("fusion.gini_floor", self.gini_floor)
         if floor >= 1.0:
             _fail("fusion.gini_floor", "below 1", floor)

@@ -30,10 +30,12 @@ __all__ = ["CrossFit", "can_cross_fit", "cross_fit", "gini", "reliable_rows"]
 
 @dataclass(frozen=True)
 class CrossFit:
-    """A piece's cross-fitted Gini and each training row's held-out score."""
+    """A piece's cross-fitted Gini, each training row's held-out score, and the fold
+    models (fold k's fitted without it)."""
 
     gini: float
     scores: np.ndarray
+    models: tuple[Evidence, ...] = ()
 
 
 def can_cross_fit(data: TrainingData) -> bool:
@@ -52,18 +54,19 @@ def cross_fit(piece: type[Evidence], data: TrainingData, config: Config) -> Cros
     n_folds = min(config.fusion.max_folds, len(anomalies), len(unlabeled))
     held_anomalies = np.array_split(rng.permutation(anomalies), n_folds)
     held_unlabeled = np.array_split(rng.permutation(unlabeled), n_folds)
-    scores, ranks = np.zeros(len(y)), []
+    scores, ranks, models = np.zeros(len(y)), [], []
     for k, (a_fold, u_fold) in enumerate(zip(held_anomalies, held_unlabeled, strict=True)):
         keep = np.ones(len(y), dtype=bool)
         keep[a_fold] = keep[u_fold] = False
         fitted = piece.fit(data.subset(keep, seed=data.seed + 1 + k), config, None)
+        models.append(fitted)
         with torch.inference_mode():
             for rows in (a_fold, u_fold):
                 x = torch.as_tensor(data.X[rows], dtype=torch.float32, device=data.device)
                 scores[rows] = fitted.score(Rows(x)).double().cpu().numpy()
         ranks.append(_share_below(scores[u_fold], scores[a_fold]))
     pooled = max(0.0, 2.0 * float(np.mean(np.concatenate(ranks))) - 1.0)
-    return CrossFit(pooled, scores)
+    return CrossFit(pooled, scores, tuple(models))
 
 
 def reliable_rows(held_out: np.ndarray, y: np.ndarray, quantile: float) -> np.ndarray:

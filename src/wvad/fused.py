@@ -37,6 +37,7 @@ from torch import Tensor
 from wvad.config import Config, FusionSettings
 from wvad.crossfit import CrossFit, can_cross_fit, cross_fit, gini, reliable_rows
 from wvad.evidence import PIECES, Evidence, Rows, TrainingData, Trust, iter_rows
+from wvad.evidence.bag import Bag
 from wvad.fusion import fit_quantiles, gaussianize, robust_standardize
 from wvad.persistence import prefixed
 from wvad.training import TrainedMixture
@@ -182,6 +183,9 @@ class ScorePlan:
                 cross = self.cross_fits.get(piece.name)
                 if cross is None or cross_fitted_weight(cross.gini, config.fusion) == 0:
                     continue  # it would not count
+                if piece.name in config.fusion.bagged:
+                    pieces[piece.name] = Bag(list(cross.models))
+                    continue
                 if piece.cleans and self.reliable is not None:
                     rows = data.subset(self.reliable)
             pieces[piece.name] = piece.fit(rows, config, mixture)
@@ -288,7 +292,10 @@ class FusedScore:
         pieces, weights, standard = {}, {}, {}
         for name in names:
             own = prefixed(state, f"{name}.state.")
-            pieces[name] = PIECES[name].from_state(own, config, device)
+            if "bag_size" in own:
+                pieces[name] = Bag.from_members_state(PIECES[name], own, config, device)
+            else:
+                pieces[name] = PIECES[name].from_state(own, config, device)
             weights[name] = float(state[f"{name}.weight"])
             if f"{name}.quantiles" in state:
                 standard[name] = Standardiser(
