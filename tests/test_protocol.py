@@ -92,3 +92,18 @@ def test_invalid_labels(data):
         weak_split(X, one, labeled_ratio=1.0, seed=0)
     with pytest.raises(ValueError, match="labels but X has"):
         weak_split(X, y[:-1], labeled_ratio=0.5, seed=0)
+
+
+def test_a_label_count_instead_of_a_ratio_is_capped_by_the_table():
+    rng = np.random.default_rng(0)
+    X = rng.random((200, 3))
+    y = np.r_[np.zeros(180), np.ones(20)].astype(int)  # 14 anomalies in the training part
+    three = weak_split(X, y, n_labeled=3, seed=0)
+    assert three.y_train_weak.sum() == 3 and (three.y_train[three.labeled_idx] == 1).all()
+    assert weak_split(X, y, n_labeled=25, seed=0).y_train_weak.sum() == 14
+    same = weak_split(X, y, labeled_ratio=0.1, seed=0)
+    assert np.array_equal(same.train_idx, three.train_idx)  # the split itself is the same
+    with pytest.raises(ValueError, match="exactly one of labeled_ratio and n_labeled"):
+        weak_split(X, y, labeled_ratio=0.1, n_labeled=3, seed=0)
+    with pytest.raises(ValueError, match="n_labeled must be an integer >= 1"):
+        weak_split(X, y, n_labeled=0, seed=0)

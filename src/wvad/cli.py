@@ -68,8 +68,10 @@ def _ratio(text: str) -> float:
     return value
 
 
-def _seeds(text: str) -> list[int]:
-    """One seed ("3") or an inclusive range ("0-4")."""
+def _seeds(text: str) -> list[int] | list[str]:
+    """One seed ("3"), an inclusive range ("0-4"), or "auto" (seeds by table size)."""
+    if text == "auto":
+        return ["auto"]
     try:
         lo, sep, hi = text.partition("-")
         values = list(range(int(lo), int(hi) + 1)) if sep else [int(text)]
@@ -101,15 +103,24 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
         nargs="+",
         required=True,
         metavar="NAME",
-        help="dataset short names, e.g. letter ionosphere satellite",
+        help="dataset short names, e.g. letter ionosphere satellite, or a group: paper, "
+        "tuning, report, all (docs/results.md)",
     )
     p.add_argument(
         "--ratios",
         nargs="+",
         type=_ratio,
-        default=[0.1, 0.05],
         metavar="R",
-        help="fractions of training anomalies that are labeled (default: 0.1 0.05)",
+        help="fractions of training anomalies that are labeled (default: 0.1 0.05, or none "
+        "when --labels is given)",
+    )
+    p.add_argument(
+        "--labels",
+        nargs="+",
+        type=_positive_int,
+        default=[],
+        metavar="K",
+        help="numbers of labeled anomalies, capped by each table's (default: none)",
     )
     p.add_argument(
         "--seeds",
@@ -117,7 +128,8 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
         type=_seeds,
         default=[[0, 1, 2, 3, 4]],
         metavar="S",
-        help="seeds or inclusive ranges such as 0-4 (default: 0-4)",
+        help="seeds or inclusive ranges such as 0-4, or 'auto': 0-9 on tables under 2,000 "
+        "rows, 0-4 on larger ones (default: 0-4)",
     )
     p.add_argument(
         "--models",
@@ -164,13 +176,17 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
 def cmd_bench(args: argparse.Namespace) -> int:
     from wvad.bench.models import check_model_names
     from wvad.bench.runner import run_grid
+    from wvad.data.registry import expand_datasets
 
+    ratios = args.ratios if args.ratios is not None else ([] if args.labels else [0.1, 0.05])
+    seeds = [seed for group in args.seeds for seed in group]
     out = run_grid(
-        args.datasets,
-        args.ratios,
-        [seed for group in args.seeds for seed in group],
+        expand_datasets(args.datasets),
+        ratios,
+        "auto" if "auto" in seeds else seeds,
         check_model_names(args.models),
         args.out,
+        label_counts=args.labels,
         jobs=args.jobs,
         backend=args.backend,
         data_dir=args.data_dir,
@@ -202,13 +218,20 @@ def _add_report(sub: argparse._SubParsersAction) -> None:
         formatter_class=_Help,
     )
     p.add_argument("dir", type=Path, metavar="DIR", help="a directory written by `wvad bench`")
+    p.add_argument(
+        "--reference",
+        default="wvad",
+        metavar="MODEL",
+        help="the model every other one is paired with (same splits and labels): "
+        "bootstrap intervals per table, Wilcoxon-Holm across tables",
+    )
     p.set_defaults(func=cmd_report)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     from wvad.bench.report import write_report
 
-    print(write_report(args.dir))
+    print(write_report(args.dir, args.reference))
     return EXIT_OK
 
 

@@ -62,8 +62,9 @@ def weak_split(
     X: Any,
     y: Any,
     *,
-    labeled_ratio: float,
+    labeled_ratio: float | None = None,
     seed: int,
+    n_labeled: int | None = None,
     test_size: float = 0.3,
     label_noise: float = 0.0,
 ) -> WeakSplit:
@@ -71,7 +72,8 @@ def weak_split(
 
     1. ``train_test_split(test_size=test_size, stratify=y, shuffle=True, random_state=seed)``.
     2. A MinMaxScaler fitted on the training rows scales both parts.
-    3. ``int(labeled_ratio * n_train_anomalies)`` training anomalies, drawn without
+    3. ``int(labeled_ratio * n_train_anomalies)`` training anomalies (or, given
+       ``n_labeled`` instead, that many, capped by how many there are), drawn without
        replacement by ``numpy.random.default_rng(seed)``, get weak label 1; all other
        training rows get 0.
     4. With ``label_noise > 0``, ``int(label_noise * n_labeled)`` of those labeled anomalies,
@@ -86,12 +88,21 @@ def weak_split(
     y : array-like of shape (n_samples,), 1 for anomalies and 0 for normal rows.
     labeled_ratio : float in (0, 1], the fraction of training anomalies that are labeled.
     seed : int, drives the split and the label draws.
+    n_labeled : int >= 1, the number of labeled anomalies instead of a fraction (a user has
+        "a handful", not a percentage); exactly one of the two is given.
     test_size : float in (0, 1), the fraction of rows held out for testing.
     label_noise : float in [0, 1], the fraction of weak labels that mark normal rows.
     """
     X, _ = check_X(X)
     y = check_target(y, X.shape[0])
-    labeled_ratio = _fraction(labeled_ratio, "labeled_ratio", low_open=True, high_open=False)
+    if (labeled_ratio is None) == (n_labeled is None):
+        raise ValueError("give exactly one of labeled_ratio and n_labeled")
+    if labeled_ratio is not None:
+        labeled_ratio = _fraction(labeled_ratio, "labeled_ratio", low_open=True, high_open=False)
+    elif (
+        isinstance(n_labeled, bool) or not isinstance(n_labeled, numbers.Integral) or n_labeled < 1
+    ):
+        raise ValueError(f"n_labeled must be an integer >= 1; got {n_labeled!r}")
     label_noise = _fraction(label_noise, "label_noise", low_open=False, high_open=False)
     test_size = _fraction(test_size, "test_size", low_open=True, high_open=True)
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2**32:
@@ -122,7 +133,10 @@ def weak_split(
 
     rng = np.random.default_rng(seed)
     train_anomalies = np.flatnonzero(y_train == 1)
-    n_labeled = int(labeled_ratio * train_anomalies.size)
+    if labeled_ratio is None:
+        n_labeled = min(int(n_labeled), train_anomalies.size)
+    else:
+        n_labeled = int(labeled_ratio * train_anomalies.size)
     if n_labeled == 0:
         raise ValueError(
             f"labeled_ratio={labeled_ratio:g} of {train_anomalies.size} training anomalies "

@@ -25,8 +25,9 @@ def load_tiny(name: str):
     return X, y
 
 
-def split_tiny(X, y, *, labeled_ratio: float, seed: int):
-    """Stratified 70/30 split; int(ratio * train anomalies) of them labeled (at least 1)."""
+def split_tiny(X, y, *, seed: int, labeled_ratio: float | None = None, n_labeled=None):
+    """Stratified 70/30 split; int(ratio * train anomalies) of them labeled (at least 1),
+    or `n_labeled` of them (capped)."""
     rng = np.random.default_rng(seed)
     train, test = [], []
     for cls in (0, 1):
@@ -37,7 +38,9 @@ def split_tiny(X, y, *, labeled_ratio: float, seed: int):
     train, test = np.concatenate(train), np.concatenate(test)
     y_weak = np.zeros(train.size, dtype=int)
     anomalies = np.flatnonzero(y[train] == 1)
-    n_labeled = max(1, int(labeled_ratio * anomalies.size))
+    if n_labeled is None:
+        n_labeled = max(1, int(labeled_ratio * anomalies.size))
+    n_labeled = min(n_labeled, anomalies.size)
     y_weak[rng.choice(anomalies, n_labeled, replace=False)] = 1
     return SimpleNamespace(X_train=X[train], y_train_weak=y_weak, X_test=X[test], y_test=y[test])
 

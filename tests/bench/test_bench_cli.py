@@ -88,7 +88,7 @@ def test_bench_then_report_on_real_data(tmp_path, capsys):
     assert {r["n_labeled"] for r in rows} == {int(0.1 * 88)}
     assert main(["report", str(out)]) == 0
     assert capsys.readouterr().out.strip() == str(out / "report.md")
-    assert "| dataset | ratio | iforest | devnet |" in (out / "report.md").read_text()
+    assert "| dataset | labels | iforest | devnet |" in (out / "report.md").read_text()
     assert json.loads((out / "meta.json").read_text())["grid"]["seeds"] == [0, 1]
 
 
@@ -158,3 +158,49 @@ def test_every_option_with_a_default_says_it_in_its_help():
                 help_text = sub._get_formatter()._get_help_string(action)
                 assert "default" in help_text, (name, action.option_strings)
         assert "example" in text, name
+
+
+def test_dataset_groups_and_the_halves_cover_the_registry_once():
+    from wvad.data.registry import REGISTRY, REPORT_DATASETS, TUNING_DATASETS, expand_datasets
+
+    assert set(REPORT_DATASETS).isdisjoint(TUNING_DATASETS)
+    assert sorted(REPORT_DATASETS + TUNING_DATASETS) == sorted(REGISTRY)
+    assert {"letter", "ionosphere", "satellite"} <= set(REPORT_DATASETS)
+    assert expand_datasets(["paper", "letter", "tuning"])[:4] == [
+        "letter",
+        "ionosphere",
+        "satellite",
+        "breastw",
+    ]
+
+
+def test_bench_with_label_counts_only_runs_no_ratio(monkeypatch, tmp_path):
+    import wvad.bench.runner as runner
+
+    seen = {}
+    monkeypatch.setattr(runner, "run_grid", lambda *a, **k: seen.update(args=a, kw=k))
+    monkeypatch.setattr(
+        "wvad.cli.json.loads",
+        lambda text: {"n_written": 0, "n_errors": 0, "n_cells": 0, "n_pending_at_start": 0},
+    )
+    (tmp_path / "meta.json").write_text("{}")
+    from wvad.cli import main
+
+    main(
+        [
+            "bench",
+            "--datasets",
+            "tuning",
+            "--labels",
+            "1",
+            "3",
+            "--seeds",
+            "auto",
+            "--out",
+            str(tmp_path),
+            "--quiet",
+        ]
+    )
+    datasets, ratios, seeds = seen["args"][:3]
+    assert len(datasets) == 8 and ratios == [] and seeds == "auto"
+    assert seen["kw"]["label_counts"] == [1, 3]

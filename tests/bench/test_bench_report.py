@@ -47,27 +47,27 @@ ROWS = [
 
 def test_summarize_means_and_sample_std():
     s = summarize(ROWS, "auroc")
-    assert s[("letter", 0.1)]["a"].mean == pytest.approx(0.8)
-    assert s[("letter", 0.1)]["a"].std == pytest.approx(0.141421, abs=1e-6)  # ddof=1
-    assert s[("iono", 0.1)]["a"].n == 1 and s[("iono", 0.1)]["a"].std == 0.0
+    assert s[("letter", "0.1")]["a"].mean == pytest.approx(0.8)
+    assert s[("letter", "0.1")]["a"].std == pytest.approx(0.141421, abs=1e-6)  # ddof=1
+    assert s[("iono", "0.1")]["a"].n == 1 and s[("iono", "0.1")]["a"].std == 0.0
 
 
 def test_mean_ranks_average_over_rows():
     s = summarize(ROWS, "auroc")
     assert mean_ranks(s, ["a", "b"]) == {"a": 1.5, "b": 1.5}
-    tied = {("x", 0.1): summarize([row("x", 0.1, 0, m, 0.5) for m in "abc"], "auroc")[("x", 0.1)]}
+    tied = summarize([row("x", 0.1, 0, m, 0.5) for m in "abc"], "auroc")
     assert mean_ranks(tied, ["a", "b", "c", "d"]) == {"a": 2.0, "b": 2.0, "c": 2.0, "d": None}
 
 
 def test_metric_table_values_bold_and_rank_row():
     axes = axes_of(ROWS, {"datasets": ["letter", "iono"], "ratios": [0.1], "models": ["a", "b"]})
     header, body = metric_table(ROWS, "auroc", axes)
-    assert header == ["dataset", "ratio", "a", "b"]
+    assert header == ["dataset", "labels", "a", "b"]
     assert body[0] == ["letter", "0.1", "**0.800 ± 0.141**", "0.600 ± 0.000"]
     assert body[1] == ["iono", "0.1", "0.500 ± 0.000 (1/2)", "**0.800 ± 0.141**"]
     assert body[2] == ["mean rank", "", "**1.50**", "**1.50**"]
     text = markdown_table(header, body)
-    assert text.splitlines()[0] == "| dataset | ratio | a | b |"
+    assert text.splitlines()[0] == "| dataset | labels | a | b |"
     assert text.splitlines()[1] == "| :-- | :-- | --: | --: |"
 
 
@@ -103,7 +103,7 @@ def test_write_report_writes_markdown_and_pngs(tmp_path):
     path = write_report(tmp_path)
     text = path.read_text()
     assert path == tmp_path / "report.md"
-    assert "| dataset | ratio | b | a |" in text
+    assert "| dataset | labels | b | a |" in text
     for name in ("auroc.png", "auprc.png"):
         assert (tmp_path / name).read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
 
@@ -113,3 +113,24 @@ def test_write_report_refuses_a_directory_without_results(tmp_path):
         write_report(tmp_path)
     with pytest.raises(FileNotFoundError, match="no such benchmark directory"):
         write_report(tmp_path / "missing")
+
+
+def test_label_counts_are_their_own_rows_after_the_ratios():
+    counted = [{**row("d", None, 0, "a", 0.7), "n_labels": 3}, row("d", 0.1, 0, "a", 0.9)]
+    counted.append({**row("d", None, 0, "a", 0.8), "n_labels": 1})
+    axes = axes_of(counted)
+    assert axes.ratios == ["0.1", "1 labels", "3 labels"]
+    _, body = metric_table(counted, "auroc", axes)
+    assert [line[1] for line in body[:-1]] == ["0.1", "1 labels", "3 labels"]
+
+
+def test_the_report_pairs_the_reference_with_every_model():
+    rows = []
+    for seed in range(6):
+        for dataset in ("p", "q", "r"):
+            rows.append(row(dataset, 0.1, seed, "wvad", 0.8 + 0.01 * seed))
+            rows.append(row(dataset, 0.1, seed, "peer", 0.7 + 0.01 * seed))
+    text = build_report(rows, {"grid": {"models": ["wvad", "peer"]}})
+    assert "## Paired against wvad" in text
+    assert "| peer | 3 | 3 / 0 / 0 | +0.100 |" in text
+    assert "+0.100 [+0.100, +0.100]" in text  # the same gap on every seed

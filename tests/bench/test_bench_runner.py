@@ -14,7 +14,7 @@ N_CELLS = len(DATASETS) * len(RATIOS) * len(SEEDS) * len(MODELS)
 
 
 def run(out, factory=fake_factory, **kw):
-    grid = dict(datasets=DATASETS, ratios=RATIOS, seeds=SEEDS, models=MODELS)
+    grid = dict(datasets=DATASETS, ratios=RATIOS, seeds=SEEDS, models=MODELS, label_counts=())
     grid.update({k: kw.pop(k) for k in list(kw) if k in grid})
     return run_grid(
         **grid,
@@ -181,3 +181,27 @@ def test_cells_run_torch_on_one_thread_and_restore_the_setting(tmp_path):
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
+
+
+def test_label_counts_are_cells_beside_the_ratios_and_resume_by_name(tmp_path):
+    out = run(tmp_path / "b", ratios=[0.5], label_counts=[1, 3, 50])
+    rows = read_rows(out / "results.jsonl")
+    settings = {(r["ratio"], r["n_labels"]) for r in rows}
+    assert settings == {(0.5, None), (None, 1), (None, 3), (None, 50)}
+    labeled = {r["n_labels"]: r["n_labeled"] for r in rows if r["ratio"] is None}
+    assert labeled == {1: 1, 3: 3, 50: 7}  # capped by the 7 training anomalies
+    again = CountingFactory()
+    run(out, factory=again, ratios=[0.5], label_counts=[1, 3, 50])
+    assert again.calls == []  # every cell, counts included, was found done
+
+
+def test_auto_seeds_follow_the_table_size(tmp_path, monkeypatch):
+    import wvad.bench.runner as runner
+
+    monkeypatch.setattr(runner, "AUTO_SEEDS_ROWS", 150)  # the tiny tables have 100 rows
+    out = run(tmp_path / "b", seeds="auto", ratios=[0.5], models=["mean"])
+    rows = read_rows(out / "results.jsonl")
+    assert sorted({r["seed"] for r in rows}) == list(range(10))
+    monkeypatch.setattr(runner, "AUTO_SEEDS_ROWS", 50)
+    out = run(tmp_path / "c", seeds="auto", ratios=[0.5], models=["mean"])
+    assert sorted({r["seed"] for r in read_rows(out / "results.jsonl")}) == list(range(5))

@@ -16,7 +16,15 @@ from typing import Any
 
 import numpy as np
 
-from wvad.bench.results import META_FILE, RESULTS_FILE, latest_rows, read_rows
+from wvad.bench.paired import bootstrap_interval, paired_by_cell, versus
+from wvad.bench.results import (
+    META_FILE,
+    RESULTS_FILE,
+    label_setting,
+    latest_rows,
+    read_rows,
+    setting_order,
+)
 
 __all__ = [
     "METRICS",
@@ -36,7 +44,7 @@ METRICS = {"auroc": "AUROC", "auprc": "AUPRC"}
 _MISSING = "\u2013"  # en dash
 
 Row = dict[str, Any]
-RowKey = tuple[str, float]  # (dataset, ratio)
+RowKey = tuple[str, str]  # (dataset, label setting: "0.1" or "3 labels")
 Summary = dict[RowKey, dict[str, "Stat"]]
 
 
@@ -51,10 +59,10 @@ class Stat:
 
 @dataclass(frozen=True)
 class Axes:
-    """The order in which datasets, ratios and models appear in tables and plots."""
+    """The order in which datasets, label settings and models appear in tables and plots."""
 
     datasets: list[str]
-    ratios: list[float]
+    ratios: list[str]  # label settings (`label_setting`): ratios first, then counts
     models: list[str]
 
 
@@ -66,10 +74,12 @@ def _ordered(found: Iterable[Any], preferred: Sequence[Any] = ()) -> list[Any]:
 def axes_of(rows: Sequence[Row], grid: dict[str, Any] | None = None) -> Axes:
     """Grid order from meta.json where given, then anything else the rows hold."""
     grid = grid or {}
-    ratios_found = sorted({float(r["ratio"]) for r in rows}, reverse=True)
+    found = sorted({label_setting(r) for r in rows}, key=setting_order)
+    planned = [f"{float(x):g}" for x in grid.get("ratios", ())]
+    planned += [f"{int(k)} labels" for k in grid.get("label_counts", ())]
     return Axes(
         datasets=_ordered((str(r["dataset"]) for r in rows), grid.get("datasets", ())),
-        ratios=_ordered(ratios_found, [float(x) for x in grid.get("ratios", ())]),
+        ratios=_ordered(found, planned),
         models=_ordered((str(r["model"]) for r in rows), grid.get("models", ())),
     )
 
@@ -83,13 +93,13 @@ def _ok_value(row: Row, field: str) -> float | None:
 
 
 def summarize(rows: Iterable[Row], field: str) -> Summary:
-    """(dataset, ratio) -> model -> Stat of `field` over the rows that finished ok."""
+    """(dataset, label setting) -> model -> Stat of `field` over the rows that finished ok."""
     values: dict[RowKey, dict[str, list[float]]] = {}
     for row in rows:
         value = _ok_value(row, field)
         if value is None:
             continue
-        cell = values.setdefault((str(row["dataset"]), float(row["ratio"])), {})
+        cell = values.setdefault((str(row["dataset"]), label_setting(row)), {})
         cell.setdefault(str(row["model"]), []).append(value)
     summary: Summary = {}
     for key, by_model in values.items():
@@ -122,20 +132,20 @@ def mean_ranks(summary: Summary, models: Sequence[str]) -> dict[str, float | Non
 def _seeds_per_row(rows: Iterable[Row]) -> dict[RowKey, int]:
     seeds: dict[RowKey, set[int]] = {}
     for row in rows:
-        seeds.setdefault((str(row["dataset"]), float(row["ratio"])), set()).add(int(row["seed"]))
+        seeds.setdefault((str(row["dataset"]), label_setting(row)), set()).add(int(row["seed"]))
     return {k: len(v) for k, v in seeds.items()}
 
 
-def _attempted(rows: Iterable[Row]) -> set[tuple[str, float, str]]:
-    return {(str(r["dataset"]), float(r["ratio"]), str(r["model"])) for r in rows}
+def _attempted(rows: Iterable[Row]) -> set[tuple[str, str, str]]:
+    return {(str(r["dataset"]), label_setting(r), str(r["model"])) for r in rows}
 
 
 def _bold(text: str) -> str:
     return f"**{text}**"
 
 
-def _ratio_label(ratio: float) -> str:
-    return f"{ratio:g}"
+def _ratio_label(setting: str) -> str:
+    return setting
 
 
 def metric_table(rows: Sequence[Row], field: str, axes: Axes) -> tuple[list[str], list[list[str]]]:
@@ -148,7 +158,7 @@ def metric_table(rows: Sequence[Row], field: str, axes: Axes) -> tuple[list[str]
     summary = summarize(rows, field)
     expected = _seeds_per_row(rows)
     attempted = _attempted(rows)
-    header = ["dataset", "ratio", *axes.models]
+    header = ["dataset", "labels", *axes.models]
     body = []
     for dataset in axes.datasets:
         for ratio in axes.ratios:
@@ -190,9 +200,9 @@ def _seconds(value: float) -> str:
 
 
 def fit_time_table(rows: Sequence[Row], axes: Axes) -> tuple[list[str], list[list[str]]]:
-    """Mean fit seconds per (dataset, ratio) and model, over the rows that finished ok."""
+    """Mean fit seconds per (dataset, labels) and model, over the rows that finished ok."""
     summary = summarize(rows, "fit_seconds")
-    header = ["dataset", "ratio", *axes.models]
+    header = ["dataset", "labels", *axes.models]
     body = []
     for dataset in axes.datasets:
         for ratio in axes.ratios:
@@ -222,7 +232,7 @@ def _errors_section(rows: Sequence[Row], limit: int = 50) -> list[str]:
     out = ["## Errors", "", f"{len(errors)} cell(s) did not finish:", ""]
     for r in errors[:limit]:
         out.append(
-            f"- {r['dataset']} ratio={_ratio_label(float(r['ratio']))} seed={r['seed']} "
+            f"- {r['dataset']} labels={label_setting(r)} seed={r['seed']} "
             f"{r['model']}: {r.get('error') or 'unknown error'}"
         )
     if len(errors) > limit:
@@ -249,7 +259,9 @@ def _provenance(meta: dict[str, Any] | None) -> list[str]:
     return [*out, ""]
 
 
-def build_report(rows: Sequence[Row], meta: dict[str, Any] | None = None) -> str:
+def build_report(
+    rows: Sequence[Row], meta: dict[str, Any] | None = None, reference: str = "wvad"
+) -> str:
     """The whole report.md text for a list of result rows (latest row per cell is used)."""
     rows = latest_rows(rows)
     axes = axes_of(rows, (meta or {}).get("grid"))
@@ -259,17 +271,84 @@ def build_report(rows: Sequence[Row], meta: dict[str, Any] | None = None) -> str
         "",
         f"{len(rows)} cells, {n_ok} ok, {len(rows) - n_ok} failed. Values are mean ± sample "
         "standard deviation over seeds; the best mean per row is in bold; mean rank ranks "
-        "models by mean within each dataset/ratio row (1 = best) and averages over rows.",
+        "models by mean within each dataset/labels row (1 = best) and averages over rows. "
+        "Labels are the share of training anomalies labeled, or their number.",
         "",
         *_provenance(meta),
     ]
     for field, name in METRICS.items():
         header, body = metric_table(rows, field, axes)
         out += [f"## {name}", "", markdown_table(header, body), "", f"![{name}]({field}.png)", ""]
+    if reference in axes.models:
+        out += paired_section(rows, reference, axes)
     header, body = fit_time_table(rows, axes)
     out += ["## Fit time (seconds, mean over seeds)", "", markdown_table(header, body), ""]
     out += _errors_section(rows)
     return "\n".join(out).rstrip() + "\n"
+
+
+def _signed(value: float) -> str:
+    return f"{value:+.3f}"
+
+
+def paired_section(rows: Sequence[Row], reference: str, axes: Axes) -> list[str]:
+    """The reference against every other model, paired by cell: across tables (wins,
+    mean difference, Wilcoxon p with Holm's correction), then per table (mean difference
+    over seeds with a 95% bootstrap interval)."""
+    others = [m for m in axes.models if m != reference]
+    out = [
+        f"## Paired against {reference}",
+        "",
+        f"Every comparison pairs {reference} with the other model on the same dataset, label "
+        "setting and seed (same splits, same labels). Across tables: the reference's mean "
+        "minus the other's per (dataset, labels) row; wins / ties / losses count those rows; "
+        "p is a two-sided Wilcoxon signed-rank test over them, Holm-corrected for the "
+        f"{len(others)} models compared. Per table: mean difference over seeds with a 95% "
+        "bootstrap interval (seeds resampled).",
+        "",
+    ]
+    for field, name in METRICS.items():
+        header = ["model", "rows", "wins / ties / losses", "mean difference", "p", "p (Holm)"]
+        body = []
+        for v in versus(rows, reference, others, field):
+            p = _MISSING if v.p_value is None else f"{v.p_value:.3g}"
+            ph = _MISSING if v.p_holm is None else f"{v.p_holm:.3g}"
+            body.append(
+                [
+                    v.other,
+                    str(v.n_rows),
+                    f"{v.wins} / {v.ties} / {v.losses}",
+                    _signed(v.mean_difference),
+                    p,
+                    ph,
+                ]
+            )
+        out += [f"### {name}, across tables", "", markdown_table(header, body), ""]
+        cells = {
+            m: {(c.dataset, c.setting): c for c in paired_by_cell(rows, reference, m, field)}
+            for m in others
+        }
+        header = ["dataset", "labels", *others]
+        body = []
+        for dataset in axes.datasets:
+            for setting in axes.ratios:
+                line = [dataset, setting]
+                for m in others:
+                    c = cells[m].get((dataset, setting))
+                    if c is None:
+                        line.append(_MISSING)
+                        continue
+                    low, high = bootstrap_interval(c.differences)
+                    line.append(f"{_signed(c.mean)} [{_signed(low)}, {_signed(high)}]")
+                if any(cell != _MISSING for cell in line[2:]):
+                    body.append(line)
+        out += [
+            f"### {name} per table: {reference} minus each model",
+            "",
+            markdown_table(header, body),
+            "",
+        ]
+    return out
 
 
 def plot_metric(rows: Sequence[Row], field: str, axes: Axes, path: str | os.PathLike[str]) -> Path:
@@ -291,7 +370,8 @@ def plot_metric(rows: Sequence[Row], field: str, axes: Axes, path: str | os.Path
             means = [stats[m].mean if m in stats else np.nan for m in axes.models]
             stds = [stats[m].std if m in stats else 0.0 for m in axes.models]
             offset = (i - (len(axes.ratios) - 1) / 2) * bar
-            ax.bar(x + offset, means, bar, yerr=stds, capsize=2, label=f"ratio {ratio:g}")
+            label = ratio if ratio.endswith("labels") else f"ratio {ratio}"
+            ax.bar(x + offset, means, bar, yerr=stds, capsize=2, label=label)
         ax.set_title(dataset)
         ax.set_xticks(x, axes.models, rotation=45, ha="right", fontsize=8)
         ax.set_ylim(0.0, 1.05)
@@ -313,8 +393,9 @@ def _read_meta(out: Path) -> dict[str, Any] | None:
     return meta if isinstance(meta, dict) else None
 
 
-def write_report(out_dir: str | os.PathLike[str]) -> Path:
-    """Write report.md, auroc.png and auprc.png into `out_dir`; returns report.md's path."""
+def write_report(out_dir: str | os.PathLike[str], reference: str = "wvad") -> Path:
+    """Write report.md, auroc.png and auprc.png into `out_dir`; returns report.md's path.
+    Where `reference` is among the models, the report pairs it with every other one."""
     out = Path(out_dir)
     if not out.is_dir():
         raise FileNotFoundError(f"no such benchmark directory: {out}")
@@ -329,6 +410,6 @@ def write_report(out_dir: str | os.PathLike[str]) -> Path:
         plot_metric(rows, field, axes, out / f"{field}.png")
     path = out / "report.md"
     tmp = path.with_name("report.md.tmp")
-    tmp.write_text(build_report(rows, meta))
+    tmp.write_text(build_report(rows, meta, reference))
     os.replace(tmp, path)
     return path

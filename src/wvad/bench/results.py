@@ -22,22 +22,40 @@ __all__ = [
     "RESULTS_FILE",
     "ResultsWriter",
     "cell_key",
+    "label_setting",
     "latest_rows",
     "read_rows",
     "repair_results",
+    "setting_order",
 ]
 
 RESULTS_FILE = "results.jsonl"
 META_FILE = "meta.json"
-#: The fields that name a grid cell; a results file holds one current row per key.
+#: The fields every result row has; a cell's labels are its "ratio" or, where that is
+#: null, its "n_labels" (a label count), and a results file holds one row per cell key.
 KEY_FIELDS = ("dataset", "ratio", "seed", "model")
 
-Key = tuple[str, float, int, str]
+Key = tuple[str, str, int, str]
+
+
+def label_setting(row: dict[str, Any]) -> str:
+    """How a cell's anomalies were labeled, as one name: its ratio ("0.1") or its label
+    count ("3 labels")."""
+    if row.get("n_labels") is not None:
+        return f"{int(row['n_labels'])} labels"
+    return f"{float(row['ratio']):g}"
+
+
+def setting_order(setting: str) -> tuple[int, float]:
+    """Sort key of label settings: ratios from the largest, then counts from the smallest."""
+    if setting.endswith(" labels"):
+        return (1, float(setting.split()[0]))
+    return (0, -float(setting))
 
 
 def cell_key(row: dict[str, Any]) -> Key:
-    """The (dataset, ratio, seed, model) key of a row, normalised to plain types."""
-    return (str(row["dataset"]), float(row["ratio"]), int(row["seed"]), str(row["model"]))
+    """The (dataset, label setting, seed, model) key of a row, as plain types."""
+    return (str(row["dataset"]), label_setting(row), int(row["seed"]), str(row["model"]))
 
 
 def _results_path(path: str | os.PathLike[str]) -> Path:

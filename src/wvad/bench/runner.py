@@ -1,4 +1,4 @@
-"""Run a benchmark grid: datasets x labeled ratios x seeds x models, resumably, in parallel.
+"""Run a benchmark grid: datasets x label settings x seeds x models, resumably, in parallel.
 
 Each finished cell becomes one line of `results.jsonl`, written by the parent process as
 soon as the cell's result arrives. A rerun skips the cells already in the file, so an
@@ -59,10 +59,10 @@ def _default_loader(name: str, *, data_dir: str | os.PathLike[str] | None = None
     return load_dataset(name, data_dir=data_dir or default_data_dir())
 
 
-def _default_splitter(X: Any, y: Any, *, labeled_ratio: float, seed: int) -> Any:
+def _default_splitter(X: Any, y: Any, *, seed: int, **labels: Any) -> Any:
     from wvad.protocol import weak_split
 
-    return weak_split(X, y, labeled_ratio=labeled_ratio, seed=seed)
+    return weak_split(X, y, seed=seed, **labels)  # labeled_ratio= or n_labeled=
 
 
 # -- the grid ------------------------------------------------------------------------------
@@ -74,34 +74,56 @@ def _unique(values: Iterable[Any]) -> list[Any]:
     return out
 
 
-def _make_grid(datasets, ratios, seeds, models) -> dict[str, list[Any]]:
+#: `seeds="auto"`: this many seeds below AUTO_SEEDS_ROWS rows, else AUTO_SEEDS_LARGE. With a
+#: few labeled anomalies the label draw alone moves a mean over five seeds by hundredths.
+AUTO_SEEDS_SMALL, AUTO_SEEDS_LARGE, AUTO_SEEDS_ROWS = 10, 5, 2000
+
+
+def _make_grid(datasets, ratios, seeds, models, label_counts=()) -> dict[str, Any]:
     if isinstance(datasets, str) or isinstance(models, str):
         raise BenchError("datasets and models must be lists of names, not one string")
     grid = {
         "datasets": _unique(str(d) for d in datasets),
         "ratios": _unique(float(r) for r in ratios),
-        "seeds": _unique(int(s) for s in seeds),
+        "label_counts": _unique(int(k) for k in label_counts),
+        "seeds": "auto" if seeds == "auto" else _unique(int(s) for s in seeds),
         "models": _unique(str(m) for m in models),
     }
-    for field, values in grid.items():
-        if not values:
+    for field in ("datasets", "seeds", "models"):
+        if not grid[field]:
             raise BenchError(f"the grid has no {field}")
+    if not grid["ratios"] and not grid["label_counts"]:
+        raise BenchError("the grid has no labeled ratios and no label counts")
     bad = [r for r in grid["ratios"] if not 0.0 < r <= 1.0]
     if bad:
         raise BenchError(f"labeled ratios must lie in (0, 1]; got {bad}")
-    if any(s < 0 for s in grid["seeds"]):
+    if any(k < 1 for k in grid["label_counts"]):
+        raise BenchError(f"label counts must be at least 1; got {grid['label_counts']}")
+    if grid["seeds"] != "auto" and any(s < 0 for s in grid["seeds"]):
         raise BenchError(f"seeds must be non-negative; got {grid['seeds']}")
     return grid
 
 
-def _cells(grid: dict[str, list[Any]]) -> list[Key]:
-    return [
-        (d, r, s, m)
-        for d in grid["datasets"]
-        for r in grid["ratios"]
-        for s in grid["seeds"]
-        for m in grid["models"]
-    ]
+def seeds_for(n_rows: int) -> list[int]:
+    """The seeds `seeds="auto"` gives a table of `n_rows` rows."""
+    return list(range(AUTO_SEEDS_SMALL if n_rows < AUTO_SEEDS_ROWS else AUTO_SEEDS_LARGE))
+
+
+def _cells(grid: dict[str, Any], sizes: dict[str, int] | None = None) -> list[Key]:
+    """Every cell of the grid; `sizes` (rows per dataset) resolves seeds="auto"."""
+    settings = [f"{r:g}" for r in grid["ratios"]] + [f"{k} labels" for k in grid["label_counts"]]
+    cells = []
+    for d in grid["datasets"]:
+        seeds = seeds_for((sizes or {})[d]) if grid["seeds"] == "auto" else grid["seeds"]
+        cells += [(d, t, s, m) for t in settings for s in seeds for m in grid["models"]]
+    return cells
+
+
+def _labels_of(setting: str) -> dict[str, Any]:
+    """The split's keyword for a label setting, and the row fields that record it."""
+    if setting.endswith(" labels"):
+        return {"n_labeled": int(setting.split()[0])}
+    return {"labeled_ratio": float(setting)}
 
 
 def _pending(cells: Sequence[Key], results: Path, retry_errors: bool) -> list[Key]:
@@ -125,7 +147,7 @@ def _load_missing(data: dict[str, Any], loader: Loader, pending: Sequence[Key]) 
 @dataclass(frozen=True)
 class _Task:
     dataset: str
-    ratio: float
+    setting: str  # `label_setting`: "0.1" or "3 labels"
     seed: int
     model: str
     arrays: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None
@@ -133,7 +155,7 @@ class _Task:
 
 
 def _tasks(pending: Sequence[Key], data: dict[str, Any], splitter: Splitter) -> Iterator[_Task]:
-    """Tasks in grid order; each (dataset, ratio, seed) split is made once, when first needed."""
+    """Tasks in grid order; each (dataset, labels, seed) split is made once, when first needed."""
     groups: dict[tuple[str, float, int], list[str]] = {}
     for d, r, s, m in pending:
         groups.setdefault((d, r, s), []).append(m)
@@ -141,7 +163,7 @@ def _tasks(pending: Sequence[Key], data: dict[str, Any], splitter: Splitter) -> 
         X, y = data[d]
         arrays, error = None, None
         try:
-            split = splitter(X, y, labeled_ratio=r, seed=s)
+            split = splitter(X, y, seed=s, **_labels_of(r))
             arrays = (
                 np.asarray(split.X_train, dtype=np.float64),
                 np.asarray(split.y_train_weak).astype(np.int64).ravel(),
@@ -206,7 +228,8 @@ def _run_cell(task: _Task, factory: Factory, limit_threads: bool) -> dict[str, A
     """Fit one model on one split and score the test part; never raises for model errors."""
     row: dict[str, Any] = {
         "dataset": task.dataset,
-        "ratio": task.ratio,
+        "ratio": _labels_of(task.setting).get("labeled_ratio"),
+        "n_labels": _labels_of(task.setting).get("n_labeled"),
         "seed": task.seed,
         "model": task.model,
         "status": "error",
@@ -432,10 +455,11 @@ def _start_meta(out: Path, run: dict[str, Any]) -> dict[str, Any]:
 def run_grid(
     datasets: Sequence[str],
     ratios: Sequence[float],
-    seeds: Sequence[int],
+    seeds: Sequence[int] | str,
     models: Sequence[str],
     out_dir: str | os.PathLike[str],
     *,
+    label_counts: Sequence[int] = (),
     jobs: int = 1,
     backend: str = "loky",
     loader: Loader | None = None,
@@ -446,10 +470,14 @@ def run_grid(
     retry_errors: bool = False,
     dask_scheduler: str | None = None,
 ) -> Path:
-    """Run every (dataset, ratio, seed, model) cell not yet in `out_dir/results.jsonl`.
+    """Run every (dataset, labels, seed, model) cell not yet in `out_dir/results.jsonl`.
 
-    loader(name) -> (X, y); splitter(X, y, labeled_ratio=, seed=) -> object with X_train,
-    y_train_weak, X_test, y_test; factory(model, random_state) -> unfitted detector.
+    A cell's labels are one of `ratios` (fractions of the training anomalies) or one of
+    `label_counts` (that many labeled anomalies, capped by the table). `seeds="auto"` runs
+    10 seeds on tables under 2,000 rows and 5 on larger ones (`seeds_for`).
+    loader(name) -> (X, y); splitter(X, y, labeled_ratio= or n_labeled=, seed=) -> object
+    with X_train, y_train_weak, X_test, y_test; factory(model, random_state) -> unfitted
+    detector.
     Defaults: `wvad.data.load_dataset` (with `data_dir`), `wvad.protocol.weak_split` and
     `wvad.bench.models.make_model`. `jobs` and `backend` go to joblib (jobs=1 runs in this
     process with no thread limits). backend="dask" runs the cells on a Dask cluster through
@@ -462,7 +490,7 @@ def run_grid(
         raise BenchError(f"jobs must be a non-zero int (joblib's n_jobs); got {jobs!r}")
     if dask_scheduler is not None and backend != "dask":
         raise BenchError(f"a Dask scheduler needs backend='dask'; got backend={backend!r}")
-    grid = _make_grid(datasets, ratios, seeds, models)
+    grid = _make_grid(datasets, ratios, seeds, models, label_counts)
     if factory is None:
         try:
             grid["models"] = check_model_names(grid["models"])
@@ -478,9 +506,11 @@ def run_grid(
     if out.exists() and not out.is_dir():
         raise BenchError(f"{out} exists and is not a directory")
     results = out / RESULTS_FILE
-    cells = _cells(grid)
     # Load data before creating anything, so a bad dataset name leaves no empty directory.
     data: dict[str, Any] = {}
+    if grid["seeds"] == "auto":  # the seeds follow each table's size
+        _load_missing(data, loader, [(d, "", 0, "") for d in grid["datasets"]])
+    cells = _cells(grid, {d: len(xy[1]) for d, xy in data.items()})
     _load_missing(data, loader, _pending(cells, results, retry_errors))
     out.mkdir(parents=True, exist_ok=True)
     with _exclusive(out):
