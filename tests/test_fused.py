@@ -234,3 +234,20 @@ def test_a_bagged_piece_is_the_mean_of_its_fold_models(short, tmp_path):
     assert np.array_equal(loaded.decision_function(data.X), model.decision_function(data.X))
     with pytest.raises(ValueError, match=r"fusion\.bagged must be a subset"):
         FusionSettings(bagged=("head",))
+
+
+def test_label_shrinkage_moves_few_labels_towards_the_label_free_read_out(table, short):
+    X, _, y_weak = table
+    plain = WVAD(random_state=0, **short).fit(X, y_weak)
+    shrunk = WVAD(random_state=0, fusion=FusionSettings(label_shrinkage=9.0), **short)
+    shrunk.fit(X, y_weak)
+    n = int(y_weak.sum())
+    trust = n / (n + 9.0)
+    a, b = plain.score_weights(), shrunk.score_weights()
+    assert a["head"] == b["head"]
+    unsupervised = ("log_f_r", "neg_elbo", "neighbours")
+    for name in unsupervised:
+        expected = trust * a[name] + (1 - trust) * (1 - a["head"]) / 3
+        assert b[name] == pytest.approx(expected)
+    for name in set(a) - {"head", *unsupervised}:
+        assert b[name] == pytest.approx(trust * a[name])

@@ -249,6 +249,10 @@ class FusionSettings(_Settings):
     max_reference : unlabeled rows the neighbour distance keeps (a seeded sample beyond).
     bagged : the cross-fitted pieces scored by the mean of their fold models instead of
         one more fit on all rows (cheaper by a fit, and a bag varies less).
+    label_shrinkage : c in lambda = n / (n + c) for n labeled anomalies: the cross-fitted
+        pieces' weights are scaled by lambda, and the unsupervised pieces' shares move from
+        what their in-sample Ginis say (lambda = 1) towards equal shares of the label-free
+        read-out (lambda = 0). 0 trusts the labels' Ginis whatever their number.
     """
 
     gini_floor: float = 0.5
@@ -258,8 +262,10 @@ class FusionSettings(_Settings):
     max_quantiles: int = 1000
     max_reference: int = 8192
     bagged: tuple[str, ...] = ()
+    label_shrinkage: float = 0.0
 
     def __post_init__(self) -> None:
+        self._set("label_shrinkage", _real("fusion.label_shrinkage", self.label_shrinkage))
         bagged = self.bagged
         ok = isinstance(bagged, (list, tuple)) and all(b in BAGGABLE for b in bagged)
         if not ok:
