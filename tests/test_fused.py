@@ -251,3 +251,15 @@ def test_label_shrinkage_moves_few_labels_towards_the_label_free_read_out(table,
         assert b[name] == pytest.approx(expected)
     for name in set(a) - {"head", *unsupervised}:
         assert b[name] == pytest.approx(trust * a[name])
+
+
+def test_the_label_free_read_out_weighs_the_unsupervised_pieces_alike(stacked):
+    free = stacked.score_.label_free()
+    assert free.weights() == dict.fromkeys(["log_f_r", "neg_elbo", "neighbours"], 1 / 3)
+    data = _blobs()
+    with torch.inference_mode():
+        rows = list(iter_rows(data.X[:40], CPU, stacked.mixture_, stacked.scaler_.on(CPU)))
+        full = stacked.score_.evidence(rows)
+    parts = stacked.score_.contributions(full)
+    expected = sum(parts[n] / stacked.score_weights()[n] / 3 for n in free.weights())
+    assert np.allclose(free.score(rows), expected)

@@ -256,6 +256,17 @@ class FusedScore:
         alone."""
         return dict(self._weights) if self.fused else {}
 
+    def label_free(self) -> FusedScore:
+        """The same fitted pieces read out without the labels: the unsupervised ones, alike
+        in weight (what the mixture and the distance say with no label used to weigh them).
+        For a score of one piece, that piece."""
+        if not self.fused:
+            return self
+        names = [n for n, p in self.pieces.items() if p.trust is Trust.UNSUPERVISED]
+        pieces = {n: self.pieces[n] for n in names}
+        standard = {n: self._standard[n] for n in names}
+        return FusedScore(self.mode, pieces, dict.fromkeys(names, 1.0 / len(names)), standard, {})
+
     def evidence(self, rows: Iterable[Rows]) -> dict[str, np.ndarray]:
         """Each counting piece's (weight > 0) raw evidence for `rows`."""
         counting = {n: p for n, p in self.pieces.items() if self._weights[n] != 0}
