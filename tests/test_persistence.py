@@ -6,10 +6,32 @@ import pytest
 from wvad import WVAD
 
 
+def _weights(path):
+    (weights,) = path.glob("weights-*.pt")
+    return weights
+
+
+def _replace_weights(path, payload):
+    """Write other tensors in the weights file's place, and record their checksum, as a
+    foreign tool would that knows the format."""
+    import hashlib
+
+    import torch
+
+    from wvad.persistence import _content_hash
+
+    torch.save(payload, _weights(path))
+    config = json.loads((path / "config.json").read_text())
+    config["weights"]["sha256"] = hashlib.sha256(_weights(path).read_bytes()).hexdigest()
+    config["config_sha256"] = _content_hash(config)
+    (path / "config.json").write_text(json.dumps(config))
+
+
 def test_round_trip_gives_identical_scores(tmp_path, table, fitted):
     X, _, _ = table
     path = fitted.save(tmp_path / "model")
-    assert sorted(p.name for p in path.iterdir()) == ["config.json", "weights.pt"]
+    names = sorted(p.name for p in path.iterdir())
+    assert names[0] == "config.json" and len(names) == 2 and names[1].startswith("weights-")
     loaded = WVAD.load(path)
     assert np.array_equal(loaded.decision_function(X), fitted.decision_function(X))
     assert np.array_equal(loaded.transform(X), fitted.transform(X))
@@ -30,9 +52,9 @@ def test_save_refuses_to_overwrite(tmp_path, fitted):
 
 def test_load_reports_damage_and_version(tmp_path, fitted):
     path = fitted.save(tmp_path / "model")
-    weights = path / "weights.pt"
+    weights = _weights(path)
     weights.write_bytes(weights.read_bytes()[:100])
-    with pytest.raises(ValueError, match=r"weights\.pt is damaged"):
+    with pytest.raises(ValueError, match=r"weights-\w+\.pt is damaged"):
         WVAD.load(path)
 
     path = fitted.save(tmp_path / "model2")
@@ -53,17 +75,17 @@ def test_weights_file_holds_tensors_only(tmp_path, fitted):
     import torch
 
     path = fitted.save(tmp_path / "model")
-    tensors = torch.load(path / "weights.pt", weights_only=True)
+    tensors = torch.load(_weights(path), weights_only=True)
     assert all(isinstance(v, torch.Tensor) for v in tensors.values())
 
 
-@pytest.mark.parametrize("version", [5, 7])
+@pytest.mark.parametrize("version", [6, 8])
 def test_other_format_versions_are_refused_by_number(tmp_path, fitted, version):
     path = fitted.save(tmp_path / "model")
     config = json.loads((path / "config.json").read_text())
     config["format_version"] = version
     (path / "config.json").write_text(json.dumps(config))
-    with pytest.raises(ValueError, match=f"format version {version} .*reads version 6"):
+    with pytest.raises(ValueError, match=f"format version {version} .*reads version 7"):
         WVAD.load(path)
 
 
@@ -76,11 +98,11 @@ def test_a_foreign_or_mismatched_directory_is_refused(tmp_path, fitted):
         WVAD.load(path)
 
     path = fitted.save(tmp_path / "model2")
-    torch.save({"mixture.x_logvar": torch.zeros(3)}, path / "weights.pt")
-    with pytest.raises(ValueError, match=r"weights\.pt does not match .*config\.json"):
+    _replace_weights(path, {"mixture.x_logvar": torch.zeros(3)})
+    with pytest.raises(ValueError, match=r"weights in .* do not match its config\.json"):
         WVAD.load(path)
 
-    torch.save([torch.zeros(1)], path / "weights.pt")
+    _replace_weights(path, [torch.zeros(1)])
     with pytest.raises(ValueError, match="does not hold a wvad model's tensors"):
         WVAD.load(path)
 
@@ -90,3 +112,52 @@ def test_the_saved_description_is_plain_json(tmp_path, fitted):
     assert set(config) >= {"format", "format_version", "config", "params", "fitted"}
     assert config["config"]["trees"]["max_iter"] == fitted.config_.trees.max_iter
     assert "numerics" not in config["params"]  # the configuration is stored once
+
+
+def test_a_flipped_byte_in_either_file_is_refused(tmp_path, fitted):
+    path = fitted.save(tmp_path / "model")
+    weights = _weights(path)
+    data = bytearray(weights.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    weights.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="is damaged: its checksum differs"):
+        WVAD.load(path)
+
+    path = fitted.save(tmp_path / "model2")
+    text = (path / "config.json").read_text()
+    (path / "config.json").write_text(text.replace('"n_neighbors": 5', '"n_neighbors": 6'))
+    with pytest.raises(ValueError, match="was changed after it was saved"):
+        WVAD.load(path)
+
+
+def test_a_missing_weights_file_or_a_foreign_file_is_named(tmp_path, fitted):
+    path = fitted.save(tmp_path / "model")
+    _weights(path).unlink()
+    with pytest.raises(FileNotFoundError, match=r"incomplete: weights-\w+\.pt is missing"):
+        WVAD.load(path)
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "config.json").write_text(json.dumps({"_name_or_path": "bert", "vocab": 3}))
+    with pytest.raises(ValueError, match="does not describe a wvad model"):
+        WVAD.load(foreign)
+
+
+def test_a_save_that_dies_midway_leaves_the_previous_model_whole(tmp_path, fitted, monkeypatch):
+    import wvad.persistence as persistence
+
+    X = np.random.default_rng(0).random((20, 6))
+    path = fitted.save(tmp_path / "model")
+    before = fitted.decision_function(X)
+    real = persistence._atomic_write
+
+    def dies_on_the_config(target, write, *, binary):
+        if target.name == "config.json":
+            raise KeyboardInterrupt  # killed after the weights, before the config
+        return real(target, write, binary=binary)
+
+    monkeypatch.setattr(persistence, "_atomic_write", dies_on_the_config)
+    other = WVAD(n_clusters=2, random_state=1, pretrain_epochs=1, warmup_epochs=1, joint_epochs=1)
+    other.fit(X, np.r_[np.zeros(17), np.ones(3)].astype(int))
+    with pytest.raises(KeyboardInterrupt):
+        other.save(path, overwrite=True)
+    assert np.array_equal(WVAD.load(path).decision_function(X), before)

@@ -47,7 +47,9 @@ def test_fit_without_the_neighbour_distance_keeps_no_training_rows(train_csv, tm
     code, _, _ = run(capsys, *args, "--neighbors", "0", "--out", out, "--quiet")
     model = WVAD.load(out)
     assert code == 0 and model.score_mode_ == "stacked" and "neighbours" not in model.score_.pieces
-    assert not any(k.startswith("neighbours.") for k in torch.load(out / "weights.pt"))
+    tensors = torch.load(next(out.glob("weights-*.pt")))
+    assert any(k.startswith("score.head.") for k in tensors)
+    assert not any(k.startswith("score.neighbours.") for k in tensors)
     code, _, err = run(capsys, *args, "--neighbors", "-1", "--out", tmp_path / "x")
     assert code != 0 and "--neighbors" in err
 

@@ -1,7 +1,7 @@
 """Table workflows behind the `wvad` command: fit on a file, score, explain, describe, plot.
 
 Each operation is a plain function over file paths; `wvad.cli` is a thin layer over them.
-A model folder written by `fit_table` holds the model (config.json + weights.pt, see
+A model folder written by `fit_table` holds the model (config.json + a weights file, see
 `wvad.persistence`) and table.json: the label, id and feature columns, one-hot categories,
 source file name and library versions.
 """
