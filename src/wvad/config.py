@@ -145,6 +145,10 @@ class Numerics(_Settings):
     z_logvar_range, prior_logvar_range, x_logvar_range : clamps of the log-variances of
         q(z|x), of the mixture components and of the decoder.
     min_norm : ||x|| below this counts as this in f_r (an all-zero row stays finite).
+    max_scaled : the largest magnitude a scaled value may have. A training value beyond it
+        is refused (only possible with scaling "standard" or "none"); a row scored later is
+        clipped to it, so a value far outside the training range (1e300) still gets a
+        finite, extreme score instead of an overflow.
     """
 
     reg_covar: float = 1e-4
@@ -156,9 +160,11 @@ class Numerics(_Settings):
     prior_logvar_range: tuple[float, float] = (-6.0, 6.0)
     x_logvar_range: tuple[float, float] = (-8.0, 4.0)
     min_norm: float = 1e-3
+    max_scaled: float = 1e6
 
     def __post_init__(self) -> None:
-        for name in ("reg_covar", "posterior_variance_share", "grad_clip_norm", "min_norm"):
+        names = ("reg_covar", "posterior_variance_share", "grad_clip_norm", "min_norm")
+        for name in (*names, "max_scaled"):
             self._set(name, _real(name, getattr(self, name), open_low=True))
         self._set("em_max_rows", _int("em_max_rows", self.em_max_rows, 2))
         self._set("max_auto_clusters", _int("max_auto_clusters", self.max_auto_clusters, 1))

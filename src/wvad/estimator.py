@@ -132,8 +132,9 @@ class WVAD(TransformerMixin, BaseDetector):
         config = self.get_config()
         check_mixture_rows(y, config.n_clusters)
         seed, device = resolve_seed(self.random_state), resolve_device(self.device)
-        scaler = Scaler.fit(X, config.scaling)
-        data = TrainingData(scaler.transform(X), y, seed, device)
+        scaler = Scaler.fit(X, config.scaling, config.numerics.max_scaled)
+        names = getattr(self, "feature_names_in_", None)
+        data = TrainingData(scaler.training_rows(X, names), y, seed, device)
         plan = ScorePlan.make(data, config)
         negatives = plan.normal_unlabeled(y)
         mixture = fit_mixture(

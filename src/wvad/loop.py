@@ -14,6 +14,7 @@ comes from torch's global generator, which callers seed with
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -134,6 +135,11 @@ def train(
             total = total + loss.detach().cpu()
             count += 1
         mean = float(total) / max(count, 1)
+        if not math.isfinite(mean):
+            raise ValueError(
+                f"{name} training diverged: the loss became {mean} at epoch {epoch + 1}; a "
+                "smaller learning rate keeps the steps finite"
+            )
         history.append(mean)
         if on_epoch_end is not None:
             on_epoch_end(epoch, mean)

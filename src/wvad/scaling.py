@@ -1,4 +1,9 @@
-"""The column scaling WVAD fits on its training rows: min-max (default), standard or none."""
+"""The column scaling WVAD fits on its training rows: min-max (default), standard or none.
+
+Scaled values are clipped to +-`limit`: a new row far outside the training range (a 1e300,
+an overflow to inf in the subtraction) becomes an extreme but finite input, and a column
+whose training range overflowed (scale factor 0) reads as 0, never as 0 * inf = NaN.
+"""
 
 from __future__ import annotations
 
@@ -14,13 +19,15 @@ __all__ = ["Scaler"]
 
 @dataclass(frozen=True)
 class Scaler:
-    """x -> (x - offset) * factor per column; a constant column maps to 0."""
+    """x -> (x - offset) * factor per column, clipped to +-limit; a constant column maps
+    to 0."""
 
     offset: np.ndarray
     factor: np.ndarray
+    limit: float
 
     @classmethod
-    def fit(cls, X: np.ndarray, method: str) -> Scaler:
+    def fit(cls, X: np.ndarray, method: str, limit: float) -> Scaler:
         if method == "minmax":
             offset = X.min(axis=0)
             span = X.max(axis=0) - offset
@@ -30,20 +37,46 @@ class Scaler:
         else:
             offset = np.zeros(X.shape[1])
             span = np.ones(X.shape[1])
-        return cls(offset, 1.0 / np.where(span > 0, span, 1.0))
+        with np.errstate(over="ignore"):  # a span beyond float64 scales its column to 0
+            factor = 1.0 / np.where(span > 0, span, 1.0)
+        return cls(offset, factor, float(limit))
+
+    def training_rows(self, X: np.ndarray, names: list[str] | None = None) -> np.ndarray:
+        """The training rows scaled; refuses values beyond the limit, which no later
+        clipping should hide (possible with scaling "standard" or "none")."""
+        scaled = self._scaled(X)
+        far = np.abs(scaled).max(axis=0) > self.limit
+        if far.any():
+            column = int(np.flatnonzero(far)[0])
+            label = repr(names[column]) if names else str(column)
+            raise ValueError(
+                f"X's column {label} scales to values beyond +-{self.limit:g} (up to "
+                f"{np.abs(scaled[:, column]).max():.3g}); use scaling='minmax', or bring "
+                "the column to a smaller range"
+            )
+        return scaled
 
     def transform(self, X: np.ndarray) -> np.ndarray:
-        return (X - self.offset) * self.factor
+        return np.clip(self._scaled(X), -self.limit, self.limit)
+
+    def _scaled(self, X: np.ndarray) -> np.ndarray:
+        with np.errstate(over="ignore", invalid="ignore"):
+            return np.nan_to_num((X - self.offset) * self.factor, nan=0.0)
 
     def on(self, device: torch.device) -> Callable[[Tensor], Tensor]:
         """The same map on float64 tensors of `device` (chunk by chunk: no copy of X)."""
         offset = torch.as_tensor(self.offset, device=device)
         factor = torch.as_tensor(self.factor, device=device)
-        return lambda rows: (rows - offset) * factor
+        limit = self.limit
+        return lambda rows: ((rows - offset) * factor).nan_to_num(nan=0.0).clamp(-limit, limit)
 
     def state(self) -> dict[str, Tensor]:
-        return {"offset": torch.as_tensor(self.offset), "factor": torch.as_tensor(self.factor)}
+        return {
+            "offset": torch.as_tensor(self.offset),
+            "factor": torch.as_tensor(self.factor),
+            "limit": torch.tensor(self.limit, dtype=torch.float64),
+        }
 
     @classmethod
     def from_state(cls, state: dict[str, Tensor]) -> Scaler:
-        return cls(state["offset"].numpy(), state["factor"].numpy())
+        return cls(state["offset"].numpy(), state["factor"].numpy(), float(state["limit"]))

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import contextlib
 import math
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
 import sklearn
 import torch
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture
 from torch import Tensor, nn
 from tqdm.auto import tqdm
@@ -23,8 +25,10 @@ from wvad.model.score_head import ScoreHead
 from wvad.runtime import seeded
 
 __all__ = [
+    "DivergenceError",
     "History",
     "TrainedMixture",
+    "check_finite",
     "fit_gmm_prior",
     "fit_mixture",
     "pretrain_autoencoder",
@@ -48,6 +52,25 @@ class History:
         for key in _TERMS:
             value = terms.get(key)
             self.records[key].append(None if value is None else float(value))
+
+
+class DivergenceError(ValueError):
+    """A loss became NaN or infinite: the message says where, and what likely drove it."""
+
+
+def check_finite(phase: str, epoch: int, history: History, X: Tensor) -> None:
+    """Stop with a message that names the cause if the last epoch's loss is not finite."""
+    loss = history.records["loss"][-1]
+    if loss is not None and math.isfinite(loss):
+        return
+    magnitude = X.abs().amax(dim=0) if len(X) else X.new_zeros(X.shape[1])
+    column = int(magnitude.argmax())
+    raise DivergenceError(
+        f"training diverged: the {phase} loss became {loss} at epoch {epoch}. The scaled "
+        f"column with the largest values is column {column} (|x| up to "
+        f"{float(magnitude[column]):.3g}); a smaller learning_rate, or scaling='minmax' for "
+        "columns of very different magnitudes, keeps the steps finite"
+    )
 
 
 def _batches(n: int, batch_size: int, rng: np.random.Generator) -> Iterator[np.ndarray]:
@@ -95,13 +118,34 @@ def pretrain_autoencoder(
             optimizer.step()
             total += loss.detach() * len(idx)
         history.add("pretrain", loss=total.item() / len(X_unlabeled))
+        check_finite("pretraining", len(history.records["phase"]), history, X_unlabeled)
         tick()
 
 
-def _numpy_em() -> contextlib.AbstractContextManager:
+@contextlib.contextmanager
+def _numpy_em() -> Iterator[None]:
     """EM on numpy codes with k-means starts, also where a user turned on scikit-learn's
-    array API dispatch (which refuses k-means initialisation)."""
-    return sklearn.config_context(array_api_dispatch=False)
+    array API dispatch (which refuses k-means initialisation). scikit-learn's warning that
+    k-means found fewer distinct points than clusters is said again in wvad's words."""
+    with (
+        sklearn.config_context(array_api_dispatch=False),
+        warnings.catch_warnings(record=True) as caught,
+    ):
+        warnings.simplefilter("always", ConvergenceWarning)
+        yield
+    for warning in caught:
+        if issubclass(warning.category, ConvergenceWarning):
+            warnings.warn(
+                "the unlabeled rows' latent codes hold fewer distinct points than mixture "
+                f"components ({warning.message}); some components coincide. A smaller "
+                "n_clusters (or 'auto') describes such data as well",
+                UserWarning,
+                stacklevel=4,
+            )
+        else:
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
 
 
 def select_n_clusters(
@@ -241,6 +285,7 @@ def train_joint(
             if not supervised:
                 means["penalty"] = means["ce"] = None
             history.add(phase, **means)
+            check_finite(f"{phase} training", len(history.records["phase"]), history, X_unlabeled)
             tick()
     model.eval()
     if head is not None:
@@ -295,9 +340,7 @@ def fit_mixture(
         fit_gmm_prior(network, X_u, seed, config.numerics, max_clusters=most)
         if auto:
             head = _score_head(config, network.n_clusters, len(X_a), device)
-        train_joint(
-            network, head, X_u, X_a, config, rng, history, bar.update, head_negatives
-        )
+        train_joint(network, head, X_u, X_a, config, rng, history, bar.update, head_negatives)
     return TrainedMixture(network, head, history.records)
 
 
