@@ -19,7 +19,9 @@ def test_check_x_accepts_dataframe_and_keeps_names():
         (np.zeros((2, 2, 2)), "must be 2-D"),
         (np.zeros((0, 3)), "empty"),
         (np.zeros((3, 0)), r"0 feature\(s\)"),
-        ([["a", "b"]], "numeric"),
+        ([["a", "b"]], "holds text"),
+        ([[1.0, "2"]], "holds text"),
+        ([[object(), 1.0]], "numeric"),
     ],
 )
 def test_check_x_rejects_bad_shapes_and_types(X, message):

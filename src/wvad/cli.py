@@ -706,7 +706,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help and --version
         return exc.code if isinstance(exc.code, int) else EXIT_OK
     if args.command is None:
-        parser.print_help(sys.stderr)
+        names = ", ".join(add.__name__.removeprefix("_add_") for add in SUBCOMMANDS)
+        print(f"wvad: error: choose a command: {names} (see `wvad --help`)", file=sys.stderr)
         return EXIT_USAGE
     try:
         return int(args.func(args) or EXIT_OK)

@@ -45,12 +45,7 @@ def check_X(X: Any, *, name: str = "X") -> tuple[np.ndarray, list[str] | None]: 
     """
     names = _column_names(X)
     if names is not None:
-        dtypes = zip(names, X.dtypes, strict=True)
-        non_numeric = [c for c, dt in dtypes if not _is_numeric_dtype(dt)]
-        if non_numeric:
-            listed = describe_columns(range(len(non_numeric)), non_numeric)
-            raise ValueError(f"{name} has non-numeric columns: {listed}")
-        X = X.to_numpy()
+        X = _frame_values(X, names, name)
     if hasattr(X, "tocsr") or hasattr(X, "todense"):
         raise ValueError(
             f"{name} is a sparse matrix, which is not supported; pass a dense array "
@@ -58,14 +53,23 @@ def check_X(X: Any, *, name: str = "X") -> tuple[np.ndarray, list[str] | None]: 
         )
     try:
         raw = np.asarray(X)
-        complex_values = raw.dtype.kind == "c"
-        array = raw if complex_values else raw.astype(np.float64, copy=False)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"{name} must be a table of numbers; got {type(X).__name__} ({exc})"
+        ) from None
+    if raw.dtype.kind == "c":
+        raise ValueError(f"Complex data not supported: {name} holds complex numbers")
+    if raw.dtype.kind in "USO" and _holds_text(raw):
+        raise ValueError(
+            f"{name} holds text; convert its columns to numbers first (wvad reads no "
+            "numbers out of strings)"
+        )
+    try:
+        array = raw.astype(np.float64, copy=False)
     except (TypeError, ValueError) as exc:
         raise ValueError(
             f"{name} must be numeric; could not convert it to floats ({exc})"
         ) from None
-    if complex_values:
-        raise ValueError(f"Complex data not supported: {name} holds complex numbers")
     if array.ndim != 2:
         raise ValueError(
             f"{name} must be 2-D (rows x features); got an array with shape {array.shape}. "
@@ -90,6 +94,27 @@ def check_X(X: Any, *, name: str = "X") -> tuple[np.ndarray, list[str] | None]: 
         first_row = int(np.flatnonzero(bad.any(axis=1))[0])
         raise ValueError(f"{name} has {'; '.join(parts)} (first bad row: {first_row})")
     return array, names
+
+
+def _frame_values(X: Any, names: list[str], name: str) -> np.ndarray:
+    """A DataFrame's values as floats, its missing values (pd.NA too) as NaN; refuses
+    repeated and non-numeric columns by name."""
+    repeated = sorted({c for c in names if names.count(c) > 1})
+    if repeated:
+        listed = describe_columns(range(len(repeated)), repeated)
+        raise ValueError(f"{name} has repeated column names: {listed}")
+    dtypes = zip(names, X.dtypes, strict=True)
+    non_numeric = [c for c, dt in dtypes if not _is_numeric_dtype(dt)]
+    if non_numeric:
+        listed = describe_columns(range(len(non_numeric)), non_numeric)
+        raise ValueError(f"{name} has non-numeric columns: {listed}")
+    return X.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _holds_text(raw: np.ndarray) -> bool:
+    if raw.dtype.kind in "US":
+        return True
+    return any(isinstance(v, (str, bytes)) for v in raw.flat)
 
 
 def _is_numeric_dtype(dtype: Any) -> bool:

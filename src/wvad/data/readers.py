@@ -120,14 +120,7 @@ def read_table(
         raise ValueError(
             f"{path} has suffix {suffix!r}; read_table reads {', '.join(_TABLE_SUFFIXES)}"
         )
-    pd = _import_pandas()
-    if suffix in (".parquet", ".pq"):
-        try:
-            frame = pd.read_parquet(path)
-        except ImportError as exc:
-            raise ImportError(f"{exc}; install it with: pip install wvad[data]") from None
-    else:
-        frame = pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",")
+    frame = _read_frame(path, suffix)
     frame.columns = [str(c) for c in frame.columns]
     columns = list(frame.columns)
 
@@ -148,6 +141,20 @@ def read_table(
             raise ValueError(f"the label column {label_col!r} is also listed as a feature")
     X, _ = check_X(frame[feature_cols], name=f"X in {path.name}")
     return X, y
+
+
+def _read_frame(path: Path, suffix: str) -> Any:
+    """The whole table as a DataFrame; a file pandas cannot parse is refused by name."""
+    pd = _import_pandas()
+    try:
+        if suffix in (".parquet", ".pq"):
+            return pd.read_parquet(path)
+        return pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",")
+    except ImportError as exc:
+        raise ImportError(f"{exc}; install it with: pip install wvad[data]") from None
+    except (ValueError, OSError) as exc:  # pandas' parser and Arrow errors are of these kinds
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ValueError(f"{path} is not a table wvad can read: {first}") from None
 
 
 def read_any(
