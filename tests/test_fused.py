@@ -263,3 +263,27 @@ def test_the_label_free_read_out_weighs_the_unsupervised_pieces_alike(stacked):
     parts = stacked.score_.contributions(full)
     expected = sum(parts[n] / stacked.score_weights()[n] / 3 for n in free.weights())
     assert np.allclose(free.score(rows), expected)
+
+
+def test_a_threshold_from_the_labels_flags_the_asked_share_of_held_out_anomalies(
+    stacked, short, tmp_path
+):
+    held = stacked.score_.held_out_anomalies
+    assert held.shape == (12,) and np.isfinite(held).all()
+    for recall in (0.5, 0.9, 1.0):
+        threshold = stacked.threshold_for_recall(recall)
+        assert np.mean(held > threshold) >= recall
+        assert np.mean(held > np.nextafter(threshold, np.inf) + 1e-9) <= recall or recall == 1
+    with pytest.raises(ValueError, match=r"recall must be a number in \(0, 1\]"):
+        stacked.threshold_for_recall(0.0)
+    data = _blobs()
+    model = WVAD(random_state=0, threshold=0.9, **short).fit(data.X, data.y)
+    assert model.threshold_ == model.threshold_for_recall(0.9)
+    unlabeled = data.y == 0
+    assert model.flagged_share_ == pytest.approx(np.mean(model.labels_[unlabeled]))
+    assert np.array_equal(model.predict(data.X), model.decision_function(data.X) > model.threshold_)
+    loaded = WVAD.load(model.save(tmp_path / "t"))
+    assert loaded.threshold_ == model.threshold_ and loaded.flagged_share_ == model.flagged_share_
+    assert np.array_equal(loaded.score_.held_out_anomalies, model.score_.held_out_anomalies)
+    with pytest.raises(ValueError, match="threshold must be 'contamination' or a target recall"):
+        WVAD(random_state=0, threshold="labels", **short).fit(data.X, data.y)

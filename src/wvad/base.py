@@ -80,7 +80,7 @@ class BaseDetector(BaseEstimator):
             self.feature_names_in_ = np.asarray(names, dtype=object)
         training_scores = self._fit(X_arr, y_arr)
         self.decision_scores_ = self._score(X_arr) if training_scores is None else training_scores
-        self._set_threshold(self.decision_scores_)
+        self._set_threshold(self.decision_scores_, y_arr)
 
     def decision_function(self, X: Any) -> np.ndarray:
         """Anomaly score per row; higher means more anomalous."""
@@ -156,7 +156,8 @@ class BaseDetector(BaseEstimator):
         if not isinstance(c, (int, float)) or not 0.0 < float(c) <= 0.5:
             raise ValueError(f"contamination must be a float in (0, 0.5]; got {c!r}")
 
-    def _set_threshold(self, scores: np.ndarray) -> None:
+    def _set_threshold(self, scores: np.ndarray, y: np.ndarray) -> None:
+        """`threshold_` and `labels_` from the training scores (and weak labels `y`)."""
         self.threshold_ = float(np.quantile(scores, 1.0 - float(self.contamination)))
         self.labels_ = (scores > self.threshold_).astype(np.int64)
 

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "CONFIG_FIELDS",
     "FEATURE_GROUPS",
     "SCORE_MODES",
     "Config",
@@ -377,3 +378,7 @@ class Config(_Settings):
     def replace(self, **changes: Any) -> Config:
         """A copy with `changes` applied (and checked)."""
         return dataclasses.replace(self, **changes)
+
+
+#: `Config`'s fields: the estimator parameters that change a fit's result.
+CONFIG_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Config))

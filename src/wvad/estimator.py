@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +17,12 @@ import torch
 from sklearn.base import TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from wvad.archive import load_wvad, save_wvad
 from wvad.base import BaseDetector
-from wvad.config import Config
+from wvad.config import CONFIG_FIELDS, Config
 from wvad.evidence import Rows, TrainingData, iter_rows
-from wvad.fused import FusedScore, ScorePlan
-from wvad.model.mixture import MixtureFeatures, VariationalMixture
-from wvad.persistence import prefixed, read_model, unreadable_model, write_model
+from wvad.fused import ScorePlan
+from wvad.model.mixture import MixtureFeatures
 from wvad.presets import DEFAULT, preset_config
 from wvad.runtime import flush_denormals, resolve_device, resolve_seed
 from wvad.scaling import Scaler
@@ -31,10 +30,6 @@ from wvad.training import fit_mixture
 from wvad.validation import check_mixture_rows
 
 __all__ = ["WVAD"]
-
-_CONFIG_FIELDS = tuple(f.name for f in fields(Config))
-_SAVED = ("n_features_in_", "n_samples_fit_", "n_clusters_", "seed_", "threshold_")
-_SAVED += ("n_labeled_", "score_mode_", "fit_seconds_", "history_")
 
 
 class WVAD(TransformerMixin, BaseDetector):
@@ -50,10 +45,13 @@ class WVAD(TransformerMixin, BaseDetector):
 
     Parameters
     ----------
-    n_clusters ... fusion : the configuration: each is the field of the same name of
-        `wvad.config.Config`, which documents it. The defaults are the "default" preset;
-        `WVAD.from_preset("paper")` follows the paper's description.
+    n_clusters ... fusion : the configuration, documented by `wvad.config.Config`; the
+        defaults are the "default" preset (`WVAD.from_preset("paper")`: the paper's).
     contamination : expected share of anomalies; sets `threshold_` for `predict`.
+    threshold : "contamination" (the training scores' 1 - contamination quantile, PyOD's
+        rule) or a target recall in (0, 1]: `threshold_` flags that share of the labeled
+        anomalies scored as held out (`threshold_for_recall`), and `flagged_share_` says
+        which share of the unlabeled training rows it flags.
     allow_unsupervised : permit fit without labeled anomalies.
     device : "auto" (CUDA when available), "cpu" or "cuda".
     random_state : seed for initialisation, sampling and EM; same seed, same scores.
@@ -69,10 +67,10 @@ class WVAD(TransformerMixin, BaseDetector):
     n_clusters_ : mixture components (chosen by BIC for n_clusters="auto").
     n_features_in_, feature_names_in_ : the training table's width and column names.
     n_samples_fit_, n_labeled_ : training rows, and labeled anomalies among them.
-    decision_scores_, threshold_, labels_ : training scores, the threshold at
-        1 - contamination, and the training rows' 0/1 predictions (PyOD's names).
-    history_ : per-epoch means of each loss term. seed_, device_ : as resolved.
-    fit_seconds_ : wall time of the whole fit.
+    decision_scores_, threshold_, labels_ : training scores, the threshold (see
+        `threshold`), and the training rows' 0/1 predictions (PyOD's names).
+    flagged_share_ : the share of the unlabeled training rows above `threshold_`.
+    history_, fit_seconds_ : per-epoch loss means, wall time of the fit; seed_, device_.
     """
 
     def __init__(
@@ -104,6 +102,7 @@ class WVAD(TransformerMixin, BaseDetector):
         trees: Any = DEFAULT.trees,
         fusion: Any = DEFAULT.fusion,
         contamination: float = 0.1,
+        threshold: str | float = "contamination",
         allow_unsupervised: bool = False,
         device: str = "auto",
         random_state: int | None = None,
@@ -120,16 +119,13 @@ class WVAD(TransformerMixin, BaseDetector):
 
     def get_config(self) -> Config:
         """The checked configuration these parameters give (a ValueError names a bad one)."""
-        return Config(**{name: getattr(self, name) for name in _CONFIG_FIELDS})
+        return Config(**{name: getattr(self, name) for name in CONFIG_FIELDS})
 
     # -- fitting --------------------------------------------------------------------------
+    @flush_denormals()
     def _fit(self, X: np.ndarray, y: np.ndarray) -> np.ndarray:
-        with flush_denormals():
-            return self._fit_flushed(X, y)
-
-    def _fit_flushed(self, X: np.ndarray, y: np.ndarray) -> np.ndarray:
         started = time.perf_counter()
-        config = self.get_config()
+        config, _ = self.get_config(), self._recall_target()  # bad settings fail before work
         check_mixture_rows(y, config.n_clusters)
         seed, device = resolve_seed(self.random_state), resolve_device(self.device)
         scaler = Scaler.fit(X, config.scaling, config.numerics.max_scaled)
@@ -148,6 +144,32 @@ class WVAD(TransformerMixin, BaseDetector):
         self.fit_seconds_ = time.perf_counter() - started
         return training_scores
 
+    def threshold_for_recall(self, recall: float) -> float:
+        """The threshold above which `predict` flags at least `recall` of the labeled
+        anomalies, scored with the cross-fitted pieces held out
+        (`FusedScore.threshold_for_recall`)."""
+        check_is_fitted(self, "score_")
+        return self.score_.threshold_for_recall(recall)
+
+    def _set_threshold(self, scores: np.ndarray, y: np.ndarray) -> None:
+        target = self._recall_target()
+        if target is None:
+            super()._set_threshold(scores, y)
+        else:
+            self.threshold_ = self.threshold_for_recall(target)
+            self.labels_ = (scores > self.threshold_).astype(np.int64)
+        self.flagged_share_ = float(self.labels_[y == 0].mean()) if (y == 0).any() else 0.0
+
+    def _recall_target(self) -> float | None:
+        """The `threshold` parameter, checked: None for "contamination", else the recall."""
+        target = self.threshold
+        if isinstance(target, str) and target == "contamination":
+            return None
+        if isinstance(target, (int, float)) and not isinstance(target, bool) and 0 < target <= 1:
+            return float(target)
+        message = "'contamination' or a target recall in (0, 1]"
+        raise ValueError(f"threshold must be {message}; got {target!r}")
+
     def score_weights(self) -> dict[str, float]:
         """Each piece's weight in a fused score ("fusion" or "stacked"), by name; empty for
         the read-outs of one piece alone."""
@@ -158,9 +180,9 @@ class WVAD(TransformerMixin, BaseDetector):
     def _rows(self, X: np.ndarray) -> Iterator[Rows]:
         return iter_rows(X, self.device_, self.mixture_, self.scaler_.on(self.device_))
 
+    @flush_denormals()
     def _score(self, X: np.ndarray) -> np.ndarray:
-        with flush_denormals():
-            return self.score_.score(self._rows(X))
+        return self.score_.score(self._rows(X))
 
     def _features(self, X: Any) -> list[MixtureFeatures]:
         with torch.inference_mode(), flush_denormals():
@@ -197,42 +219,9 @@ class WVAD(TransformerMixin, BaseDetector):
     def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
         """Write the fitted model to a directory (JSON config + tensors, no pickle)."""
         check_is_fitted(self, "score_", msg="only a fitted WVAD can be saved; call fit first")
-        params = {k: v for k, v in self.get_params().items() if k not in _CONFIG_FIELDS}
-        if not isinstance(self.random_state, (int, type(None))):
-            params["random_state"] = self.seed_  # a Generator has no JSON form
-        names = getattr(self, "feature_names_in_", None)
-        fitted = {k: getattr(self, k) for k in _SAVED}
-        fitted["feature_names_in_"] = None if names is None else list(names)
-        tensors = {"decision_scores": torch.as_tensor(self.decision_scores_)}
-        tensors |= {f"mixture.{k}": v for k, v in self.mixture_.state_dict().items()}
-        tensors |= {f"scaler.{k}": v for k, v in self.scaler_.state().items()}
-        tensors |= {f"score.{k}": v for k, v in self.score_.state().items()}
-        description = {"config": self.config_.to_dict(), "params": params, "fitted": fitted}
-        return write_model(Path(path), description, tensors, overwrite=overwrite)
+        return save_wvad(self, Path(path), overwrite=overwrite)
 
     @classmethod
     def load(cls, path: str | Path, *, device: str | None = None) -> WVAD:
         """Read a model written by `save`; scores are bit-identical on the same device."""
-        path = Path(path)
-        description, tensors = read_model(path)
-        with unreadable_model(path):
-            config = Config.from_dict(description["config"])
-            model = cls(**config.params(), **description["params"])
-            fitted = description["fitted"]
-            model.__dict__.update({k: fitted[k] for k in _SAVED})
-            if fitted["feature_names_in_"] is not None:
-                model.feature_names_in_ = np.asarray(fitted["feature_names_in_"], dtype=object)
-            model.config_ = config
-            model.device_ = resolve_device(model.device if device is None else device)
-            mixture = VariationalMixture.from_state(
-                prefixed(tensors, "mixture."), config.hidden_dims, config.numerics
-            )
-            model.mixture_ = mixture.to(model.device_).eval()
-            model.scaler_ = Scaler.from_state(prefixed(tensors, "scaler."))
-            model.score_ = FusedScore.from_state(
-                prefixed(tensors, "score."), model.score_mode_, config, model.device_
-            )
-            model.decision_scores_ = tensors["decision_scores"].numpy()
-        model.labels_ = (model.decision_scores_ > model.threshold_).astype(np.int64)
-        return model
-
+        return load_wvad(cls, Path(path), device)

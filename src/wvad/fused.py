@@ -164,14 +164,24 @@ class ScorePlan:
         evidence = _collect(pieces, rows, training=True)
         if READOUTS[self.mode].sharing is None:
             score = FusedScore(self.mode, pieces, dict.fromkeys(pieces, 1.0), {}, ginis)
-            return score, score.combine(evidence)
-        unlabeled = data.y == 0
-        limit = config.fusion.max_quantiles
-        standard = {n: Standardiser.fit(v[unlabeled], limit) for n, v in evidence.items()}
-        gaussian = {n: standard[n](v) for n, v in evidence.items()}
-        weights = self._weights(pieces, gaussian, data, config, ginis)
-        score = FusedScore(self.mode, pieces, weights, standard, ginis)
+        else:
+            unlabeled = data.y == 0
+            limit = config.fusion.max_quantiles
+            standard = {n: Standardiser.fit(v[unlabeled], limit) for n, v in evidence.items()}
+            gaussian = {n: standard[n](v) for n, v in evidence.items()}
+            weights = self._weights(pieces, gaussian, data, config, ginis)
+            score = FusedScore(self.mode, pieces, weights, standard, ginis)
+        score.held_out_anomalies = score.combine(self._held_out(evidence))[data.y == 1]
         return score, score.combine(evidence)
+
+    def _held_out(self, evidence: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The training rows' evidence with every cross-fitted piece's value replaced by its
+        held-out one (from the fold model that did not see the row)."""
+        held = dict(evidence)
+        for name, cross in self.cross_fits.items():
+            if name in held:
+                held[name] = cross.scores
+        return held
 
     def _fit_pieces(
         self, data: TrainingData, config: Config, mixture: TrainedMixture
@@ -245,6 +255,9 @@ class FusedScore:
         self._weights = weights
         self._standard = standard
         self.ginis = ginis
+        # the labeled anomalies' scores with every cross-fitted piece held out (the score
+        # estimator and the unsupervised pieces as fitted): what a threshold can learn from
+        self.held_out_anomalies = np.zeros(0)
 
     @property
     def fused(self) -> bool:
@@ -255,6 +268,18 @@ class FusedScore:
         """Each piece's weight by name, in the read-out's order; {} when one piece is read
         alone."""
         return dict(self._weights) if self.fused else {}
+
+    def threshold_for_recall(self, recall: float) -> float:
+        """The highest threshold that flags (score > threshold) at least `recall` of the
+        labeled anomalies scored as held out. The score estimator and the unsupervised
+        pieces enter as fitted, so with few labels the recall it promises leans high."""
+        if not (isinstance(recall, (int, float)) and 0.0 < recall <= 1.0):
+            raise ValueError(f"recall must be a number in (0, 1]; got {recall!r}")
+        held = np.sort(self.held_out_anomalies)[::-1]
+        if held.size == 0:
+            raise ValueError("a threshold from the labels needs labeled anomalies")
+        kth = held[int(np.ceil(recall * held.size)) - 1]
+        return float(np.nextafter(kth, -np.inf))
 
     def label_free(self) -> FusedScore:
         """The same fitted pieces read out without the labels: the unsupervised ones, alike
@@ -291,6 +316,7 @@ class FusedScore:
     def state(self) -> dict[str, Tensor]:
         """Weights, standardisers, Ginis and every piece's state, as tensors."""
         tensors = {f"gini.{n}": torch.tensor(g, dtype=torch.float64) for n, g in self.ginis.items()}
+        tensors["held_out_anomalies"] = torch.as_tensor(self.held_out_anomalies)
         for name, piece in self.pieces.items():
             tensors[f"{name}.weight"] = torch.tensor(self._weights[name], dtype=torch.float64)
             if name in self._standard:
@@ -322,7 +348,9 @@ class FusedScore:
                     state[f"{name}.quantiles"].numpy(),
                 )
         ginis = {k: float(v) for k, v in prefixed(state, "gini.").items()}
-        return cls(mode, pieces, weights, standard, ginis)
+        score = cls(mode, pieces, weights, standard, ginis)
+        score.held_out_anomalies = state["held_out_anomalies"].numpy()
+        return score
 
 
 def _collect(

@@ -1,5 +1,6 @@
 import json
 
+import numpy as np
 import pytest
 from bench_fakes import CountingFactory, fake_factory, load_tiny, split_tiny
 
@@ -205,3 +206,16 @@ def test_auto_seeds_follow_the_table_size(tmp_path, monkeypatch):
     monkeypatch.setattr(runner, "AUTO_SEEDS_ROWS", 50)
     out = run(tmp_path / "c", seeds="auto", ratios=[0.5], models=["mean"])
     assert sorted({r["seed"] for r in read_rows(out / "results.jsonl")}) == list(range(5))
+
+
+def test_models_with_a_label_threshold_record_the_recall_it_reached(tmp_path):
+    from bench_fakes import MeanDistance
+
+    class Thresholded(MeanDistance):
+        def threshold_for_recall(self, recall):
+            return -np.inf if recall > 0.6 else np.inf  # flags all, or none
+
+    out = run(tmp_path / "b", factory=lambda name, seed: Thresholded(seed), models=["t"])
+    row = read_rows(out / "results.jsonl")[0]
+    assert row["recall_at_target"] == {"0.5": 0.0, "0.8": 1.0, "0.9": 1.0}
+    assert row["normals_flagged_at_target"]["0.9"] == 1.0

@@ -262,6 +262,7 @@ def _run_cell(task: _Task, factory: Factory, limit_threads: bool) -> dict[str, A
                     scores = model.decision_function(X_test)
                     row["score_seconds"] = time.perf_counter() - start
             row.update(_metrics(y_test, scores))
+            row.update(_label_thresholds(model, scores, y_test))
             row["status"] = "ok"
         except Exception as exc:
             row["error"] = _describe(exc)
@@ -283,6 +284,24 @@ def _metrics(y_test: np.ndarray, scores: Any) -> dict[str, float]:
         "auroc": float(roc_auc_score(y_test, s)),
         "auprc": float(average_precision_score(y_test, s)),
     }
+
+
+#: Recall targets of a threshold set from the labels, for models that offer one.
+RECALL_TARGETS = (0.5, 0.8, 0.9)
+
+
+def _label_thresholds(model: Any, scores: Any, y_test: np.ndarray) -> dict[str, Any]:
+    """For a model with `threshold_for_recall`: per target, the recall the threshold reached
+    on the test anomalies and the share of test normals it flagged."""
+    if not hasattr(model, "threshold_for_recall") or (y_test == 1).sum() == 0:
+        return {}
+    s = np.asarray(scores, dtype=np.float64).ravel()
+    reached, flagged = {}, {}
+    for target in RECALL_TARGETS:
+        threshold = model.threshold_for_recall(target)
+        reached[f"{target:g}"] = float(np.mean(s[y_test == 1] > threshold))
+        flagged[f"{target:g}"] = float(np.mean(s[y_test == 0] > threshold))
+    return {"recall_at_target": reached, "normals_flagged_at_target": flagged}
 
 
 # -- execution -----------------------------------------------------------------------------
