@@ -107,3 +107,16 @@ def test_a_label_count_instead_of_a_ratio_is_capped_by_the_table():
         weak_split(X, y, labeled_ratio=0.1, n_labeled=3, seed=0)
     with pytest.raises(ValueError, match="n_labeled must be an integer >= 1"):
         weak_split(X, y, n_labeled=0, seed=0)
+
+
+def test_known_normals_are_true_normals_drawn_without_touching_the_rest():
+    rng = np.random.default_rng(0)
+    X = rng.random((600, 3))
+    y = np.r_[np.zeros(540), np.ones(60)].astype(int)
+    plain = weak_split(X, y, labeled_ratio=0.1, seed=3)
+    marked = weak_split(X, y, labeled_ratio=0.1, seed=3, known_normal_share=0.05)
+    assert not plain.known_normal.any()
+    assert marked.known_normal.sum() == int(0.05 * (plain.y_train == 0).sum())
+    assert (marked.y_train[marked.known_normal] == 0).all()
+    assert np.array_equal(marked.y_train_weak, plain.y_train_weak)
+    assert np.array_equal(marked.train_idx, plain.train_idx)

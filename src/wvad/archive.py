@@ -29,7 +29,8 @@ __all__ = ["load_wvad", "save_wvad"]
 
 #: The fitted scalars a model directory keeps in its JSON description.
 SAVED = ("n_features_in_", "n_samples_fit_", "n_clusters_", "seed_", "threshold_")
-SAVED += ("n_labeled_", "score_mode_", "fit_seconds_", "history_", "flagged_share_")
+SAVED += ("n_labeled_", "n_known_normal_", "score_mode_", "fit_seconds_", "history_")
+SAVED += ("flagged_share_",)
 
 
 def save_wvad(model: WVAD, path: Path, *, overwrite: bool) -> Path:

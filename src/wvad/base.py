@@ -21,7 +21,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import ClassifierTags, Tags
 from sklearn.utils.validation import check_is_fitted
 
-from wvad.validation import check_consistent, check_labels, check_X
+from wvad.validation import check_consistent, check_known_normal, check_labels, check_X
 
 __all__ = ["BaseDetector"]
 
@@ -36,6 +36,8 @@ class BaseDetector(BaseEstimator):
 
     #: Weakly-supervised detectors refuse to fit without at least one labeled anomaly.
     requires_labels: bool = True
+    #: Whether `fit` takes `known_normal`, rows known to be normal (only WVAD does).
+    accepts_known_normals: bool = False
 
     def __sklearn_tags__(self) -> Tags:
         """Binary weak labels are needed (ClassifierTags(multi_class=False) says "binary
@@ -48,37 +50,43 @@ class BaseDetector(BaseEstimator):
     contamination: float
 
     # -- to implement -------------------------------------------------------------------
-    def _fit(self, X: np.ndarray, y: np.ndarray) -> np.ndarray | None:
-        """Fit; return the training rows' scores if a training row must be scored unlike a
-        new row (a row is not its own neighbour), else None to have `_score` give them."""
+    def _fit(self, X: np.ndarray, y: np.ndarray, normal: np.ndarray) -> np.ndarray | None:
+        """Fit on rows X, weak labels y and the known normal mask (all False for the
+        detectors that take none); return the training rows' scores if a training row must
+        be scored unlike a new row (a row is not its own neighbour), else None."""
         raise NotImplementedError
 
     def _score(self, X: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
     # -- public face ----------------------------------------------------------------------
-    def fit(self, X: Any, y: Any = None) -> BaseDetector:
-        """Fit on X with weak labels y (1 = known anomaly, 0 = unlabeled); returns self."""
+    def fit(self, X: Any, y: Any = None, *, known_normal: Any = None) -> BaseDetector:
+        """Fit on X with weak labels y (1 = known anomaly, 0 = not known to be one); returns
+        self. `known_normal` marks, among the rows with y = 0, those known to be normal
+        (a boolean mask), for the detectors that use them (`accepts_known_normals`)."""
         before = _fitted_state(self)
         _clear_fitted_state(self)
         try:
-            self._fit_checked(X, y)
+            self._fit_checked(X, y, known_normal)
         except BaseException:
             _clear_fitted_state(self)
             self.__dict__.update(before)
             raise
         return self
 
-    def _fit_checked(self, X: Any, y: Any) -> None:
+    def _fit_checked(self, X: Any, y: Any, known_normal: Any) -> None:
         self._check_contamination()
         X_arr, names = check_X(X)
         if X_arr.shape[0] < 2:
             raise ValueError("X has 1 sample (n_samples=1); fit needs at least 2 rows")
         y_arr = self._check_fit_labels(y, X_arr.shape[0])
+        if known_normal is not None and not self.accepts_known_normals:
+            raise ValueError(f"{type(self).__name__} does not use known normal rows")
+        normal = check_known_normal(known_normal, y_arr)
         self.n_features_in_ = X_arr.shape[1]
         if names is not None:
             self.feature_names_in_ = np.asarray(names, dtype=object)
-        training_scores = self._fit(X_arr, y_arr)
+        training_scores = self._fit(X_arr, y_arr, normal)
         self.decision_scores_ = self._score(X_arr) if training_scores is None else training_scores
         self._set_threshold(self.decision_scores_, y_arr)
 

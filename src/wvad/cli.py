@@ -123,6 +123,15 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
         help="numbers of labeled anomalies, capped by each table's (default: none)",
     )
     p.add_argument(
+        "--known-normals",
+        nargs="+",
+        type=_ratio,
+        default=[],
+        metavar="S",
+        help="also run every label setting with this share of the normal training rows "
+        "marked known normal (default: none)",
+    )
+    p.add_argument(
         "--seeds",
         nargs="+",
         type=_seeds,
@@ -187,6 +196,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         check_model_names(args.models),
         args.out,
         label_counts=args.labels,
+        known_normals=args.known_normals,
         jobs=args.jobs,
         backend=args.backend,
         data_dir=args.data_dir,
@@ -310,7 +320,12 @@ def _add_fit(sub: argparse._SubParsersAction) -> None:
         "    --out model/ --force",
     )
     p.add_argument("data", type=Path, metavar="DATA", help="CSV or Parquet table")
-    p.add_argument("--label-col", required=True, metavar="COL", help="1 = known anomaly")
+    p.add_argument(
+        "--label-col",
+        required=True,
+        metavar="COL",
+        help="1 / anomaly = known anomaly, 0 / normal = known normal, empty = unknown",
+    )
     p.add_argument(
         "--id-col",
         metavar="COL",
@@ -413,7 +428,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
         model, spec = result.model, result.spec
         print(
             f"fitted on {spec.n_rows} rows x {len(spec.input_columns)} columns "
-            f"({spec.n_labeled} known anomalies), K={model.n_clusters_}, "
+            f"({spec.n_labeled} known anomalies, {spec.n_known_normal} known normal), "
+            f"K={model.n_clusters_}, "
             f"threshold {model.threshold_:.4g}, {model.fit_seconds_:.1f} s; "
             f"model in {result.model_dir}; next: wvad score {result.model_dir} DATA --out FILE"
         )
@@ -571,7 +587,11 @@ def cmd_info(args: argparse.Namespace) -> int:
         ("trained on", f"{card['source'] or '(unknown file)'}: {card['n_rows']} rows"),
         ("columns", f"{len(card['input_columns'])}: {columns}"),
         ("model inputs", f"{card['n_features']}" + (f" (one-hot {one_hot})" if one_hot else "")),
-        ("label column", f"{card['label_col']} ({card['n_labeled']} known anomalies)"),
+        (
+            "label column",
+            f"{card['label_col']}: {card['n_labeled']} known anomalies, "
+            f"{card['n_known_normal']} known normal, {card['n_unlabeled']} unlabeled rows",
+        ),
         ("id column", card["id_col"] or "(none: rows are numbered)"),
         ("clusters K", card["n_clusters"]),
         ("threshold", f"{card['threshold']:.6g} (contamination {card['contamination']})"),

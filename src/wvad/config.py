@@ -260,6 +260,10 @@ class FusionSettings(_Settings):
         pieces' weights are scaled by lambda, and the unsupervised pieces' shares move from
         what their in-sample Ginis say (lambda = 1) towards equal shares of the label-free
         read-out (lambda = 0). 0 trusts the labels' Ginis whatever their number.
+    min_known_normals : with at least this many known normal rows (in a cross-fitting
+        fold), a piece's Gini ranks the labeled anomalies among them alone, certain
+        negatives, instead of among every row not labeled an anomaly; so a piece that ranks
+        known normals high loses weight.
     """
 
     gini_floor: float = 0.5
@@ -270,8 +274,10 @@ class FusionSettings(_Settings):
     max_reference: int = 8192
     bagged: tuple[str, ...] = ()
     label_shrinkage: float = 0.0
+    min_known_normals: int = 5
 
     def __post_init__(self) -> None:
+        self._set("min_known_normals", _int("fusion.min_known_normals", self.min_known_normals, 1))
         self._set("label_shrinkage", _real("fusion.label_shrinkage", self.label_shrinkage))
         bagged = self.bagged
         ok = isinstance(bagged, (list, tuple)) and all(b in BAGGABLE for b in bagged)

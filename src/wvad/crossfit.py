@@ -25,7 +25,7 @@ from sklearn.metrics import roc_auc_score
 from wvad.config import Config
 from wvad.evidence.base import Evidence, Rows, TrainingData
 
-__all__ = ["CrossFit", "can_cross_fit", "cross_fit", "gini", "reliable_rows"]
+__all__ = ["CrossFit", "can_cross_fit", "cross_fit", "gini", "negatives", "reliable_rows"]
 
 
 @dataclass(frozen=True)
@@ -64,18 +64,30 @@ def cross_fit(piece: type[Evidence], data: TrainingData, config: Config) -> Cros
             for rows in (a_fold, u_fold):
                 x = torch.as_tensor(data.X[rows], dtype=torch.float32, device=data.device)
                 scores[rows] = fitted.score(Rows(x)).double().cpu().numpy()
-        ranks.append(_share_below(scores[u_fold], scores[a_fold]))
+        reference = negatives(u_fold, data.known_normal, config.fusion.min_known_normals)
+        ranks.append(_share_below(scores[reference], scores[a_fold]))
     pooled = max(0.0, 2.0 * float(np.mean(np.concatenate(ranks))) - 1.0)
     return CrossFit(pooled, scores, tuple(models))
 
 
-def reliable_rows(held_out: np.ndarray, y: np.ndarray, quantile: float) -> np.ndarray:
-    """Mask of the labeled anomalies and of the unlabeled rows whose held-out score is
-    below the `quantile` of the labeled anomalies' held-out scores: the rows that look
-    normal to a piece that never saw them. All rows if fewer than two unlabeled rows
-    would be left."""
+def negatives(rows: np.ndarray, normal: np.ndarray, minimum: int) -> np.ndarray:
+    """The rows (indices) a Gini ranks anomalies among: the known normals among `rows`
+    where there are at least `minimum` of them, else all of `rows`."""
+    known = rows[normal[rows]]
+    return known if len(known) >= minimum else rows
+
+
+def reliable_rows(
+    held_out: np.ndarray, y: np.ndarray, quantile: float, normal: np.ndarray | None = None
+) -> np.ndarray:
+    """Mask of the labeled anomalies, the known normals, and the unlabeled rows whose
+    held-out score is below the `quantile` of the labeled anomalies' held-out scores: the
+    rows that look normal to a piece that never saw them. All rows if fewer than two
+    unlabeled rows would be left."""
     anomalous = y == 1
     keep = anomalous | (held_out < np.quantile(held_out[anomalous], quantile))
+    if normal is not None:
+        keep |= normal
     return keep if int((keep & ~anomalous).sum()) >= 2 else np.ones(len(y), dtype=bool)
 
 

@@ -122,15 +122,17 @@ class WVAD(TransformerMixin, BaseDetector):
         return Config(**{name: getattr(self, name) for name in CONFIG_FIELDS})
 
     # -- fitting --------------------------------------------------------------------------
+    accepts_known_normals = True
+
     @flush_denormals()
-    def _fit(self, X: np.ndarray, y: np.ndarray) -> np.ndarray:
+    def _fit(self, X: np.ndarray, y: np.ndarray, normal: np.ndarray) -> np.ndarray:
         started = time.perf_counter()
         config, _ = self.get_config(), self._recall_target()  # bad settings fail before work
         check_mixture_rows(y, config.n_clusters)
         seed, device = resolve_seed(self.random_state), resolve_device(self.device)
         scaler = Scaler.fit(X, config.scaling, config.numerics.max_scaled)
         names = getattr(self, "feature_names_in_", None)
-        data = TrainingData(scaler.training_rows(X, names), y, seed, device)
+        data = TrainingData(scaler.training_rows(X, names), y, seed, device, normal)
         plan = ScorePlan.make(data, config)
         negatives = plan.normal_unlabeled(y)
         mixture = fit_mixture(
@@ -141,6 +143,7 @@ class WVAD(TransformerMixin, BaseDetector):
         self.mixture_, self.score_, self.history_ = mixture.network, score, mixture.history
         self.score_mode_, self.n_clusters_ = score.mode, mixture.network.n_clusters
         self.n_samples_fit_, self.n_labeled_ = int(X.shape[0]), data.n_labeled
+        self.n_known_normal_ = int(normal.sum())
         self.fit_seconds_ = time.perf_counter() - started
         return training_scores
 

@@ -35,7 +35,7 @@ import torch
 from torch import Tensor
 
 from wvad.config import Config, FusionSettings
-from wvad.crossfit import CrossFit, can_cross_fit, cross_fit, gini, reliable_rows
+from wvad.crossfit import CrossFit, can_cross_fit, cross_fit, gini, negatives, reliable_rows
 from wvad.evidence import PIECES, Evidence, Rows, TrainingData, Trust, iter_rows
 from wvad.evidence.bag import Bag
 from wvad.fusion import fit_quantiles, gaussianize, robust_standardize
@@ -146,7 +146,8 @@ class ScorePlan:
         cross = cross_fits.get(cleaner) if config.clean_unlabeled else None
         reliable = None
         if cross is not None and cross_fitted_weight(cross.gini, config.fusion) > 0:
-            reliable = reliable_rows(cross.scores, data.y, config.fusion.spy_quantile)
+            quantile = config.fusion.spy_quantile
+            reliable = reliable_rows(cross.scores, data.y, quantile, data.known_normal)
         return cls(mode, pieces, cross_fits, reliable)
 
     def normal_unlabeled(self, y: np.ndarray) -> np.ndarray | None:
@@ -218,7 +219,10 @@ class ScorePlan:
         n, prior = data.n_labeled, config.fusion_prior
         trust_head = n / (n + prior) if prior > 0 else 1.0
         weights.update(dict.fromkeys(by_trust[Trust.LABEL_COUNT], trust_head))
-        in_sample = np.array([gini(data.y, gaussian[name]) for name in unsupervised])
+        minimum = config.fusion.min_known_normals
+        rows = np.flatnonzero(data.y == 1)
+        rows = np.r_[rows, negatives(np.flatnonzero(data.y == 0), data.known_normal, minimum)]
+        in_sample = np.array([gini(data.y[rows], gaussian[n][rows]) for n in unsupervised])
         if READOUTS[self.mode].sharing == "squares":
             shares = shared_weights(in_sample)
         else:  # "best": a tie keeps the first (the reconstruction error)

@@ -119,9 +119,7 @@ def unreadable_model(path: Path) -> Iterator[None]:
     try:
         yield
     except (KeyError, RuntimeError, ValueError, TypeError) as exc:
-        raise ValueError(
-            f"the weights in {path} do not match its {CONFIG_FILE}: {exc}"
-        ) from None
+        raise ValueError(f"the weights in {path} do not match its {CONFIG_FILE}: {exc}") from None
 
 
 def read_versioned_json(path: Path, fmt: str, version: int, what: str) -> dict[str, Any]:

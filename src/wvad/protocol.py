@@ -38,6 +38,7 @@ class WeakSplit:
     labeled_idx: np.ndarray
     train_idx: np.ndarray
     test_idx: np.ndarray
+    known_normal: np.ndarray | None = None  # training rows marked as known normal
 
     @property
     def n_noisy(self) -> int:
@@ -67,6 +68,7 @@ def weak_split(
     n_labeled: int | None = None,
     test_size: float = 0.3,
     label_noise: float = 0.0,
+    known_normal_share: float = 0.0,
 ) -> WeakSplit:
     """Split (X, y) as ADBench does for weakly-supervised detection.
 
@@ -92,6 +94,9 @@ def weak_split(
         "a handful", not a percentage); exactly one of the two is given.
     test_size : float in (0, 1), the fraction of rows held out for testing.
     label_noise : float in [0, 1], the fraction of weak labels that mark normal rows.
+    known_normal_share : float in [0, 1], the fraction of the normal training rows marked
+        known normal (`WeakSplit.known_normal`), drawn from a generator of their own so
+        that the split and the anomaly labels are those of the same seed without them.
     """
     X, _ = check_X(X)
     y = check_target(y, X.shape[0])
@@ -104,6 +109,9 @@ def weak_split(
     ):
         raise ValueError(f"n_labeled must be an integer >= 1; got {n_labeled!r}")
     label_noise = _fraction(label_noise, "label_noise", low_open=False, high_open=False)
+    known_normal_share = _fraction(
+        known_normal_share, "known_normal_share", low_open=False, high_open=False
+    )
     test_size = _fraction(test_size, "test_size", low_open=True, high_open=True)
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2**32:
         raise ValueError(f"seed must be an integer in [0, 2**32); got {seed!r}")
@@ -164,6 +172,13 @@ def weak_split(
     labeled_idx = np.sort(labeled).astype(np.int64)
     y_train_weak = np.zeros_like(y_train)
     y_train_weak[labeled_idx] = 1
+    known_normal = np.zeros(len(y_train), dtype=bool)
+    candidates = np.flatnonzero((y_train == 0) & (y_train_weak == 0))
+    n_known = int(known_normal_share * np.sum(y_train == 0))
+    if n_known:
+        known_normal[
+            np.random.default_rng([seed, 1]).choice(candidates, n_known, replace=False)
+        ] = True
     return WeakSplit(
         X_train=X_train,
         y_train_weak=y_train_weak,
@@ -173,4 +188,5 @@ def weak_split(
         labeled_idx=labeled_idx,
         train_idx=train_idx.astype(np.int64),
         test_idx=test_idx.astype(np.int64),
+        known_normal=known_normal,
     )

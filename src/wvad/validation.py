@@ -14,6 +14,7 @@ import numpy as np
 __all__ = [
     "check_X",
     "check_consistent",
+    "check_known_normal",
     "check_labels",
     "check_mixture_rows",
     "check_target",
@@ -198,3 +199,32 @@ def check_mixture_rows(y: np.ndarray, n_clusters: int | str) -> None:
             f"n_clusters={n_clusters!r} needs at least {needed} unlabeled rows "
             f"to fit the mixture; got {n_unlabeled}"
         )
+
+
+def check_known_normal(mask: Any, y: np.ndarray, *, name: str = "known_normal") -> np.ndarray:
+    """A boolean mask of the rows known to be normal (all False for None); refuses a mask
+    of the wrong length or kind, and a row marked both a known anomaly and a known normal."""
+    if mask is None:
+        return np.zeros(len(y), dtype=bool)
+    if hasattr(mask, "to_numpy"):
+        mask = mask.to_numpy()
+    array = np.asarray(mask)
+    if array.ndim != 1 or array.shape[0] != len(y):
+        raise ValueError(f"{name} must be one flag per row ({len(y)}); got shape {array.shape}")
+    if array.dtype.kind == "b":
+        flags = array
+    else:
+        try:
+            numeric = array.astype(np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(f"{name} must hold True/False (or 1/0); found {array[0]!r}") from None
+        if not np.isin(numeric, (0.0, 1.0)).all():
+            raise ValueError(f"{name} must hold True/False (or 1/0) only")
+        flags = numeric == 1.0
+    both = np.flatnonzero(flags & (y == 1))
+    if both.size:
+        raise ValueError(
+            f"row {int(both[0])} is marked both a known anomaly (y = 1) and a known normal "
+            f"({both.size} such row(s))"
+        )
+    return flags.astype(bool)

@@ -219,3 +219,35 @@ def test_models_with_a_label_threshold_record_the_recall_it_reached(tmp_path):
     row = read_rows(out / "results.jsonl")[0]
     assert row["recall_at_target"] == {"0.5": 0.0, "0.8": 1.0, "0.9": 1.0}
     assert row["normals_flagged_at_target"]["0.9"] == 1.0
+
+
+def test_known_normal_cells_give_the_mask_only_to_detectors_that_use_it(tmp_path):
+    from types import SimpleNamespace
+
+    from bench_fakes import MeanDistance
+
+    seen = []
+
+    class Using(MeanDistance):
+        accepts_known_normals = True
+
+        def fit(self, X, y, known_normal=None):
+            seen.append(None if known_normal is None else int(known_normal.sum()))
+            return super().fit(X, y)
+
+    def split(X, y, *, seed, known_normal_share=0.0, **labels):
+        out = split_tiny(X, y, seed=seed, **labels)
+        normal = np.zeros(len(out.y_train_weak), bool)
+        normal[: int(known_normal_share * 50)] = True
+        return SimpleNamespace(**vars(out), known_normal=normal)
+
+    out = run_grid(
+        ["blobs"], [0.5], [0], ["u", "m"], tmp_path / "b", known_normals=[0.1],
+        loader=load_tiny, splitter=split, progress=False,
+        factory=lambda name, seed: Using(seed) if name == "u" else MeanDistance(seed),
+    )  # fmt: skip
+    rows = read_rows(out / "results.jsonl")
+    assert {(r["model"], r["known_normals"]) for r in rows} == {
+        ("u", None), ("m", None), ("u", 0.1), ("m", 0.1)
+    }
+    assert sorted(seen, key=str) == [5, None]

@@ -242,3 +242,26 @@ def test_fit_with_automatic_cluster_count(data_dir, tmp_path, capsys):
     model = WVAD.load(model_dir)
     assert model.config_.n_clusters == "auto" and 1 <= model.n_clusters_ <= 10
     assert f"K={model.n_clusters_}" in out
+
+
+def test_the_label_column_holds_three_kinds_of_label(frame, tmp_path, capsys):
+    table = frame.copy()
+    table["label"] = table["label"].astype(object)
+    spelled = {0: "Anomaly", 1: "yes"}
+    anomalies = [i for i, v in enumerate(frame["label"]) if v == 1]
+    for j, i in enumerate(anomalies[:2]):
+        table.loc[i, "label"] = spelled[j]
+    normals = [i for i, v in enumerate(frame["label"]) if v != 1][:20]
+    table.loc[normals[:10], "label"] = "0"
+    table.loc[normals[10:], "label"] = " Normal "
+    path = tmp_path / "three.csv"
+    table.to_csv(path, index=False)
+    args = ["fit", path, "--label-col", "label", "--features", *FEATURES, *EPOCHS]
+    code, out, _ = run(capsys, *args, "--out", tmp_path / "m")
+    assert code == 0 and "20 known normal" in out
+    model = WVAD.load(tmp_path / "m")
+    assert model.n_known_normal_ == 20 and model.n_labeled_ == len(anomalies)
+    code, out, _ = run(capsys, "info", tmp_path / "m")
+    assert f"{len(anomalies)} known anomalies, 20 known normal, " in out
+    card = json.loads(run(capsys, "info", tmp_path / "m", "--json")[1])
+    assert card["n_unlabeled"] == len(table) - len(anomalies) - 20

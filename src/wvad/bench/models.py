@@ -32,6 +32,7 @@ PEER_NAMES: tuple[str, ...] = (
     "iforest",
 )
 
+
 def _without(group: str) -> tuple[str, ...]:
     return tuple(g for g in ("y", "z", "f_e", "f_r", "f_c") if g != group)
 

@@ -77,6 +77,9 @@ def axes_of(rows: Sequence[Row], grid: dict[str, Any] | None = None) -> Axes:
     found = sorted({label_setting(r) for r in rows}, key=setting_order)
     planned = [f"{float(x):g}" for x in grid.get("ratios", ())]
     planned += [f"{int(k)} labels" for k in grid.get("label_counts", ())]
+    planned += [
+        f"{t} +{float(k):g} normals" for t in list(planned) for k in grid.get("known_normals", ())
+    ]
     return Axes(
         datasets=_ordered((str(r["dataset"]) for r in rows), grid.get("datasets", ())),
         ratios=_ordered(found, planned),
@@ -370,7 +373,7 @@ def plot_metric(rows: Sequence[Row], field: str, axes: Axes, path: str | os.Path
             means = [stats[m].mean if m in stats else np.nan for m in axes.models]
             stds = [stats[m].std if m in stats else 0.0 for m in axes.models]
             offset = (i - (len(axes.ratios) - 1) / 2) * bar
-            label = ratio if ratio.endswith("labels") else f"ratio {ratio}"
+            label = ratio if "labels" in ratio or "normals" in ratio else f"ratio {ratio}"
             ax.bar(x + offset, means, bar, yerr=stds, capsize=2, label=label)
         ax.set_title(dataset)
         ax.set_xticks(x, axes.models, rotation=45, ha="right", fontsize=8)

@@ -39,18 +39,22 @@ Key = tuple[str, str, int, str]
 
 
 def label_setting(row: dict[str, Any]) -> str:
-    """How a cell's anomalies were labeled, as one name: its ratio ("0.1") or its label
-    count ("3 labels")."""
-    if row.get("n_labels") is not None:
-        return f"{int(row['n_labels'])} labels"
-    return f"{float(row['ratio']):g}"
+    """How a cell's rows were labeled, as one name: its ratio ("0.1") or its label count
+    ("3 labels"), and the share of normal rows marked known normal ("0.1 +0.05 normals")."""
+    name = f"{int(row['n_labels'])} labels" if row.get("n_labels") is not None else None
+    name = name or f"{float(row['ratio']):g}"
+    share = row.get("known_normals")
+    return f"{name} +{float(share):g} normals" if share else name
 
 
-def setting_order(setting: str) -> tuple[int, float]:
-    """Sort key of label settings: ratios from the largest, then counts from the smallest."""
-    if setting.endswith(" labels"):
-        return (1, float(setting.split()[0]))
-    return (0, -float(setting))
+def setting_order(setting: str) -> tuple[int, float, float]:
+    """Sort key of label settings: ratios from the largest, then counts from the smallest,
+    each before its variants with known normals."""
+    base, _, normals = setting.partition(" +")
+    share = float(normals.split()[0]) if normals else 0.0
+    if base.endswith(" labels"):
+        return (1, float(base.split()[0]), share)
+    return (0, -float(base), share)
 
 
 def cell_key(row: dict[str, Any]) -> Key:

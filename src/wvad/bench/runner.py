@@ -79,13 +79,16 @@ def _unique(values: Iterable[Any]) -> list[Any]:
 AUTO_SEEDS_SMALL, AUTO_SEEDS_LARGE, AUTO_SEEDS_ROWS = 10, 5, 2000
 
 
-def _make_grid(datasets, ratios, seeds, models, label_counts=()) -> dict[str, Any]:
+def _make_grid(
+    datasets, ratios, seeds, models, label_counts=(), known_normals=()
+) -> dict[str, Any]:
     if isinstance(datasets, str) or isinstance(models, str):
         raise BenchError("datasets and models must be lists of names, not one string")
     grid = {
         "datasets": _unique(str(d) for d in datasets),
         "ratios": _unique(float(r) for r in ratios),
         "label_counts": _unique(int(k) for k in label_counts),
+        "known_normals": _unique(float(k) for k in known_normals),
         "seeds": "auto" if seeds == "auto" else _unique(int(s) for s in seeds),
         "models": _unique(str(m) for m in models),
     }
@@ -99,6 +102,8 @@ def _make_grid(datasets, ratios, seeds, models, label_counts=()) -> dict[str, An
         raise BenchError(f"labeled ratios must lie in (0, 1]; got {bad}")
     if any(k < 1 for k in grid["label_counts"]):
         raise BenchError(f"label counts must be at least 1; got {grid['label_counts']}")
+    if any(not 0.0 < k <= 1.0 for k in grid["known_normals"]):
+        raise BenchError(f"known normal shares must lie in (0, 1]; got {grid['known_normals']}")
     if grid["seeds"] != "auto" and any(s < 0 for s in grid["seeds"]):
         raise BenchError(f"seeds must be non-negative; got {grid['seeds']}")
     return grid
@@ -112,6 +117,7 @@ def seeds_for(n_rows: int) -> list[int]:
 def _cells(grid: dict[str, Any], sizes: dict[str, int] | None = None) -> list[Key]:
     """Every cell of the grid; `sizes` (rows per dataset) resolves seeds="auto"."""
     settings = [f"{r:g}" for r in grid["ratios"]] + [f"{k} labels" for k in grid["label_counts"]]
+    settings += [f"{t} +{k:g} normals" for t in list(settings) for k in grid["known_normals"]]
     cells = []
     for d in grid["datasets"]:
         seeds = seeds_for((sizes or {})[d]) if grid["seeds"] == "auto" else grid["seeds"]
@@ -120,10 +126,16 @@ def _cells(grid: dict[str, Any], sizes: dict[str, int] | None = None) -> list[Ke
 
 
 def _labels_of(setting: str) -> dict[str, Any]:
-    """The split's keyword for a label setting, and the row fields that record it."""
-    if setting.endswith(" labels"):
-        return {"n_labeled": int(setting.split()[0])}
-    return {"labeled_ratio": float(setting)}
+    """The split's keywords for a label setting (`label_setting`'s name)."""
+    base, _, normals = setting.partition(" +")
+    labels: dict[str, Any] = (
+        {"n_labeled": int(base.split()[0])}
+        if base.endswith(" labels")
+        else {"labeled_ratio": float(base)}
+    )
+    if normals:
+        labels["known_normal_share"] = float(normals.split()[0])
+    return labels
 
 
 def _pending(cells: Sequence[Key], results: Path, retry_errors: bool) -> list[Key]:
@@ -150,7 +162,7 @@ class _Task:
     setting: str  # `label_setting`: "0.1" or "3 labels"
     seed: int
     model: str
-    arrays: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None
+    arrays: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None] | None
     split_error: str | None = None
 
 
@@ -164,11 +176,13 @@ def _tasks(pending: Sequence[Key], data: dict[str, Any], splitter: Splitter) -> 
         arrays, error = None, None
         try:
             split = splitter(X, y, seed=s, **_labels_of(r))
+            normal = getattr(split, "known_normal", None)
             arrays = (
                 np.asarray(split.X_train, dtype=np.float64),
                 np.asarray(split.y_train_weak).astype(np.int64).ravel(),
                 np.asarray(split.X_test, dtype=np.float64),
                 np.asarray(split.y_test).astype(np.int64).ravel(),
+                None if normal is None or not np.any(normal) else np.asarray(normal, bool),
             )
         except Exception as exc:
             error = f"split failed: {_describe(exc)}"
@@ -230,6 +244,7 @@ def _run_cell(task: _Task, factory: Factory, limit_threads: bool) -> dict[str, A
         "dataset": task.dataset,
         "ratio": _labels_of(task.setting).get("labeled_ratio"),
         "n_labels": _labels_of(task.setting).get("n_labeled"),
+        "known_normals": _labels_of(task.setting).get("known_normal_share"),
         "seed": task.seed,
         "model": task.model,
         "status": "error",
@@ -244,7 +259,7 @@ def _run_cell(task: _Task, factory: Factory, limit_threads: bool) -> dict[str, A
         "n_features": None,
     }
     if task.arrays is not None:
-        X_train, y_train, X_test, y_test = task.arrays
+        X_train, y_train, X_test, y_test, normal = task.arrays
         row.update(
             n_train=int(X_train.shape[0]),
             n_test=int(X_test.shape[0]),
@@ -256,7 +271,10 @@ def _run_cell(task: _Task, factory: Factory, limit_threads: bool) -> dict[str, A
                 model = factory(task.model, task.seed)
                 with _one_torch_thread():
                     start = time.perf_counter()
-                    model.fit(X_train, y_train)
+                    if normal is not None and getattr(model, "accepts_known_normals", False):
+                        model.fit(X_train, y_train, known_normal=normal)
+                    else:  # a detector that cannot use them sees them as unlabeled rows
+                        model.fit(X_train, y_train)
                     row["fit_seconds"] = time.perf_counter() - start
                     start = time.perf_counter()
                     scores = model.decision_function(X_test)
@@ -479,6 +497,7 @@ def run_grid(
     out_dir: str | os.PathLike[str],
     *,
     label_counts: Sequence[int] = (),
+    known_normals: Sequence[float] = (),
     jobs: int = 1,
     backend: str = "loky",
     loader: Loader | None = None,
@@ -492,7 +511,9 @@ def run_grid(
     """Run every (dataset, labels, seed, model) cell not yet in `out_dir/results.jsonl`.
 
     A cell's labels are one of `ratios` (fractions of the training anomalies) or one of
-    `label_counts` (that many labeled anomalies, capped by the table). `seeds="auto"` runs
+    `label_counts` (that many labeled anomalies, capped by the table); each also with
+    every share in `known_normals` of the normal training rows marked known normal (given
+    to the detectors that use them, `accepts_known_normals`). `seeds="auto"` runs
     10 seeds on tables under 2,000 rows and 5 on larger ones (`seeds_for`).
     loader(name) -> (X, y); splitter(X, y, labeled_ratio= or n_labeled=, seed=) -> object
     with X_train, y_train_weak, X_test, y_test; factory(model, random_state) -> unfitted
@@ -509,7 +530,7 @@ def run_grid(
         raise BenchError(f"jobs must be a non-zero int (joblib's n_jobs); got {jobs!r}")
     if dask_scheduler is not None and backend != "dask":
         raise BenchError(f"a Dask scheduler needs backend='dask'; got backend={backend!r}")
-    grid = _make_grid(datasets, ratios, seeds, models, label_counts)
+    grid = _make_grid(datasets, ratios, seeds, models, label_counts, known_normals)
     if factory is None:
         try:
             grid["models"] = check_model_names(grid["models"])

@@ -60,12 +60,19 @@ class Trust(Enum):
 @dataclass(frozen=True)
 class TrainingData:
     """What a piece is fitted on: scaled rows (float64), weak labels (1 = known anomaly,
-    0 = unlabeled), the seed of its random draws and the device of its tensors."""
+    0 = not known to be one), the seed of its random draws, the device of its tensors, and
+    which of the rows with y = 0 are known normals (`normal`; None: none)."""
 
     X: np.ndarray
     y: np.ndarray
     seed: int
     device: torch.device
+    normal: np.ndarray | None = None
+
+    @property
+    def known_normal(self) -> np.ndarray:
+        """The known normal mask over the rows (all False where none were given)."""
+        return np.zeros(len(self.y), dtype=bool) if self.normal is None else self.normal
 
     @property
     def n_labeled(self) -> int:
@@ -77,8 +84,9 @@ class TrainingData:
 
     def subset(self, rows: np.ndarray, seed: int | None = None) -> TrainingData:
         """The rows selected by `rows` (a mask or indices), optionally with another seed."""
-        return TrainingData(self.X[rows], self.y[rows], self.seed if seed is None else seed,
-                            self.device)
+        normal = None if self.normal is None else self.normal[rows]
+        seed = self.seed if seed is None else seed
+        return TrainingData(self.X[rows], self.y[rows], seed, self.device, normal)
 
 
 class Rows:

@@ -82,9 +82,7 @@ class DeviationPiece(Evidence):
     ) -> DeviationPiece:
         with seeded(data.seed):
             rng = np.random.default_rng(data.seed)
-            network, _ = fit_deviation_network(
-                data.X, data.y, config.deviation, rng, data.device
-            )
+            network, _ = fit_deviation_network(data.X, data.y, config.deviation, rng, data.device)
         return cls(network)
 
     def score(self, rows: Rows) -> Tensor:

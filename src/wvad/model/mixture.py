@@ -256,6 +256,4 @@ class VariationalMixture(nn.Module):
 
     @torch.no_grad()
     def set_reconstruction_variance(self, variances: Tensor) -> None:
-        self.x_logvar.copy_(
-            variances.clamp_min(1e-8).log().clamp(*self.numerics.x_logvar_range)
-        )
+        self.x_logvar.copy_(variances.clamp_min(1e-8).log().clamp(*self.numerics.x_logvar_range))

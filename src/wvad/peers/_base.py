@@ -17,7 +17,7 @@ class NeuralPeer(BaseDetector):
     sampling decision, torch's (forked, seeded) global generator everything else.
     """
 
-    def _fit(self, X: np.ndarray, y: np.ndarray) -> None:
+    def _fit(self, X: np.ndarray, y: np.ndarray, normal: np.ndarray) -> None:
         self.device_ = resolve_device(self.device)
         self.seed_ = resolve_seed(self.random_state)
         rng = np.random.default_rng(self.seed_)

@@ -55,7 +55,7 @@ class _BoostedClassifier(BaseDetector):
         self.device = device
         self.verbose = verbose
 
-    def _fit(self, X: np.ndarray, y: np.ndarray) -> None:
+    def _fit(self, X: np.ndarray, y: np.ndarray, normal: np.ndarray) -> None:
         self.seed_ = resolve_seed(self.random_state)
         self.model_ = self._classifier().fit(X, y)
         self.history_: list[float] = []  # no epochs to report

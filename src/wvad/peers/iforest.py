@@ -44,7 +44,7 @@ class IForest(BaseDetector):
         self.device = device
         self.verbose = verbose
 
-    def _fit(self, X: np.ndarray, y: np.ndarray) -> None:
+    def _fit(self, X: np.ndarray, y: np.ndarray, normal: np.ndarray) -> None:
         self.seed_ = resolve_seed(self.random_state)
         self.model_ = IsolationForest(
             n_estimators=self.n_estimators,

@@ -61,7 +61,7 @@ class XGBOD(BaseDetector):
         self.device = device
         self.verbose = verbose
 
-    def _fit(self, X: np.ndarray, y: np.ndarray) -> None:
+    def _fit(self, X: np.ndarray, y: np.ndarray, normal: np.ndarray) -> None:
         cls = _import_xgbod()
         self.seed_ = resolve_seed(self.random_state)
         model = cls(

@@ -108,7 +108,8 @@ def fit_table(
 ) -> FitResult:
     """Fit WVAD on a CSV or Parquet table and save it, with table.json, to the folder `out`.
 
-    `label_col` holds 1 for known anomalies and 0 or empty for unlabeled rows. Features are
+    `label_col` holds 1 (or "anomaly", "yes", ...) for known anomalies, 0 (or "normal",
+    "no", ...) for known normal rows, and is empty for unlabeled rows. Features are
     `features` or every column but the label and id columns; non-numeric ones are refused
     unless `one_hot`, which encodes them with the categories seen here (saved in table.json).
     `epochs` = (pretrain, warmup, joint) overrides the preset's schedule, `score_mode` its
@@ -148,7 +149,7 @@ def fit_table(
     frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     if len(frame) == 0:
         raise ValueError(f"{data} has no rows")
-    y = parse_labels(frame[label_col], label_col, 0, data.name)
+    y, normal = parse_labels(frame[label_col], label_col, 0, data.name)
     if not y.any():
         raise ValueError(
             f"label column {label_col!r} in {data.name} has no 1s; "
@@ -174,6 +175,7 @@ def fit_table(
         source=data.name,
         n_rows=len(frame),
         n_labeled=int(y.sum()),
+        n_known_normal=int(normal.sum()),
         preset=preset,
     )
     X = pd.DataFrame(encode_features(frame, spec, 0, data.name), columns=encoded)
@@ -197,7 +199,7 @@ def fit_table(
         verbose=progress,
         **params,
     )
-    model.fit(X, y)
+    model.fit(X, y, known_normal=normal)
     spec.versions = _versions()
     model.save(out, overwrite=force)
     spec.save(out)
@@ -439,6 +441,8 @@ def model_card(model_dir: str | Path) -> dict[str, Any]:
         "label_col": spec.label_col,
         "id_col": spec.id_col,
         "n_labeled": int(model.n_labeled_),
+        "n_known_normal": int(model.n_known_normal_),
+        "n_unlabeled": int(model.n_samples_fit_ - model.n_labeled_ - model.n_known_normal_),
         "n_clusters": int(model.n_clusters_),
         "threshold": float(model.threshold_),
         "contamination": float(params.get("contamination", model.contamination)),

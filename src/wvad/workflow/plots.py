@@ -108,7 +108,7 @@ def plot_model(
             X = encode_features(frame, spec, offset, data.name)
             scores.append(model.decision_function(X))
             if label_col:
-                labels.append(parse_labels(frame[label_col], label_col, offset, data.name))
+                labels.append(parse_labels(frame[label_col], label_col, offset, data.name)[0])
             if kept < max_points:
                 features = model.transform(X[: max_points - kept])
                 clusters.append(features[:, :k].argmax(axis=1))

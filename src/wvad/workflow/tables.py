@@ -57,6 +57,7 @@ class TableSpec:
     source: str | None = None
     n_rows: int | None = None
     n_labeled: int | None = None
+    n_known_normal: int | None = None
     preset: str | None = None
     versions: dict[str, str] = field(default_factory=dict)
 
@@ -258,23 +259,37 @@ def numeric_column(series: Any, column: str, offset: int, source: str) -> np.nda
     return values
 
 
-def parse_labels(series: Any, column: str, offset: int, source: str) -> np.ndarray:
-    """Weak labels: 1 = known anomaly; 0 or empty = unlabeled. Anything else is refused."""
-    pd = _import_pandas()
-    raw = series.astype(object)
-    empty = raw.isna().to_numpy() | raw.map(lambda v: isinstance(v, str) and not v.strip())
-    empty = np.asarray(empty, dtype=bool)
-    values = pd.to_numeric(raw.where(~empty, 0), errors="coerce").to_numpy(
-        dtype=np.float64, na_value=np.nan
+#: How a label cell says what a row is, case and surrounding spaces ignored.
+ANOMALY_WORDS = frozenset(
+    {"1", "1.0", "anomaly", "anomalous", "outlier", "abnormal", "yes", "y", "true", "t"}
+)
+NORMAL_WORDS = frozenset({"0", "0.0", "normal", "inlier", "no", "n", "false", "f"})
+UNKNOWN_WORDS = frozenset(
+    {"", "nan", "none", "null", "na", "n/a", "?", "unknown", "unlabeled", "unlabelled"}
+)
+
+
+def parse_labels(
+    series: Any, column: str, offset: int, source: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Three kinds of label: a known anomaly (1, "anomaly", "yes", ...), a known normal
+    (0, "normal", "no", ...) or unknown (an empty cell, "?", "unknown", ...). Returns y
+    (1 = known anomaly) and the known normal mask; anything else is refused by row."""
+    text = series.astype(object).map(
+        lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
     )
-    bad = ~np.isin(values, (0.0, 1.0))
+    words = text.str.strip().str.lower().to_numpy(dtype=object)
+    anomaly = np.isin(words, list(ANOMALY_WORDS))
+    normal = np.isin(words, list(NORMAL_WORDS))
+    bad = ~(anomaly | normal | np.isin(words, list(UNKNOWN_WORDS)))
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise ValueError(
-            f"label column {column!r} in {source} must hold 1 (known anomaly), 0 or empty "
-            f"(unlabeled); found {_shown(series.iloc[i])!r} at row {offset + i}"
+            f"label column {column!r} in {source} must hold 1 / anomaly (known anomaly), "
+            f"0 / normal (known normal) or an empty cell (unknown); found "
+            f"{_shown(series.iloc[i])!r} at row {offset + i}"
         )
-    return values.astype(np.int64)
+    return anomaly.astype(np.int64), normal
 
 
 def categories_of(series: Any) -> list[str]:
