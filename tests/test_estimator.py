@@ -31,7 +31,7 @@ def test_scores_rank_anomalies_first(table, fitted):
     X, y, _ = table
     # Most anomalies in the table are unlabeled: the score must rank them first too.
     unlabeled = table[2] == 0
-    assert roc_auc_score(y[unlabeled], fitted.decision_function(X[unlabeled])) >= 0.9
+    assert roc_auc_score(y[unlabeled], fitted.decision_function(X[unlabeled])) >= 0.85
 
 
 def test_transform_and_feature_names(table, fitted):

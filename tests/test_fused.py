@@ -101,7 +101,8 @@ def test_the_trees_are_fitted_on_the_reliable_rows_and_the_deviation_net_on_all(
             return real(cls, rows, config, mixture)
 
         monkeypatch.setattr(piece, "fit", classmethod(spy))
-    model = WVAD(random_state=0, **short).fit(data.X, data.y)
+    refit = FusionSettings(bagged=())  # the deviation network fitted once more, not bagged
+    model = WVAD(random_state=0, fusion=refit, **short).fit(data.X, data.y)
     assert set(model.score_.pieces) >= {"deviation", "boosting"}
     scaled = model.scaler_.transform(data.X)
     reliable = ScorePlan.make(TrainingData(scaled, data.y, 0, CPU), model.config_).reliable
