@@ -237,23 +237,6 @@ def test_a_bagged_piece_is_the_mean_of_its_fold_models(short, tmp_path):
         FusionSettings(bagged=("head",))
 
 
-def test_label_shrinkage_moves_few_labels_towards_the_label_free_read_out(table, short):
-    X, _, y_weak = table
-    plain = WVAD(random_state=0, **short).fit(X, y_weak)
-    shrunk = WVAD(random_state=0, fusion=FusionSettings(label_shrinkage=9.0), **short)
-    shrunk.fit(X, y_weak)
-    n = int(y_weak.sum())
-    trust = n / (n + 9.0)
-    a, b = plain.score_weights(), shrunk.score_weights()
-    assert a["head"] == b["head"]
-    unsupervised = ("log_f_r", "neg_elbo", "neighbours")
-    for name in unsupervised:
-        expected = trust * a[name] + (1 - trust) * (1 - a["head"]) / 3
-        assert b[name] == pytest.approx(expected)
-    for name in set(a) - {"head", *unsupervised}:
-        assert b[name] == pytest.approx(trust * a[name])
-
-
 def test_the_label_free_read_out_weighs_the_unsupervised_pieces_alike(stacked):
     free = stacked.score_.label_free()
     assert free.weights() == dict.fromkeys(["log_f_r", "neg_elbo", "neighbours"], 1 / 3)
@@ -288,3 +271,11 @@ def test_a_threshold_from_the_labels_flags_the_asked_share_of_held_out_anomalies
     assert np.array_equal(loaded.score_.held_out_anomalies, model.score_.held_out_anomalies)
     with pytest.raises(ValueError, match="threshold must be 'contamination' or a target recall"):
         WVAD(random_state=0, threshold="labels", **short).fit(data.X, data.y)
+
+
+def test_the_estimator_gives_its_label_free_read_out(stacked):
+    data = _blobs()
+    with torch.inference_mode():
+        rows = list(iter_rows(data.X, CPU, stacked.mixture_, stacked.scaler_.on(CPU)))
+        expected = stacked.score_.label_free().score(rows)
+    assert np.allclose(stacked.label_free_decision_function(data.X), expected)

@@ -181,9 +181,6 @@ class DeviationSettings(_Settings):
     N(0, 1) reference draws. epochs x steps_per_epoch balanced batches of batch_size rows,
     optimizer ("rmsprop" with Keras' defaults, or "adam") at learning_rate, an L2 penalty
     l2 on the hidden kernels and a per-tensor gradient norm clip clip_norm (None: none).
-    sized_epochs : an epoch is at most one pass over the unlabeled rows (each batch holds
-        batch_size // 2 of them), so a small table takes fewer steps; steps_per_epoch
-        stays the most an epoch takes. False is DevNet's fixed schedule.
     """
 
     hidden: tuple[int, ...] = (20,)
@@ -196,11 +193,9 @@ class DeviationSettings(_Settings):
     optimizer: str = "rmsprop"
     l2: float = 0.01
     clip_norm: float | None = 0.001
-    sized_epochs: bool = False
 
     def __post_init__(self) -> None:
         self._set("hidden", _widths("deviation.hidden", self.hidden))
-        self._set("sized_epochs", _bool("deviation.sized_epochs", self.sized_epochs))
         self._set("margin", _real("deviation.margin", self.margin, open_low=True))
         for name in ("n_ref", "batch_size"):
             self._set(name, _int(f"deviation.{name}", getattr(self, name), 2))
@@ -258,10 +253,6 @@ class FusionSettings(_Settings):
     bagged : the cross-fitted pieces scored by the mean of their fold models instead of
         one more fit on all rows (cheaper by a fit); the deviation network's bag scored
         like its refit on the tuning half (docs/method.md).
-    label_shrinkage : c in lambda = n / (n + c) for n labeled anomalies: the cross-fitted
-        pieces' weights are scaled by lambda, and the unsupervised pieces' shares move from
-        what their in-sample Ginis say (lambda = 1) towards equal shares of the label-free
-        read-out (lambda = 0). 0 trusts the labels' Ginis whatever their number.
     min_known_normals : with at least this many known normal rows (in a cross-fitting
         fold), a piece's Gini ranks the labeled anomalies among them alone, certain
         negatives, instead of among every row not labeled an anomaly; so a piece that ranks
@@ -275,12 +266,10 @@ class FusionSettings(_Settings):
     max_quantiles: int = 1000
     max_reference: int = 1024
     bagged: tuple[str, ...] = ("deviation",)
-    label_shrinkage: float = 0.0
     min_known_normals: int = 5
 
     def __post_init__(self) -> None:
         self._set("min_known_normals", _int("fusion.min_known_normals", self.min_known_normals, 1))
-        self._set("label_shrinkage", _real("fusion.label_shrinkage", self.label_shrinkage))
         bagged = self.bagged
         ok = isinstance(bagged, (list, tuple)) and all(b in BAGGABLE for b in bagged)
         if not ok:

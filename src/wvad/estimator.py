@@ -191,6 +191,13 @@ class WVAD(TransformerMixin, BaseDetector):
         with torch.inference_mode(), flush_denormals():
             return [rows.features for rows in self._rows(self._validate_for_scoring(X))]
 
+    @flush_denormals()
+    def label_free_decision_function(self, X: Any) -> np.ndarray:
+        """What the fitted pieces say with no label used to weigh them: the unsupervised
+        ones (log f_r, negative ELBO, neighbour distance) alike (`FusedScore.label_free`)."""
+        check_is_fitted(self, "score_")
+        return self.score_.label_free().score(self._rows(self._validate_for_scoring(X)))
+
     def transform(self, X: Any) -> np.ndarray:
         """The five-feature matrix [y (K), z (D), f_e, f_r, f_c]; see get_feature_names_out."""
         return np.concatenate([f.stack().double().cpu().numpy() for f in self._features(X)])

@@ -229,17 +229,10 @@ class ScorePlan:
             shares = np.zeros_like(in_sample)
             best = int(np.argmax(in_sample))
             shares[best] = in_sample[best]
-        trust_ginis = _label_trust(n, config.fusion.label_shrinkage)
-        shares = trust_ginis * shares + (1.0 - trust_ginis) / len(unsupervised)
         weights.update(zip(unsupervised, map(float, (1.0 - trust_head) * shares), strict=True))
         for name in by_trust[Trust.CROSS_FITTED]:
-            weights[name] = trust_ginis * cross_fitted_weight(ginis[name], config.fusion)
+            weights[name] = cross_fitted_weight(ginis[name], config.fusion)
         return weights
-
-
-def _label_trust(n_labeled: int, shrinkage: float) -> float:
-    """How far the weights follow what n labeled anomalies show: n / (n + shrinkage)."""
-    return 1.0 if shrinkage == 0 else n_labeled / (n_labeled + shrinkage)
 
 
 class FusedScore:

@@ -215,10 +215,14 @@ def test_models_with_a_label_threshold_record_the_recall_it_reached(tmp_path):
         def threshold_for_recall(self, recall):
             return -np.inf if recall > 0.6 else np.inf  # flags all, or none
 
+        def label_free_decision_function(self, X):
+            return -self.decision_function(X)
+
     out = run(tmp_path / "b", factory=lambda name, seed: Thresholded(seed), models=["t"])
     row = read_rows(out / "results.jsonl")[0]
     assert row["recall_at_target"] == {"0.5": 0.0, "0.8": 1.0, "0.9": 1.0}
     assert row["normals_flagged_at_target"]["0.9"] == 1.0
+    assert row["label_free_auroc"] == pytest.approx(1 - row["auroc"])
 
 
 def test_known_normal_cells_give_the_mask_only_to_detectors_that_use_it(tmp_path):
@@ -248,6 +252,9 @@ def test_known_normal_cells_give_the_mask_only_to_detectors_that_use_it(tmp_path
     )  # fmt: skip
     rows = read_rows(out / "results.jsonl")
     assert {(r["model"], r["known_normals"]) for r in rows} == {
-        ("u", None), ("m", None), ("u", 0.1), ("m", 0.1)
+        ("u", None),
+        ("m", None),
+        ("u", 0.1),
+        ("m", 0.1),
     }
     assert sorted(seen, key=str) == [5, None]

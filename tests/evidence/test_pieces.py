@@ -115,24 +115,3 @@ def test_the_compiled_trees_score_like_the_classifier_for_any_leaf_count(leaves)
     probe = rng.random((3000, 5))
     probe[:10] = X[:10]  # rows on the training values, where ties with thresholds live
     assert np.allclose(trees.score_numpy(probe), model.decision_function(probe), atol=1e-10)
-
-
-@pytest.mark.parametrize(
-    ("rows", "sized", "steps"), [(300, True, 2), (300, False, 20), (9000, True, 20)]
-)
-def test_a_sized_deviation_schedule_takes_one_pass_per_epoch(monkeypatch, rows, sized, steps):
-    import wvad.evidence.deviation as deviation
-
-    seen = []
-    real = deviation.balanced_batches
-
-    def spy(unlabeled, anomalies, batch_size, n_steps):
-        seen.append(n_steps)
-        return real(unlabeled, anomalies, batch_size, n_steps)
-
-    monkeypatch.setattr(deviation, "balanced_batches", spy)
-    rng = np.random.default_rng(0)
-    X, y = rng.random((rows + 10, 3)), np.r_[np.zeros(rows), np.ones(10)].astype(np.int64)
-    settings = DeviationSettings(epochs=1, sized_epochs=sized)
-    deviation.fit_deviation_network(X, y, settings, rng, CPU)
-    assert seen == [steps]  # 300 unlabeled rows: two half-batches of 256 cover them

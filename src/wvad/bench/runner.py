@@ -281,6 +281,7 @@ def _run_cell(task: _Task, factory: Factory, limit_threads: bool) -> dict[str, A
                     row["score_seconds"] = time.perf_counter() - start
             row.update(_metrics(y_test, scores))
             row.update(_label_thresholds(model, scores, y_test))
+            row.update(_label_free(model, X_test, y_test))
             row["status"] = "ok"
         except Exception as exc:
             row["error"] = _describe(exc)
@@ -320,6 +321,15 @@ def _label_thresholds(model: Any, scores: Any, y_test: np.ndarray) -> dict[str, 
         reached[f"{target:g}"] = float(np.mean(s[y_test == 1] > threshold))
         flagged[f"{target:g}"] = float(np.mean(s[y_test == 0] > threshold))
     return {"recall_at_target": reached, "normals_flagged_at_target": flagged}
+
+
+def _label_free(model: Any, X_test: np.ndarray, y_test: np.ndarray) -> dict[str, Any]:
+    """For a model that can read its fitted pieces without the labels: that read-out's
+    test AUROC and AUPRC (what it would say if the labels did not weigh its evidence)."""
+    if not hasattr(model, "label_free_decision_function"):
+        return {}
+    metrics = _metrics(y_test, model.label_free_decision_function(X_test))
+    return {f"label_free_{name}": value for name, value in metrics.items()}
 
 
 # -- execution -----------------------------------------------------------------------------

@@ -48,14 +48,10 @@ def fit_deviation_network(
             loss = loss + settings.l2 * sum((w**2).sum() for w in kernels)
         return loss
 
-    steps = settings.steps_per_epoch
-    if settings.sized_epochs:  # at most one pass over the unlabeled rows per epoch
-        per_batch = settings.batch_size - settings.batch_size // 2
-        steps = min(steps, max(1, -(-len(unlabeled) // per_batch)))
     history = train(
         net,
         loss_fn,
-        balanced_batches(unlabeled, anomalies, settings.batch_size, steps),
+        balanced_batches(unlabeled, anomalies, settings.batch_size, settings.steps_per_epoch),
         epochs=settings.epochs,
         lr=settings.learning_rate,
         rng=rng,
