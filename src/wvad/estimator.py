@@ -21,6 +21,7 @@ from wvad.archive import load_wvad, save_wvad
 from wvad.base import BaseDetector
 from wvad.config import CONFIG_FIELDS, Config
 from wvad.evidence import Rows, TrainingData, iter_rows
+from wvad.explain import explain_frame
 from wvad.fused import ScorePlan
 from wvad.model.mixture import MixtureFeatures
 from wvad.presets import DEFAULT, preset_config
@@ -190,6 +191,19 @@ class WVAD(TransformerMixin, BaseDetector):
     def _features(self, X: Any) -> list[MixtureFeatures]:
         with torch.inference_mode(), flush_denormals():
             return [rows.features for rows in self._rows(self._validate_for_scoring(X))]
+
+    @flush_denormals()
+    def explain(self, X: Any, *, steps: int = 32) -> Any:
+        """Why each row scores as it does, as a tidy pandas DataFrame (row, part, piece,
+        column, value, method): per piece its contribution ("piece"; they sum to
+        `decision_function`), the reference row's ("reference") and its columns' shares
+        ("column"; with the reference's they sum to the piece's, exactly for the trees,
+        up to `steps`-point integrated gradients for the others). See `wvad.explain`."""
+        check_is_fitted(self, "score_")
+        X_arr = self._validate_for_scoring(X)
+        names = getattr(self, "feature_names_in_", None)
+        names = [f"x{j}" for j in range(X_arr.shape[1])] if names is None else list(names)
+        return explain_frame(self, X_arr, names, steps)
 
     @flush_denormals()
     def label_free_decision_function(self, X: Any) -> np.ndarray:

@@ -26,7 +26,7 @@ those rows only. docs/method.md gives the measurements behind each rule.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -38,7 +38,7 @@ from wvad.config import Config, FusionSettings
 from wvad.crossfit import CrossFit, can_cross_fit, cross_fit, gini, negatives, reliable_rows
 from wvad.evidence import PIECES, Evidence, Rows, TrainingData, Trust, iter_rows
 from wvad.evidence.bag import Bag
-from wvad.fusion import fit_quantiles, gaussianize, robust_standardize
+from wvad.fusion import fit_quantiles, gaussianize, gaussianize_tensor, robust_standardize
 from wvad.persistence import prefixed
 from wvad.training import TrainedMixture
 
@@ -107,6 +107,10 @@ class Standardiser:
         z = (values - self.center) / self.scale
         return gaussianize(z[:, None], self.quantiles[:, None])[:, 0]
 
+    def tensor(self, values: Tensor) -> Tensor:
+        """The same map on a tensor, differentiable (for explanations)."""
+        return gaussianize_tensor((values - self.center) / self.scale, self.quantiles)
+
 
 class ScorePlan:
     """The fused score before the mixture is trained: its mode, its pieces, what
@@ -173,6 +177,7 @@ class ScorePlan:
             weights = self._weights(pieces, gaussian, data, config, ginis)
             score = FusedScore(self.mode, pieces, weights, standard, ginis)
         score.held_out_anomalies = score.combine(self._held_out(evidence))[data.y == 1]
+        score.reference_row = np.median(data.X[data.y == 0], axis=0)
         return score, score.combine(evidence)
 
     def _held_out(self, evidence: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -255,6 +260,9 @@ class FusedScore:
         # the labeled anomalies' scores with every cross-fitted piece held out (the score
         # estimator and the unsupervised pieces as fitted): what a threshold can learn from
         self.held_out_anomalies = np.zeros(0)
+        # a typical normal row (the unlabeled training rows' median, scaled): the point
+        # explanations measure a row's difference from
+        self.reference_row = np.zeros(0)
 
     @property
     def fused(self) -> bool:
@@ -287,7 +295,18 @@ class FusedScore:
         names = [n for n, p in self.pieces.items() if p.trust is Trust.UNSUPERVISED]
         pieces = {n: self.pieces[n] for n in names}
         standard = {n: self._standard[n] for n in names}
-        return FusedScore(self.mode, pieces, dict.fromkeys(names, 1.0 / len(names)), standard, {})
+        free = FusedScore(self.mode, pieces, dict.fromkeys(names, 1.0 / len(names)), standard, {})
+        free.reference_row = self.reference_row
+        return free
+
+    def readout(self, name: str) -> Callable[[Tensor], Tensor]:
+        """Piece `name`'s map from its raw evidence (a float64 tensor) to its share of the
+        score, differentiable: weight x Gaussianised evidence, or the evidence itself for
+        a piece read alone."""
+        if not self.fused:
+            return lambda values: values
+        weight, standard = self._weights[name], self._standard[name]
+        return lambda values: weight * standard.tensor(values)
 
     def evidence(self, rows: Iterable[Rows]) -> dict[str, np.ndarray]:
         """Each counting piece's (weight > 0) raw evidence for `rows`."""
@@ -314,6 +333,7 @@ class FusedScore:
         """Weights, standardisers, Ginis and every piece's state, as tensors."""
         tensors = {f"gini.{n}": torch.tensor(g, dtype=torch.float64) for n, g in self.ginis.items()}
         tensors["held_out_anomalies"] = torch.as_tensor(self.held_out_anomalies)
+        tensors["reference_row"] = torch.as_tensor(self.reference_row)
         for name, piece in self.pieces.items():
             tensors[f"{name}.weight"] = torch.tensor(self._weights[name], dtype=torch.float64)
             if name in self._standard:
@@ -347,6 +367,7 @@ class FusedScore:
         ginis = {k: float(v) for k, v in prefixed(state, "gini.").items()}
         score = cls(mode, pieces, weights, standard, ginis)
         score.held_out_anomalies = state["held_out_anomalies"].numpy()
+        score.reference_row = state["reference_row"].numpy()
         return score
 
 

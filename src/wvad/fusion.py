@@ -13,9 +13,11 @@ order of rows more extreme than any training row.
 from __future__ import annotations
 
 import numpy as np
+import torch
 from scipy.special import ndtri
+from torch import Tensor
 
-__all__ = ["fit_quantiles", "gaussianize", "robust_standardize"]
+__all__ = ["fit_quantiles", "gaussianize", "gaussianize_tensor", "robust_standardize"]
 
 #: A standard normal's inter-quartile range: one IQR beyond the range is this many sigmas.
 NORMAL_IQR = 1.3489795
@@ -53,3 +55,22 @@ def gaussianize(values: np.ndarray, quantiles: np.ndarray) -> np.ndarray:
         out[above, j] = normal[-1] + (column[above] - grid[-1]) * NORMAL_IQR
         out[below, j] = normal[0] - (grid[0] - column[below]) * NORMAL_IQR
     return out
+
+
+def gaussianize_tensor(values: Tensor, quantiles: np.ndarray) -> Tensor:
+    """`gaussianize` of one column on a tensor, differentiable in `values` (piecewise
+    linear, as the numpy version): what gradient-based explanations go through."""
+    grid = torch.as_tensor(quantiles, dtype=values.dtype, device=values.device)
+    normal = torch.as_tensor(
+        ndtri(_levels(len(quantiles))), dtype=values.dtype, device=values.device
+    )
+    above = normal[-1] + (values - grid[-1]) * NORMAL_IQR
+    below = normal[0] - (grid[0] - values) * NORMAL_IQR
+    if len(grid) < 2:
+        return torch.where(values > grid[-1], above, below)
+    # right=True: at a value the grid repeats, np.interp takes the last repeat, as here
+    right = torch.searchsorted(grid, values.detach(), right=True).clamp(1, len(grid) - 1)
+    x0, x1, y0, y1 = grid[right - 1], grid[right], normal[right - 1], normal[right]
+    slope = torch.where(x1 > x0, (y1 - y0) / (x1 - x0).clamp_min(1e-300), torch.zeros_like(x0))
+    inside = y0 + (values - x0) * slope
+    return torch.where(values > grid[-1], above, torch.where(values < grid[0], below, inside))

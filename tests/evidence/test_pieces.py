@@ -115,3 +115,14 @@ def test_the_compiled_trees_score_like_the_classifier_for_any_leaf_count(leaves)
     probe = rng.random((3000, 5))
     probe[:10] = X[:10]  # rows on the training values, where ties with thresholds live
     assert np.allclose(trees.score_numpy(probe), model.decision_function(probe), atol=1e-10)
+
+
+def test_tree_path_contributions_add_up_to_the_score():
+    rng = np.random.default_rng(2)
+    X = rng.random((500, 4))
+    y = (X[:, 2] > 0.8).astype(np.int64)
+    trees = BoostedTrees.fit(TrainingData(X, y, 0, CPU), Config(), None)
+    shares, bias = trees.path_contributions(X[:50])
+    assert np.allclose(shares.sum(axis=1) + bias, trees.score_numpy(X[:50]), atol=1e-10)
+    # the only column the label depends on carries most of the contributions
+    assert np.abs(shares).sum(axis=0).argmax() == 2
