@@ -503,12 +503,12 @@ def _add_explain(sub: argparse._SubParsersAction) -> None:
         sub,
         "explain",
         "show why rows score as they do",
-        "For each chosen row: its score against the threshold and the training scores, its "
-        "most likely cluster and that cluster's probability, the mixture features f_e "
-        "(cluster entropy), f_r (relative reconstruction error), f_c (cosine of the row and "
-        "its reconstruction), max_y (cluster probability) and |z| (norm of the latent mean), "
-        "and the input columns with the largest reconstruction error. ROW values are ids "
-        "when the model has an id column (else, or with --by-row, 0-based row numbers).",
+        "For each chosen row: its score against the threshold and the training scores; the "
+        "score split into its pieces' contributions (they add up to it); the input columns "
+        "with the largest share of the score against a typical normal row, with the method "
+        "of each piece's shares (tree path contributions, integrated gradients); and the "
+        "mixture's view (cluster, f_e, f_r, f_c). ROW values are ids when the model has an "
+        "id column (else, or with --by-row, 0-based row numbers).",
         "wvad explain model/ data.csv --rows 17 42",
         "wvad explain model/ data.csv --rows txn-991 --top 3 --json",
     )
@@ -533,25 +533,28 @@ def cmd_explain(args: argparse.Namespace) -> int:
     for r in results:
         name = f"row {r['row']}" + ("" if r["id"] is None else f" (id {r['id']})")
         verdict = "FLAGGED" if r["predicted"] else "not flagged"
-        f = r["features"]
         print(
             f"{name}: score {r['score']:.4g}, threshold {r['threshold']:.4g} -> {verdict}; "
             f"above {r['training_percentile']:.1f}% of training rows"
         )
-        print(f"  cluster {r['cluster']} (probability {r['cluster_probability']:.3f})")
+        pieces = ", ".join(f"{p['piece']} {p['contribution']:+.3f}" for p in r["pieces"])
+        print(f"  pieces (weight x standardised evidence, summing to the score): {pieces}")
         print(
-            f"  f_e {f['f_e']:.4g}  f_r {f['f_r']:.4g}  f_c {f['f_c']:.4g}  "
-            f"max_y {f['max_y']:.4g}  |z| {f['z_norm']:.4g}"
+            f"  columns, by their share of the score against a typical normal row "
+            f"(which scores {r['reference_score']:.4g}):"
         )
-        print("  columns by reconstruction error:")
         width = max(len(c["column"]) for c in r["top_columns"])
         for c in r["top_columns"]:
             value = c["value"]
             shown = f"{value:.6g}" if isinstance(value, float) else str(value)
-            print(
-                f"    {c['column']:<{width}}  value {shown:>12}  "
-                f"error {c['error']:.4g}  ({100 * c['share']:.0f}%)"
-            )
+            print(f"    {c['column']:<{width}}  value {shown:>12}  share {c['share']:+.3f}")
+        for piece, method in r["methods"].items():
+            print(f"    ({piece}: {method})")
+        f = r["features"]
+        print(
+            f"  mixture: cluster {r['cluster']} (probability {r['cluster_probability']:.3f}), "
+            f"f_e {f['f_e']:.4g}, f_r {f['f_r']:.4g}, f_c {f['f_c']:.4g}"
+        )
     return EXIT_OK
 
 
@@ -640,10 +643,12 @@ def _add_plot(sub: argparse._SubParsersAction) -> None:
         "draw the latent space, scores, ROC/PR and training curves as PNGs",
         "Write into DIR: latent.png (PCA of the latent means, by cluster, labeled anomalies "
         "and flagged rows marked), scores.png (score histogram and threshold), roc_pr.png "
-        "(when DATA has the label column with both classes) and training.png (loss terms "
-        "per epoch, by phase).",
+        "(when DATA has the label column with both classes), training.png (loss terms "
+        "per epoch, by phase) and, with --rows, contributions.png (those rows' scores "
+        "split into their pieces and columns, as `wvad explain` gives them).",
         "wvad plot model/ data.csv --out plots/",
         "wvad plot model/ test.parquet --label-col truth --out plots/ --force",
+        "wvad plot model/ data.csv --out plots/ --rows txn-991 txn-17",
     )
     p.add_argument("model_dir", type=Path, metavar="MODEL_DIR", help="folder from `wvad fit`")
     p.add_argument("data", type=Path, metavar="DATA", help="CSV or Parquet table")
@@ -651,6 +656,14 @@ def _add_plot(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--label-col", metavar="COL", help="0/1 column for ROC/PR (default: the model's)"
     )
+    p.add_argument(
+        "--rows",
+        nargs="+",
+        metavar="ROW",
+        help="also draw contributions.png: these rows' scores split into pieces and columns "
+        "(ids, or row numbers with --by-row; default: none)",
+    )
+    p.add_argument("--by-row", action="store_true", help="ROW values are 0-based row numbers")
     _add_common(p)
     p.set_defaults(func=cmd_plot)
 
@@ -663,6 +676,8 @@ def cmd_plot(args: argparse.Namespace) -> int:
         args.data,
         args.out,
         label_col=args.label_col,
+        rows=args.rows,
+        by_id=False if args.by_row else None,
         force=args.force,
         progress=_progress(args),
     )

@@ -99,11 +99,17 @@ def test_explain_by_id_and_by_row(model_dir, train_csv, capsys):
     rows = json.loads(out)
     assert [r["id"] for r in rows] == ["k5", "k2"] and [r["row"] for r in rows] == [5, 2]
     first = rows[0]
-    assert set(first["features"]) == {"f_e", "f_r", "f_c", "max_y", "z_norm"}
-    assert first["cluster_probability"] == pytest.approx(first["features"]["max_y"])
+    assert set(first["features"]) == {"f_e", "f_r", "f_c"}
     assert 0 <= first["cluster"] < 3 and len(first["top_columns"]) == 4
-    shares = [c["share"] for c in first["top_columns"]]
-    assert shares == sorted(shares, reverse=True) and sum(shares) == pytest.approx(1.0)
+    shares = [abs(c["share"]) for c in first["top_columns"]]
+    assert shares == sorted(shares, reverse=True)
+    contributions = sum(p["contribution"] for p in first["pieces"])
+    assert contributions == pytest.approx(first["score"], abs=1e-6)
+    assert [abs(p["contribution"]) for p in first["pieces"]] == sorted(
+        (abs(p["contribution"]) for p in first["pieces"]), reverse=True
+    )
+    assert "boosting" not in first["methods"] or "Saabas" in first["methods"]["boosting"]
+    assert all("integrated gradients" in m or "Saabas" in m for m in first["methods"].values())
     model = WVAD.load(model_dir)
     X = pd.read_csv(train_csv)[FEATURES].to_numpy()[[5]]
     assert first["score"] == pytest.approx(model.decision_function(X)[0], abs=1e-5)
@@ -112,8 +118,8 @@ def test_explain_by_id_and_by_row(model_dir, train_csv, capsys):
         capsys, "explain", model_dir, train_csv, "--rows", "3", "--by-row", "--top", 2
     )
     assert code == 0
-    assert out.startswith("row 3 (id k3): score") and "cluster" in out and "f_r" in out
-    assert out.count("error ") == 2
+    assert out.startswith("row 3 (id k3): score") and "pieces (weight x" in out
+    assert out.count("  share ") == 2 and "cluster" in out and "f_r" in out
 
 
 def test_info_shows_the_model_card(model_dir, capsys):
@@ -158,6 +164,10 @@ def test_plot_writes_pngs(model_dir, train_csv, tmp_path, capsys):
     code, _, err = run(capsys, "plot", model_dir, train_csv, "--out", out)
     assert code == 2 and "already exists" in err
     assert run(capsys, "plot", model_dir, train_csv, "--out", out, "--force")[0] == 0
+    assert not (out / "contributions.png").exists()
+    args = ["plot", model_dir, train_csv, "--out", out, "--force", "--rows", "k5", "k9"]
+    assert run(capsys, *args)[0] == 0
+    assert (out / "contributions.png").read_bytes()[:8] == PNG
 
 
 def test_force_semantics(model_dir, train_csv, tmp_path, capsys):

@@ -320,12 +320,12 @@ def _select(
     return found.iloc[positions].reset_index(drop=True), numbers[positions]
 
 
-def _column_errors(errors: np.ndarray, spec: TableSpec) -> list[tuple[str, float]]:
-    """Per input column: one-hot columns' errors summed back to their source column."""
+def _per_input_column(values: np.ndarray, spec: TableSpec) -> list[tuple[str, float]]:
+    """Per input column: one-hot columns' values summed back to their source column."""
     out, j = [], 0
     for column in spec.input_columns:
         width = len(spec.one_hot[column]) if column in spec.one_hot else 1
-        out.append((column, float(errors[j : j + width].sum())))
+        out.append((column, float(values[j : j + width].sum())))
         j += width
     return out
 
@@ -345,17 +345,18 @@ def explain_rows(
     *,
     by_id: bool | None = None,
     top: int = 5,
+    steps: int = 32,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
 ) -> list[dict[str, Any]]:
-    """Why each chosen row scores as it does: score, cluster, features, worst-fitted columns.
+    """Why each chosen row scores as it does, in terms of the score that is used.
 
     `rows` are ids when the model has an id column (by_id=None or True), else 0-based row
-    numbers. Each result holds the score, its rank among the training scores, the
-    threshold, the most likely cluster and its probability, the features f_e (cluster
-    entropy), f_r (relative reconstruction error), f_c (cosine of x and its reconstruction),
-    max_y (= the cluster probability) and z_norm (||z||, distance of the latent mean from
-    the origin), and the `top` input columns with the largest squared reconstruction error
-    (in the model's scaled space; one-hot columns summed per source column).
+    numbers. Each result holds the score, its rank among the training scores and the
+    threshold; the score split into its pieces' contributions (largest first; they add up
+    to the score, `WVAD.explain`); the `top` input columns by their share of the score
+    against the reference row (one-hot columns summed per source column), with the method
+    of each piece's column shares; and, as context, the mixture's view of the row (its
+    most likely cluster and the features f_e, f_r, f_c).
     """
     if not rows:
         raise ValueError("choose at least one row to explain")
@@ -370,28 +371,19 @@ def explain_rows(
     frame, numbers = _select(data, spec, rows, by_id, chunk_rows)
     X = encode_features(frame, spec, 0, data.name)
     scores = model.decision_function(X)
-    names = list(model.get_feature_names_out())
-    transformed = model.transform(X)
-    errors = model.reconstruction_errors(X)
+    table = model.explain(X, steps=steps)
+    features = model.transform(X)
     k, train = model.n_clusters_, np.sort(model.decision_scores_)
     results = []
     for i in range(len(frame)):
-        feats = dict(zip(names, transformed[i], strict=True))
-        y = transformed[i, :k]
-        z = transformed[i, k : k + model.config_.latent_dim]
-        per_column = _column_errors(errors[i], spec)
-        total = sum(e for _, e in per_column)
-        per_column.sort(key=lambda item: -item[1])
-        contributions = [
-            {
-                "column": column,
-                "value": _plain(frame[column].iloc[i]),
-                "error": error,
-                "share": error / total if total > 0 else 0.0,
-            }
-            for column, error in per_column[:top]
-        ]
+        mine = table[table.row == i]
+        pieces = mine[mine.part == "piece"].sort_values("value", key=np.abs, ascending=False)
+        shares = mine[mine.part == "column"].groupby("column", sort=False).value.sum()
+        per_column = _per_input_column(shares.reindex(spec.features).to_numpy(), spec)
+        per_column.sort(key=lambda item: -abs(item[1]))
+        methods = mine[mine.part == "column"].groupby("piece").method.first().to_dict()
         score = float(scores[i])
+        y = features[i, :k]
         results.append(
             {
                 "row": int(numbers[i]),
@@ -402,16 +394,23 @@ def explain_rows(
                 "training_percentile": float(
                     100.0 * np.searchsorted(train, score, side="left") / len(train)
                 ),
+                "pieces": [
+                    {"piece": p, "contribution": float(v)}
+                    for p, v in zip(pieces.piece, pieces.value, strict=True)
+                ],
+                "reference_score": float(mine[mine.part == "reference"].value.sum()),
+                "top_columns": [
+                    {"column": c, "value": _plain(frame[c].iloc[i]), "share": share}
+                    for c, share in per_column[:top]
+                ],
+                "methods": methods,
                 "cluster": int(y.argmax()),
                 "cluster_probability": float(y.max()),
                 "features": {
-                    "f_e": float(feats["f_e"]) + 0.0,  # no "-0" for a certain cluster
-                    "f_r": float(feats["f_r"]),
-                    "f_c": float(feats["f_c"]),
-                    "max_y": float(y.max()),
-                    "z_norm": float(np.linalg.norm(z)),
+                    "f_e": float(features[i, -3]) + 0.0,  # no "-0" for a certain cluster
+                    "f_r": float(features[i, -2]),
+                    "f_c": float(features[i, -1]),
                 },
-                "top_columns": contributions,
             }
         )
     return results

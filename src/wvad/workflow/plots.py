@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from wvad.data.readers import _existing_file
-from wvad.workflow.operations import DEFAULT_CHUNK_ROWS, load_table_model
+from wvad.workflow.operations import DEFAULT_CHUNK_ROWS, explain_rows, load_table_model
 from wvad.workflow.tables import (
     check_columns,
     count_rows,
@@ -32,6 +33,7 @@ PLOT_FILES = {
     "scores": "scores.png",
     "curves": "roc_pr.png",
     "training": "training.png",
+    "contributions": "contributions.png",
 }
 LOSS_TERMS = ("loss", "neg_elbo", "penalty", "ce")
 PHASE_COLOURS = {"pretrain": "#dddddd", "warmup": "#fde8c8", "joint": "#d8ecf7"}
@@ -65,6 +67,8 @@ def plot_model(
     out_dir: str | Path,
     *,
     label_col: str | None = None,
+    rows: Sequence[Any] | None = None,
+    by_id: bool | None = None,
     force: bool = False,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     max_points: int = MAX_POINTS,
@@ -77,7 +81,10 @@ def plot_model(
     - scores.png: the score histogram (every row) with the threshold;
     - roc_pr.png: ROC and precision-recall curves, when `data` has the label column
       (`label_col`, default the model's) holding both classes;
-    - training.png: the per-epoch loss terms from the model's training history.
+    - training.png: the per-epoch loss terms from the model's training history;
+    - contributions.png, for the `rows` asked for (ids or row numbers, as in
+      `explain_rows`): per row, the score split into its pieces' contributions and the
+      columns with the largest share of it.
     """
     from sklearn.decomposition import PCA
     from tqdm.auto import tqdm
@@ -232,10 +239,41 @@ def plot_model(
         figure.legend(handles=handles, loc="outside lower center", ncols=len(handles))
         figure.suptitle("Training history (per-epoch means)")
         written["training"] = _save(figure, targets["training"])
+    if rows:
+        explained = explain_rows(model_dir, data, rows, by_id=by_id, chunk_rows=chunk_rows)
+        written["contributions"] = _contributions(explained, targets["contributions"])
     for name, target in targets.items():  # with force: no stale picture from an earlier run
         if name not in written:
             target.unlink(missing_ok=True)
     return written
+
+
+def _contributions(explained: list[dict[str, Any]], target: Path) -> Path:
+    """One row of panels per explained row: its pieces' contributions (which add up to the
+    score) and its columns' shares of the score against a typical normal row."""
+    figure = _figure(10.0, 2.6 * len(explained))
+    axes = figure.subplots(len(explained), 2, squeeze=False)
+    for (left, right), r in zip(axes, explained, strict=True):
+        name = f"row {r['row']}" + ("" if r["id"] is None else f" (id {r['id']})")
+        pieces = r["pieces"][::-1]
+        values = [p["contribution"] for p in pieces]
+        left.barh(
+            [p["piece"] for p in pieces],
+            values,
+            color=["#c44e52" if v > 0 else "#4c72b0" for v in values],
+        )
+        left.axvline(0, color="grey", lw=0.8)
+        left.set_title(f"{name}: score {r['score']:.3g} = sum of the pieces", fontsize=9)
+        columns = r["top_columns"][::-1]
+        shares = [c["share"] for c in columns]
+        right.barh(
+            [c["column"] for c in columns],
+            shares,
+            color=["#c44e52" if v > 0 else "#4c72b0" for v in shares],
+        )
+        right.axvline(0, color="grey", lw=0.8)
+        right.set_title("columns' shares against a typical normal row", fontsize=9)
+    return _save(figure, target)
 
 
 def _patch(colour: str, label: str) -> Any:
