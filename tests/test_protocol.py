@@ -120,3 +120,23 @@ def test_known_normals_are_true_normals_drawn_without_touching_the_rest():
     assert (marked.y_train[marked.known_normal] == 0).all()
     assert np.array_equal(marked.y_train_weak, plain.y_train_weak)
     assert np.array_equal(marked.train_idx, plain.train_idx)
+
+
+def test_corruptions_change_only_what_they_name():
+    rng = np.random.default_rng(0)
+    X = rng.random((600, 4))
+    y = np.r_[np.zeros(540), np.ones(60)].astype(int)
+    clean = weak_split(X, y, labeled_ratio=0.1, seed=3)
+    doubled = weak_split(X, y, labeled_ratio=0.1, seed=3, duplicate_anomalies=3)
+    n_anomalies = int(clean.y_train.sum())
+    assert len(doubled.y_train) == len(clean.y_train) + 2 * n_anomalies
+    assert doubled.y_train.sum() == 3 * n_anomalies
+    assert doubled.y_train_weak.sum() == 3 * clean.y_train_weak.sum()
+    assert (doubled.y_train[doubled.labeled_idx] == 1).all()
+    assert np.array_equal(doubled.X_test, clean.X_test)
+    noisy = weak_split(X, y, labeled_ratio=0.1, seed=3, noise_features=0.5)
+    assert noisy.X_train.shape[1] == 6 and noisy.X_test.shape[1] == 6
+    assert np.array_equal(noisy.X_train[:, :4], clean.X_train)
+    assert np.array_equal(noisy.y_train_weak, clean.y_train_weak)
+    with pytest.raises(ValueError, match="duplicate_anomalies must be an integer >= 1"):
+        weak_split(X, y, labeled_ratio=0.1, seed=3, duplicate_anomalies=0)

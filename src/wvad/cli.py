@@ -132,6 +132,15 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
         "marked known normal (default: none)",
     )
     p.add_argument(
+        "--corruptions",
+        nargs="+",
+        default=[],
+        metavar="KEY=VALUE",
+        help="also run every label setting with the training part corrupted: wrong=S (a "
+        "share S of the labels on normal rows), dup=K (each training anomaly K times), "
+        "noise=S (S x columns of uniform noise added) (default: none)",
+    )
+    p.add_argument(
         "--seeds",
         nargs="+",
         type=_seeds,
@@ -197,6 +206,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         args.out,
         label_counts=args.labels,
         known_normals=args.known_normals,
+        corruptions=args.corruptions,
         jobs=args.jobs,
         backend=args.backend,
         data_dir=args.data_dir,

@@ -69,6 +69,8 @@ def weak_split(
     test_size: float = 0.3,
     label_noise: float = 0.0,
     known_normal_share: float = 0.0,
+    duplicate_anomalies: int = 1,
+    noise_features: float = 0.0,
 ) -> WeakSplit:
     """Split (X, y) as ADBench does for weakly-supervised detection.
 
@@ -97,6 +99,12 @@ def weak_split(
     known_normal_share : float in [0, 1], the fraction of the normal training rows marked
         known normal (`WeakSplit.known_normal`), drawn from a generator of their own so
         that the split and the anomaly labels are those of the same seed without them.
+    duplicate_anomalies : int >= 1, how many times each training anomaly appears in the
+        training part (ADBench's "duplicated anomalies"; its copies share its weak label).
+    noise_features : float >= 0, irrelevant columns of uniform noise in [0, 1] added to
+        both parts, as a share of the table's columns (ADBench's "irrelevant features").
+    The corruptions draw from generators of their own, so the split and labels stay those
+    of the same seed without them.
     """
     X, _ = check_X(X)
     y = check_target(y, X.shape[0])
@@ -179,6 +187,16 @@ def weak_split(
         known_normal[
             np.random.default_rng([seed, 1]).choice(candidates, n_known, replace=False)
         ] = True
+    _check_corruptions(duplicate_anomalies, noise_features)
+    X_train, X_test = _with_noise_columns(X_train, X_test, noise_features, seed)
+    if duplicate_anomalies > 1:  # the copies go after the rows; their weak labels follow
+        copies = np.repeat(np.flatnonzero(y_train == 1), duplicate_anomalies - 1)
+        n_train = len(y_train)
+        X_train, y_train = np.vstack([X_train, X_train[copies]]), np.r_[y_train, y_train[copies]]
+        y_train_weak = np.r_[y_train_weak, y_train_weak[copies]]
+        known_normal = np.r_[known_normal, np.zeros(len(copies), dtype=bool)]
+        train_idx = np.r_[train_idx, train_idx[copies]]
+        labeled_idx = np.r_[labeled_idx, n_train + np.flatnonzero(y_train_weak[n_train:] == 1)]
     return WeakSplit(
         X_train=X_train,
         y_train_weak=y_train_weak,
@@ -190,3 +208,28 @@ def weak_split(
         test_idx=test_idx.astype(np.int64),
         known_normal=known_normal,
     )
+
+
+def _check_corruptions(duplicate_anomalies: Any, noise_features: Any) -> None:
+    whole = isinstance(duplicate_anomalies, numbers.Integral) and not isinstance(
+        duplicate_anomalies, bool
+    )
+    if not whole or duplicate_anomalies < 1:
+        raise ValueError(
+            f"duplicate_anomalies must be an integer >= 1; got {duplicate_anomalies!r}"
+        )
+    if not isinstance(noise_features, numbers.Real) or not 0 <= noise_features <= 10:
+        raise ValueError(f"noise_features must be a share in [0, 10]; got {noise_features!r}")
+
+
+def _with_noise_columns(
+    X_train: np.ndarray, X_test: np.ndarray, share: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Both parts with int(share * columns) (at least one for share > 0) uniform [0, 1)
+    noise columns appended (already on the min-max scale of the others)."""
+    if share == 0:
+        return X_train, X_test
+    n = max(1, int(share * X_train.shape[1]))
+    rng = np.random.default_rng([seed, 2])
+    noise = rng.random((len(X_train) + len(X_test), n))
+    return np.hstack([X_train, noise[: len(X_train)]]), np.hstack([X_test, noise[len(X_train) :]])

@@ -258,3 +258,24 @@ def test_known_normal_cells_give_the_mask_only_to_detectors_that_use_it(tmp_path
         ("m", 0.1),
     }
     assert sorted(seen, key=str) == [5, None]
+
+
+def test_corruption_cells_split_with_the_named_corruption(tmp_path):
+    seen = []
+
+    def split(X, y, *, seed, **kwargs):
+        seen.append(dict(kwargs))
+        kwargs.pop("label_noise", None)
+        kwargs.pop("duplicate_anomalies", None)
+        return split_tiny(X, y, seed=seed, **kwargs)
+
+    out = run_grid(
+        ["blobs"], [0.5], [0], ["mean"], tmp_path / "b", corruptions=["wrong=0.25", "dup=3"],
+        loader=load_tiny, splitter=split, factory=fake_factory, progress=False,
+    )  # fmt: skip
+    rows = read_rows(out / "results.jsonl")
+    assert sorted(str(r["corruption"]) for r in rows) == ["None", "dup=3", "wrong=0.25"]
+    assert {"labeled_ratio": 0.5, "label_noise": 0.25} in seen
+    assert {"labeled_ratio": 0.5, "duplicate_anomalies": 3} in seen
+    with pytest.raises(BenchError, match="KEY=VALUE"):
+        run(tmp_path / "c", corruptions=["flip=0.1"])

@@ -80,6 +80,7 @@ def axes_of(rows: Sequence[Row], grid: dict[str, Any] | None = None) -> Axes:
     planned += [
         f"{t} +{float(k):g} normals" for t in list(planned) for k in grid.get("known_normals", ())
     ]
+    planned += [f"{t} {c}" for t in list(planned) for c in grid.get("corruptions", ())]
     return Axes(
         datasets=_ordered((str(r["dataset"]) for r in rows), grid.get("datasets", ())),
         ratios=_ordered(found, planned),
@@ -373,7 +374,7 @@ def plot_metric(rows: Sequence[Row], field: str, axes: Axes, path: str | os.Path
             means = [stats[m].mean if m in stats else np.nan for m in axes.models]
             stds = [stats[m].std if m in stats else 0.0 for m in axes.models]
             offset = (i - (len(axes.ratios) - 1) / 2) * bar
-            label = ratio if "labels" in ratio or "normals" in ratio else f"ratio {ratio}"
+            label = ratio if " " in ratio else f"ratio {ratio}"
             ax.bar(x + offset, means, bar, yerr=stds, capsize=2, label=label)
         ax.set_title(dataset)
         ax.set_xticks(x, axes.models, rotation=45, ha="right", fontsize=8)

@@ -40,21 +40,26 @@ Key = tuple[str, str, int, str]
 
 def label_setting(row: dict[str, Any]) -> str:
     """How a cell's rows were labeled, as one name: its ratio ("0.1") or its label count
-    ("3 labels"), and the share of normal rows marked known normal ("0.1 +0.05 normals")."""
+    ("3 labels"), the share of normal rows marked known normal ("0.1 +0.05 normals"), and
+    the corruption of the training part ("0.1 wrong=0.25": see `CORRUPTIONS`)."""
     name = f"{int(row['n_labels'])} labels" if row.get("n_labels") is not None else None
     name = name or f"{float(row['ratio']):g}"
     share = row.get("known_normals")
-    return f"{name} +{float(share):g} normals" if share else name
+    name = f"{name} +{float(share):g} normals" if share else name
+    corruption = row.get("corruption")
+    return f"{name} {corruption}" if corruption else name
 
 
-def setting_order(setting: str) -> tuple[int, float, float]:
+def setting_order(setting: str) -> tuple[int, float, float, str]:
     """Sort key of label settings: ratios from the largest, then counts from the smallest,
     each before its variants with known normals."""
-    base, _, normals = setting.partition(" +")
+    words = setting.split()
+    corruption = words.pop() if "=" in words[-1] else ""
+    base, _, normals = " ".join(words).partition(" +")
     share = float(normals.split()[0]) if normals else 0.0
     if base.endswith(" labels"):
-        return (1, float(base.split()[0]), share)
-    return (0, -float(base), share)
+        return (1, float(base.split()[0]), share, corruption)
+    return (0, -float(base), share, corruption)
 
 
 def cell_key(row: dict[str, Any]) -> Key:

@@ -79,8 +79,13 @@ def _unique(values: Iterable[Any]) -> list[Any]:
 AUTO_SEEDS_SMALL, AUTO_SEEDS_LARGE, AUTO_SEEDS_ROWS = 10, 5, 2000
 
 
+#: Corruptions of the training part (ADBench's robustness settings), as KEY=VALUE: the
+#: weak_split keyword each key sets.
+CORRUPTIONS = {"wrong": "label_noise", "dup": "duplicate_anomalies", "noise": "noise_features"}
+
+
 def _make_grid(
-    datasets, ratios, seeds, models, label_counts=(), known_normals=()
+    datasets, ratios, seeds, models, label_counts=(), known_normals=(), corruptions=()
 ) -> dict[str, Any]:
     if isinstance(datasets, str) or isinstance(models, str):
         raise BenchError("datasets and models must be lists of names, not one string")
@@ -89,6 +94,7 @@ def _make_grid(
         "ratios": _unique(float(r) for r in ratios),
         "label_counts": _unique(int(k) for k in label_counts),
         "known_normals": _unique(float(k) for k in known_normals),
+        "corruptions": _unique(str(c) for c in corruptions),
         "seeds": "auto" if seeds == "auto" else _unique(int(s) for s in seeds),
         "models": _unique(str(m) for m in models),
     }
@@ -102,6 +108,10 @@ def _make_grid(
         raise BenchError(f"labeled ratios must lie in (0, 1]; got {bad}")
     if any(k < 1 for k in grid["label_counts"]):
         raise BenchError(f"label counts must be at least 1; got {grid['label_counts']}")
+    for corruption in grid["corruptions"]:
+        key, _, value = corruption.partition("=")
+        if key not in CORRUPTIONS or not value:
+            raise BenchError(f"corruptions are KEY=VALUE with KEY one of {list(CORRUPTIONS)}")
     if any(not 0.0 < k <= 1.0 for k in grid["known_normals"]):
         raise BenchError(f"known normal shares must lie in (0, 1]; got {grid['known_normals']}")
     if grid["seeds"] != "auto" and any(s < 0 for s in grid["seeds"]):
@@ -118,6 +128,7 @@ def _cells(grid: dict[str, Any], sizes: dict[str, int] | None = None) -> list[Ke
     """Every cell of the grid; `sizes` (rows per dataset) resolves seeds="auto"."""
     settings = [f"{r:g}" for r in grid["ratios"]] + [f"{k} labels" for k in grid["label_counts"]]
     settings += [f"{t} +{k:g} normals" for t in list(settings) for k in grid["known_normals"]]
+    settings += [f"{t} {c}" for t in list(settings) for c in grid["corruptions"]]
     cells = []
     for d in grid["datasets"]:
         seeds = seeds_for((sizes or {})[d]) if grid["seeds"] == "auto" else grid["seeds"]
@@ -127,7 +138,9 @@ def _cells(grid: dict[str, Any], sizes: dict[str, int] | None = None) -> list[Ke
 
 def _labels_of(setting: str) -> dict[str, Any]:
     """The split's keywords for a label setting (`label_setting`'s name)."""
-    base, _, normals = setting.partition(" +")
+    words = setting.split()
+    corruption = words.pop() if "=" in words[-1] else None
+    base, _, normals = " ".join(words).partition(" +")
     labels: dict[str, Any] = (
         {"n_labeled": int(base.split()[0])}
         if base.endswith(" labels")
@@ -135,7 +148,15 @@ def _labels_of(setting: str) -> dict[str, Any]:
     )
     if normals:
         labels["known_normal_share"] = float(normals.split()[0])
+    if corruption:
+        key, _, value = corruption.partition("=")
+        labels[CORRUPTIONS[key]] = int(value) if key == "dup" else float(value)
     return labels
+
+
+def _corruption_of(setting: str) -> str | None:
+    last = setting.split()[-1]
+    return last if "=" in last else None
 
 
 def _pending(cells: Sequence[Key], results: Path, retry_errors: bool) -> list[Key]:
@@ -245,6 +266,7 @@ def _run_cell(task: _Task, factory: Factory, limit_threads: bool) -> dict[str, A
         "ratio": _labels_of(task.setting).get("labeled_ratio"),
         "n_labels": _labels_of(task.setting).get("n_labeled"),
         "known_normals": _labels_of(task.setting).get("known_normal_share"),
+        "corruption": _corruption_of(task.setting),
         "seed": task.seed,
         "model": task.model,
         "status": "error",
@@ -508,6 +530,7 @@ def run_grid(
     *,
     label_counts: Sequence[int] = (),
     known_normals: Sequence[float] = (),
+    corruptions: Sequence[str] = (),
     jobs: int = 1,
     backend: str = "loky",
     loader: Loader | None = None,
@@ -523,7 +546,9 @@ def run_grid(
     A cell's labels are one of `ratios` (fractions of the training anomalies) or one of
     `label_counts` (that many labeled anomalies, capped by the table); each also with
     every share in `known_normals` of the normal training rows marked known normal (given
-    to the detectors that use them, `accepts_known_normals`). `seeds="auto"` runs
+    to the detectors that use them, `accepts_known_normals`), and with every one of
+    `corruptions` of the training part ("wrong=0.1", "dup=4", "noise=0.5": `CORRUPTIONS`).
+    `seeds="auto"` runs
     10 seeds on tables under 2,000 rows and 5 on larger ones (`seeds_for`).
     loader(name) -> (X, y); splitter(X, y, labeled_ratio= or n_labeled=, seed=) -> object
     with X_train, y_train_weak, X_test, y_test; factory(model, random_state) -> unfitted
@@ -540,7 +565,7 @@ def run_grid(
         raise BenchError(f"jobs must be a non-zero int (joblib's n_jobs); got {jobs!r}")
     if dask_scheduler is not None and backend != "dask":
         raise BenchError(f"a Dask scheduler needs backend='dask'; got backend={backend!r}")
-    grid = _make_grid(datasets, ratios, seeds, models, label_counts, known_normals)
+    grid = _make_grid(datasets, ratios, seeds, models, label_counts, known_normals, corruptions)
     if factory is None:
         try:
             grid["models"] = check_model_names(grid["models"])
