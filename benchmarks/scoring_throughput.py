@@ -1,12 +1,14 @@
-"""Scoring throughput of `WVAD.decision_function` against a bare forward pass of its modules.
+"""Scoring throughput of the default score, piece by piece, beside what this machine allows.
 
-The bare pass is the practical limit: the same encoder, decoder, mixture, score head,
-neighbour distance and fitted raw-feature branches (the default's deviation network and
-boosted trees) run over
-an already scaled float32 tensor under `torch.inference_mode`, with nothing else
-(no input checks, no scaling, no copies back to numpy). It is timed in the estimator's
-scoring batch and over the whole array at once; the faster counts. `decision_function`
-gets the raw float64 array, as a user would pass it.
+For each piece of the fitted default score the arithmetic a row needs is counted (FLOPs,
+and the bytes it must move through memory at least once), and turned into the rows per
+second this machine's measured float32 matrix-multiply rate and memory bandwidth allow:
+limit = min(rate / FLOPs, bandwidth / bytes). Each piece's measured rows/s (its `score`
+over an already scaled float32 tensor, in the estimator's chunks) is printed beside its
+limit; the mixture's three pieces (score estimator, log f_r, negative ELBO) share one
+encoder/decoder pass and count as one. `decision_function` on the raw float64 array, as a
+user calls it, is printed beside the combined limit of all pieces (times add up) plus the
+input's own bytes (reading float64 rows, scaling them, casting to float32).
 
     python benchmarks/scoring_throughput.py --rows 1000000 --features 36
 
@@ -16,34 +18,106 @@ Results are recorded in docs/performance.md.
 from __future__ import annotations
 
 import argparse
+import itertools
+import math
 import platform
 import time
 
+import numpy as np
 import torch
 
 from wvad import WVAD
 from wvad.datasets import make_multimodal
-from wvad.evidence import SCORING_BATCH, Rows
+from wvad.evidence import SCORING_BATCH, BoostedTrees, Rows
+from wvad.evidence.bag import Bag
 
 
-def bare_forward(model: WVAD, Xs: torch.Tensor, batch: int) -> None:
-    """The score's model work alone: every piece of evidence that counts, on scaled
-    float32 chunks."""
-    pieces = [p for n, p in model.score_.pieces.items() if model.score_weights().get(n, 1)]
-    with torch.inference_mode():
-        for start in range(0, len(Xs), batch):
-            rows = Rows(Xs[start : start + batch], start, model.mixture_)
-            for piece in pieces:
-                piece.score(rows)
+def matmul_rate(size: int = 2048, repeats: int = 5) -> float:
+    """float32 FLOP/s of a large square matrix product on this thread."""
+    a, b = torch.rand(size, size), torch.rand(size, size)
+    a @ b
+    best = min(_seconds(lambda: a @ b) for _ in range(repeats))
+    return 2 * size**3 / best
 
 
-def best_of(repeats: int, fn) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+def bandwidth(n_bytes: int = 1 << 29, repeats: int = 5) -> float:
+    """Bytes/s of a large copy (read + write counted)."""
+    src = np.ones(n_bytes // 8)
+    dst = np.empty_like(src)
+    best = min(_seconds(lambda: np.copyto(dst, src)) for _ in range(repeats))
+    return 2 * n_bytes / best
+
+
+def _seconds(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def _mlp_flops(widths: list[int]) -> int:
+    return sum(2 * a * b for a, b in itertools.pairwise(widths))
+
+
+def costs(model: WVAD) -> dict[str, tuple[float, float]]:
+    """(FLOPs, bytes) per row of each counting piece; "mixture" stands for the three that
+    read the mixture's features."""
+    cfg, d = model.config_, model.n_features_in_
+    k, z = model.n_clusters_, cfg.latent_dim
+    encoder = [d, *cfg.hidden_dims, 2 * z]
+    decoder = [z, *reversed(cfg.hidden_dims), d]
+    head = [k + z + 3, *cfg.head_hidden_dims, 1]
+    activations = sum(encoder + decoder + head)
+    elementwise = 12 * k * z + 10 * d  # cluster posterior, ELBO terms, f_r, f_c
+    out = {
+        "mixture": (
+            _mlp_flops(encoder) + _mlp_flops(decoder) + _mlp_flops(head) + elementwise,
+            8.0 * activations,  # each activation written once and read once, float32
+        )
+    }
+    pieces = model.score_.pieces
+    weights = model.score_weights()
+    if weights.get("neighbours"):
+        ref = len(pieces["neighbours"].reference)
+        take = pieces["neighbours"].k + 8
+        # proxy products, group minima, the ranking inside the chosen groups, exact distances
+        flops = 2 * ref * d + ref + 64 * take + 3 * take * d
+        out["neighbours"] = (flops, 8.0 * ref)  # the proxy row written and read once
+    if weights.get("deviation"):
+        net = pieces["deviation"]
+        members = net.members if isinstance(net, Bag) else [net]
+        widths = [d, *members[0].network.widths(), 1]
+        out["deviation"] = (len(members) * _mlp_flops(widths), 8.0 * len(members) * sum(widths))
+    if weights.get("boosting"):
+        trees = pieces["boosting"]
+        compiled = trees.compiled if isinstance(trees, BoostedTrees) else None
+        if compiled is not None:
+            n_trees = compiled.n_trees
+            searches = sum(math.log2(len(t) + 1) for t, _ in compiled.tables.values())
+            per_feature = len(compiled.tables) * n_trees
+            out["boosting"] = (
+                searches + per_feature + 2 * n_trees,
+                6.0 * per_feature + 16 * n_trees,
+            )
+    return out
+
+
+def measured(model: WVAD, Xs: torch.Tensor, repeats: int) -> dict[str, float]:
+    """Rows/s of each counting piece's score alone over scaled float32 rows."""
+    pieces, weights = model.score_.pieces, model.score_weights()
+    groups = {"mixture": [n for n in ("head", "log_f_r", "neg_elbo") if weights.get(n)]}
+    groups |= {n: [n] for n in ("neighbours", "deviation", "boosting") if weights.get(n)}
+
+    def run(names: list[str]) -> None:
+        with torch.inference_mode():
+            for start in range(0, len(Xs), SCORING_BATCH):
+                rows = Rows(Xs[start : start + SCORING_BATCH], start, model.mixture_)
+                for name in names:
+                    pieces[name].score(rows)
+
+    return {
+        g: len(Xs) / min(_seconds(lambda n=names: run(n)) for _ in range(repeats))
+        for g, names in groups.items()
+    }
 
 
 def main() -> None:
@@ -61,25 +135,31 @@ def main() -> None:
     model = WVAD(pretrain_epochs=2, warmup_epochs=2, joint_epochs=2, random_state=0)
     model.fit(X[:20_000], y_weak[:20_000])
     Xs = torch.as_tensor(model.scaler_.transform(X), dtype=torch.float32)
-
-    bare_batch = best_of(args.repeats, lambda: bare_forward(model, Xs, SCORING_BATCH))
-    bare_whole = best_of(args.repeats, lambda: bare_forward(model, Xs, len(Xs)))
-    bare = min(bare_batch, bare_whole)
-    full = best_of(args.repeats, lambda: model.decision_function(X))
+    rate, bw = matmul_rate(), bandwidth()
+    limits = {name: min(rate / f, bw / b) for name, (f, b) in costs(model).items()}
+    speeds = measured(model, Xs, args.repeats)
+    full = args.rows / min(
+        _seconds(lambda: model.decision_function(X)) for _ in range(args.repeats)
+    )
+    input_bytes = (8 + 16 + 4) * args.features  # read float64, scale in float64, cast
+    combined = 1.0 / (sum(1.0 / v for v in limits.values()) + input_bytes / bw)
     print(
         f"{args.rows} x {args.features} rows, {args.threads} torch thread(s), "
-        f"{platform.processor() or platform.machine()}, torch {torch.__version__}\n"
+        f"{platform.processor() or platform.machine()}, torch {torch.__version__}; "
+        f"matmul {rate / 1e9:.0f} GFLOP/s, bandwidth {bw / 1e9:.1f} GB/s\n"
     )
-    print(f"| pass | seconds (best of {args.repeats}) | rows/s |")
-    print("|---|---|---|")
-    for label, seconds in (
-        (f"bare forward, batches of {SCORING_BATCH}", bare_batch),
-        ("bare forward, whole array", bare_whole),
-        ("decision_function", full),
-    ):
-        print(f"| {label} | {seconds:.3f} | {args.rows / seconds:,.0f} |")
-    print(f"\ndecision_function throughput / bare forward throughput: {bare / full:.2f}")
-    print(f"pieces that count: {', '.join(n for n, w in model.score_weights().items() if w)}")
+    print("| piece | FLOPs / row | bytes / row | limit rows/s | measured rows/s | share of limit |")
+    print("|---|---|---|---|---|---|")
+    for name, (f, b) in costs(model).items():
+        print(
+            f"| {name} | {f:,.0f} | {b:,.0f} | {limits[name]:,.0f} | {speeds[name]:,.0f} | "
+            f"{speeds[name] / limits[name]:.2f} |"
+        )
+    print(
+        f"| decision_function (all, raw float64 in) | | | {combined:,.0f} | {full:,.0f} | "
+        f"{full / combined:.2f} |"
+    )
+    print(f"\npieces that count: {', '.join(n for n, w in model.score_weights().items() if w)}")
 
 
 if __name__ == "__main__":

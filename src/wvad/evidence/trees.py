@@ -41,6 +41,11 @@ class BoostedTrees(Evidence):
         model = classifier(config.trees, data.seed).fit(data.X, data.y)
         return cls(flatten_trees(model))
 
+    @property
+    def compiled(self) -> CompiledTrees:
+        """The all-trees-at-once scorer built from the arrays."""
+        return self._compiled
+
     def score_numpy(self, X: np.ndarray) -> np.ndarray:
         """The ensemble's decision function for float64 rows."""
         return self._compiled.score(X)
