@@ -58,14 +58,19 @@ def _examples(*lines: str) -> str:
     return "example:\n" + "\n".join(f"  {line}" for line in lines)
 
 
-def _ratio(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0.0 < value <= 1.0:
-        raise argparse.ArgumentTypeError(f"labeled ratio must lie in (0, 1]; got {text}")
-    return value
+def _share(what: str) -> Callable[[str], float]:
+    """A parser of a share in (0, 1] whose error names what the share is of."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if not 0.0 < value <= 1.0:
+            raise argparse.ArgumentTypeError(f"{what} must lie in (0, 1]; got {text}")
+        return value
+
+    return parse
 
 
 def _seeds(text: str) -> list[int] | list[str]:
@@ -109,7 +114,7 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--ratios",
         nargs="+",
-        type=_ratio,
+        type=_share("labeled ratio"),
         metavar="R",
         help="fractions of training anomalies that are labeled (default: 0.1 0.05, or none "
         "when --labels is given)",
@@ -125,7 +130,7 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--known-normals",
         nargs="+",
-        type=_ratio,
+        type=_share("known-normal share"),
         default=[],
         metavar="S",
         help="also run every label setting with this share of the normal training rows "
@@ -380,12 +385,21 @@ def _add_fit(sub: argparse._SubParsersAction) -> None:
         help="teach the stacked score that every unlabeled row is normal (default: leave "
         "out the rows the cross-fitted trees take for anomalies, where the trees earn weight)",
     )
-    p.add_argument(
+    rule = p.add_mutually_exclusive_group()
+    rule.add_argument(
         "--contamination",
         type=float,
         default=0.1,
         metavar="C",
-        help="expected share of anomalies; sets the threshold (default 0.1)",
+        help="expected share of anomalies; the threshold flags that share of the training "
+        "rows (default 0.1)",
+    )
+    rule.add_argument(
+        "--recall",
+        type=_share("recall"),
+        metavar="R",
+        help="instead, set the threshold to flag at least R of the known anomalies, each "
+        "scored as held out (e.g. 0.9); wvad info then says what share of the rest it flags",
     )
     epochs = p.add_mutually_exclusive_group()
     epochs.add_argument(
@@ -431,6 +445,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
         n_neighbors=args.neighbors,
         clean_unlabeled=False if args.all_unlabeled_normal else None,
         contamination=args.contamination,
+        recall=args.recall,
         force=args.force,
         progress=_progress(args),
     )
@@ -607,7 +622,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         ),
         ("id column", card["id_col"] or "(none: rows are numbered)"),
         ("clusters K", card["n_clusters"]),
-        ("threshold", f"{card['threshold']:.6g} (contamination {card['contamination']})"),
+        ("threshold", _threshold_line(card)),
         ("score", _score_line(card)),
         (
             "training",
@@ -621,6 +636,17 @@ def cmd_info(args: argparse.Namespace) -> int:
     for key, value in lines:
         print(f"{key:<13} {value}")
     return EXIT_OK
+
+
+def _threshold_line(card: dict[str, Any]) -> str:
+    """The threshold, the rule that set it and the share of unlabeled training rows it flags."""
+    rule = card["threshold_rule"]
+    if rule == "contamination":
+        how = f"contamination {card['contamination']}"
+    else:
+        how = f"flags {rule:.0%} of the known anomalies scored held out"
+    flagged = f"{card['flagged_share']:.1%} of the unlabeled training rows above it"
+    return f"{card['threshold']:.6g} ({how}; {flagged})"
 
 
 def _score_line(card: dict[str, Any]) -> str:

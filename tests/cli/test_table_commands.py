@@ -138,6 +138,32 @@ def test_info_shows_the_model_card(model_dir, capsys):
     assert list(card["score_weights"]) == ["head", "log_f_r", "neg_elbo", "neighbours"]
 
 
+def test_fit_recall_sets_the_threshold_from_the_known_anomalies(frame, tmp_path, capsys):
+    table = frame.copy()
+    table.loc[table.index[table["truth"] == 1][:8], "label"] = 1.0
+    table.to_csv(tmp_path / "many.csv", index=False)
+    base = ["fit", tmp_path / "many.csv", "--label-col", "label", "--features", *FEATURES]
+    base += ["--clusters", "2", *EPOCHS, "--quiet"]
+    assert run(capsys, *base, "--recall", "1", "--out", tmp_path / "m")[0] == 0
+    code, out, _ = run(capsys, "info", tmp_path / "m", "--json")
+    card = json.loads(out)
+    assert card["threshold_rule"] == 1.0
+    model = WVAD.load(tmp_path / "m")
+    assert card["threshold"] == pytest.approx(model.threshold_for_recall(1.0))
+    unlabeled = pd.isna(table["label"]).to_numpy()
+    assert card["flagged_share"] == pytest.approx(model.labels_[unlabeled].mean(), abs=1e-9)
+    assert 0 < card["flagged_share"] < 1
+    out = run(capsys, "info", tmp_path / "m")[1]
+    line = [row for row in out.splitlines() if row.startswith("threshold")]
+    assert "flags 100% of the known anomalies scored held out" in line[0]
+
+    code, _, err = run(capsys, *base, "--recall", "0", "--out", tmp_path / "r")
+    assert code == 2 and "recall must lie in (0, 1]; got 0" in err
+    both = ["--recall", "0.9", "--contamination", "0.2"]
+    code, _, err = run(capsys, *base, *both, "--out", tmp_path / "r")
+    assert code == 2 and "not allowed with argument" in err
+
+
 def test_info_score_line_names_weights_and_branch_ginis():
     from wvad.cli import _score_line
 

@@ -103,6 +103,7 @@ def fit_table(
     n_neighbors: int | None = None,
     clean_unlabeled: bool | None = None,
     contamination: float = 0.1,
+    recall: float | None = None,
     force: bool = False,
     progress: bool = False,
 ) -> FitResult:
@@ -114,7 +115,9 @@ def fit_table(
     unless `one_hot`, which encodes them with the categories seen here (saved in table.json).
     `epochs` = (pretrain, warmup, joint) overrides the preset's schedule, `score_mode` its
     read-out, `n_neighbors` the stacked score's neighbour count and `clean_unlabeled` whether
-    it learns "normal" from the reliable unlabeled rows only (see `WVAD`).
+    it learns "normal" from the reliable unlabeled rows only (see `WVAD`). `recall` sets the
+    threshold to flag that share of the known anomalies scored as held out (WVAD's
+    `threshold`) instead of the `contamination` quantile.
     """
     from wvad.estimator import WVAD
 
@@ -196,6 +199,7 @@ def fit_table(
         preset,
         random_state=seed,
         contamination=contamination,
+        threshold="contamination" if recall is None else recall,
         verbose=progress,
         **params,
     )
@@ -445,6 +449,8 @@ def model_card(model_dir: str | Path) -> dict[str, Any]:
         "n_clusters": int(model.n_clusters_),
         "threshold": float(model.threshold_),
         "contamination": float(params.get("contamination", model.contamination)),
+        "threshold_rule": params.get("threshold", model.threshold),
+        "flagged_share": float(model.flagged_share_),
         "score_mode": model.score_mode_,
         "score_weights": model.score_weights(),
         "branch_ginis": dict(model.score_.ginis),
