@@ -530,8 +530,9 @@ def _add_explain(sub: argparse._SubParsersAction) -> None:
         "show why rows score as they do",
         "For each chosen row: its score against the threshold and the training scores; the "
         "score split into its pieces' contributions (they add up to it); the input columns "
-        "with the largest share of the score against a typical normal row, with the method "
-        "of each piece's shares (tree path contributions, integrated gradients); and the "
+        "with the largest contributions to the score's distance from a typical normal row's, "
+        "with the method of each piece's (tree path contributions, integrated gradients); "
+        "and the "
         "mixture's view (cluster, f_e, f_r, f_c). ROW values are ids when the model has an "
         "id column (else, or with --by-row, 0-based row numbers).",
         "wvad explain model/ data.csv --rows 17 42",
@@ -564,17 +565,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
         )
         pieces = ", ".join(f"{p['piece']} {p['contribution']:+.3f}" for p in r["pieces"])
         print(f"  pieces (weight x standardised evidence, summing to the score): {pieces}")
-        print(
-            f"  columns, by their share of the score against a typical normal row "
-            f"(which scores {r['reference_score']:.4g}):"
-        )
-        width = max(len(c["column"]) for c in r["top_columns"])
-        for c in r["top_columns"]:
-            value = c["value"]
-            shown = f"{value:.6g}" if isinstance(value, float) else str(value)
-            print(f"    {c['column']:<{width}}  value {shown:>12}  share {c['share']:+.3f}")
-        for piece, method in r["methods"].items():
-            print(f"    ({piece}: {method})")
+        _print_columns(r)
         f = r["features"]
         print(
             f"  mixture: cluster {r['cluster']} (probability {r['cluster_probability']:.3f}), "
@@ -584,6 +575,35 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 # -- info --------------------------------------------------------------------------------------
+def _print_columns(r: dict[str, Any], cancelling: float = 10.0) -> None:
+    """The top columns' contributions to the score's distance from a typical normal row, a
+    note when they mostly cancel, and each piece's method (pieces sharing one grouped)."""
+    gap = r["score"] - r["reference_score"]
+    print(
+        f"  columns, by contribution to score - {r['reference_score']:.4g} (a typical normal "
+        f"row's score), with their share of all columns' absolute contributions:"
+    )
+    width = max(len(c["column"]) for c in r["top_columns"])
+    for c in r["top_columns"]:
+        value = c["value"]
+        shown = f"{value:.6g}" if isinstance(value, float) else str(value)
+        print(
+            f"    {c['column']:<{width}}  value {shown:>12}  {c['contribution']:+10.4g}  "
+            f"({c['share']:+.0%})"
+        )
+    if r["columns_abs_total"] > cancelling * abs(gap):
+        print(
+            f"    (the columns' contributions mostly cancel: their absolute total is "
+            f"{r['columns_abs_total']:.3g} for a distance of {gap:+.3g}; no column sets this "
+            "row apart from a typical one)"
+        )
+    by_method: dict[str, list[str]] = {}
+    for piece, method in r["methods"].items():
+        by_method.setdefault(method, []).append(piece)
+    for method, pieces in by_method.items():
+        print(f"    ({', '.join(pieces)}: {method})")
+
+
 def _add_info(sub: argparse._SubParsersAction) -> None:
     p = _parser(
         sub,

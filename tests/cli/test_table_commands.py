@@ -102,7 +102,9 @@ def test_explain_by_id_and_by_row(model_dir, train_csv, capsys):
     assert set(first["features"]) == {"f_e", "f_r", "f_c"}
     assert 0 <= first["cluster"] < 3 and len(first["top_columns"]) == 4
     shares = [abs(c["share"]) for c in first["top_columns"]]
-    assert shares == sorted(shares, reverse=True)
+    assert shares == sorted(shares, reverse=True) and sum(shares) == pytest.approx(1.0)
+    for c in first["top_columns"]:
+        assert c["share"] == pytest.approx(c["contribution"] / first["columns_abs_total"])
     contributions = sum(p["contribution"] for p in first["pieces"])
     assert contributions == pytest.approx(first["score"], abs=1e-6)
     assert [abs(p["contribution"]) for p in first["pieces"]] == sorted(
@@ -119,7 +121,30 @@ def test_explain_by_id_and_by_row(model_dir, train_csv, capsys):
     )
     assert code == 0
     assert out.startswith("row 3 (id k3): score") and "pieces (weight x" in out
-    assert out.count("  share ") == 2 and "cluster" in out and "f_r" in out
+    assert out.count("  value ") == 2 and "cluster" in out and "f_r" in out
+
+
+def test_explain_text_notes_cancelling_columns_and_groups_methods(capsys):
+    from wvad.cli import _print_columns
+
+    row = {
+        "score": 0.5,
+        "reference_score": 0.4,
+        "columns_abs_total": 8.0,
+        "top_columns": [
+            {"column": "a", "value": 1.0, "contribution": 4.05, "share": 0.50625},
+            {"column": "b", "value": "red", "contribution": -3.95, "share": -0.49375},
+        ],
+        "methods": {"boosting": "Saabas", "head": "IG", "neighbours": "IG"},
+    }
+    _print_columns(row)
+    out = capsys.readouterr().out
+    assert "a  value            1       +4.05  (+51%)" in out
+    assert "b  value          red       -3.95  (-49%)" in out
+    assert "mostly cancel: their absolute total is 8 for a distance of +0.1" in out
+    assert "(boosting: Saabas)" in out and "(head, neighbours: IG)" in out
+    _print_columns({**row, "columns_abs_total": 0.5})
+    assert "cancel" not in capsys.readouterr().out
 
 
 def test_info_shows_the_model_card(model_dir, capsys):

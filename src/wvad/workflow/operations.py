@@ -357,10 +357,11 @@ def explain_rows(
     `rows` are ids when the model has an id column (by_id=None or True), else 0-based row
     numbers. Each result holds the score, its rank among the training scores and the
     threshold; the score split into its pieces' contributions (largest first; they add up
-    to the score, `WVAD.explain`); the `top` input columns by their share of the score
-    against the reference row (one-hot columns summed per source column), with the method
-    of each piece's column shares; and, as context, the mixture's view of the row (its
-    most likely cluster and the features f_e, f_r, f_c).
+    to the score, `WVAD.explain`); the `top` input columns by their contribution to the
+    score's difference from the reference row's (one-hot columns summed per source column;
+    "share" is the signed fraction of all columns' absolute contributions,
+    "columns_abs_total"), with the method of each piece's column shares; and, as context,
+    the mixture's view of the row (its most likely cluster and the features f_e, f_r, f_c).
     """
     if not rows:
         raise ValueError("choose at least one row to explain")
@@ -385,6 +386,7 @@ def explain_rows(
         shares = mine[mine.part == "column"].groupby("column", sort=False).value.sum()
         per_column = _per_input_column(shares.reindex(spec.features).to_numpy(), spec)
         per_column.sort(key=lambda item: -abs(item[1]))
+        total = sum(abs(v) for _, v in per_column) or 1.0
         methods = mine[mine.part == "column"].groupby("piece").method.first().to_dict()
         score = float(scores[i])
         y = features[i, :k]
@@ -403,9 +405,15 @@ def explain_rows(
                     for p, v in zip(pieces.piece, pieces.value, strict=True)
                 ],
                 "reference_score": float(mine[mine.part == "reference"].value.sum()),
+                "columns_abs_total": total,
                 "top_columns": [
-                    {"column": c, "value": _plain(frame[c].iloc[i]), "share": share}
-                    for c, share in per_column[:top]
+                    {
+                        "column": c,
+                        "value": _plain(frame[c].iloc[i]),
+                        "contribution": v,
+                        "share": v / total,
+                    }
+                    for c, v in per_column[:top]
                 ],
                 "methods": methods,
                 "cluster": int(y.argmax()),

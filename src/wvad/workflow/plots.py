@@ -84,7 +84,7 @@ def plot_model(
     - training.png: the per-epoch loss terms from the model's training history;
     - contributions.png, for the `rows` asked for (ids or row numbers, as in
       `explain_rows`): per row, the score split into its pieces' contributions and the
-      columns with the largest share of it.
+      columns with the largest contributions to its distance from a typical row's score.
     """
     from sklearn.decomposition import PCA
     from tqdm.auto import tqdm
@@ -250,7 +250,7 @@ def plot_model(
 
 def _contributions(explained: list[dict[str, Any]], target: Path) -> Path:
     """One row of panels per explained row: its pieces' contributions (which add up to the
-    score) and its columns' shares of the score against a typical normal row."""
+    score) and its top columns' contributions to its distance from a typical normal row's."""
     figure = _figure(10.0, 2.6 * len(explained))
     axes = figure.subplots(len(explained), 2, squeeze=False)
     for (left, right), r in zip(axes, explained, strict=True):
@@ -265,14 +265,15 @@ def _contributions(explained: list[dict[str, Any]], target: Path) -> Path:
         left.axvline(0, color="grey", lw=0.8)
         left.set_title(f"{name}: score {r['score']:.3g} = sum of the pieces", fontsize=9)
         columns = r["top_columns"][::-1]
-        shares = [c["share"] for c in columns]
+        shares = [c["contribution"] for c in columns]
         right.barh(
             [c["column"] for c in columns],
             shares,
             color=["#c44e52" if v > 0 else "#4c72b0" for v in shares],
         )
         right.axvline(0, color="grey", lw=0.8)
-        right.set_title("columns' shares against a typical normal row", fontsize=9)
+        gap = r["score"] - r["reference_score"]
+        right.set_title(f"columns' contributions to score - typical ({gap:+.3g})", fontsize=9)
     return _save(figure, target)
 
 
