@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from wvad.bench.extras import known_normal_section, label_free_section, threshold_section
 from wvad.bench.paired import bootstrap_interval, paired_by_cell, versus
 from wvad.bench.results import (
     META_FILE,
@@ -285,6 +286,9 @@ def build_report(
         out += [f"## {name}", "", markdown_table(header, body), "", f"![{name}]({field}.png)", ""]
     if reference in axes.models:
         out += paired_section(rows, reference, axes)
+        out += known_normal_section(rows, reference)
+        out += threshold_section(rows, reference)
+        out += label_free_section(rows, reference)
     header, body = fit_time_table(rows, axes)
     out += ["## Fit time (seconds, mean over seeds)", "", markdown_table(header, body), ""]
     out += _errors_section(rows)

@@ -1,0 +1,164 @@
+"""Report sections for what WVAD's rows record beyond AUROC and AUPRC.
+
+- The threshold from the labels: the recall each target (`threshold=<recall>`) reaches on
+  the test anomalies, and the share of test normals it flags.
+- With and without the labels: WVAD's score against its own pieces read out with no label
+  used to weigh them (`label_free_auroc`), paired by seed.
+- Known normals: each "+share normals" setting against the same seeds' plain setting.
+
+Each builder takes the result rows and returns markdown lines (empty when the rows hold
+nothing for it), so `build_report` adds only the sections a run has data for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from wvad.bench.paired import bootstrap_interval
+from wvad.bench.results import label_setting, setting_order
+
+__all__ = ["known_normal_section", "label_free_section", "threshold_section"]
+
+Row = dict[str, Any]
+_NORMALS = " +"
+
+
+def _ok(rows: Sequence[Row], model: str) -> list[Row]:
+    return [r for r in rows if r.get("model") == model and r.get("status") == "ok"]
+
+
+def _table(header: Sequence[str], body: Sequence[Sequence[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join([":--"] * len(header)) + " |"]
+    return lines + ["| " + " | ".join(line) + " |" for line in body]
+
+
+def _cells(rows: Sequence[Row]) -> dict[tuple[str, str], list[Row]]:
+    """Rows grouped by (dataset, label setting), datasets in order of appearance and
+    settings in their usual order."""
+    groups: dict[tuple[str, str], list[Row]] = {}
+    for row in rows:
+        groups.setdefault((str(row["dataset"]), label_setting(row)), []).append(row)
+    datasets = list(dict.fromkeys(d for d, _ in groups))
+    return dict(
+        sorted(groups.items(), key=lambda kv: (datasets.index(kv[0][0]), setting_order(kv[0][1])))
+    )
+
+
+def _interval(differences: np.ndarray) -> str:
+    low, high = bootstrap_interval(differences)
+    return f"{differences.mean():+.3f} [{low:+.3f}, {high:+.3f}]"
+
+
+def threshold_section(rows: Sequence[Row], model: str) -> list[str]:
+    """Per table and label setting: the mean test recall each target reaches and the mean
+    share of test normals flagged, then the means over every row."""
+    found = [r for r in _ok(rows, model) if r.get("recall_at_target")]
+    if not found:
+        return []
+    targets = sorted({t for r in found for t in r["recall_at_target"]}, key=float)
+    header = ["dataset", "labels", "seeds"]
+    header += [f"recall at {t} (normals flagged)" for t in targets]
+    body, means = [], {t: ([], []) for t in targets}
+    for (dataset, setting), cell in _cells(found).items():
+        line = [dataset, setting, str(len(cell))]
+        for t in targets:
+            recall = np.mean([r["recall_at_target"][t] for r in cell])
+            flagged = np.mean([r["normals_flagged_at_target"][t] for r in cell])
+            means[t][0].append(recall)
+            means[t][1].append(flagged)
+            line.append(f"{recall:.2f} ({flagged:.3f})")
+        body.append(line)
+    overall = [f"{np.mean(r):.2f} ({np.mean(f):.3f})" for r, f in means.values()]
+    body.append(["mean over rows", "", "", *overall])
+    return [
+        f"## Threshold from the labels ({model})",
+        "",
+        f"`threshold=<recall>` sets {model}'s threshold to flag that share of the labeled "
+        "anomalies, each scored by the cross-fitted pieces that did not see it. Each entry: "
+        "the share of the test anomalies it flags (mean over seeds) and, in brackets, the "
+        "share of the test normals it flags.",
+        "",
+        *_table(header, body),
+        "",
+    ]
+
+
+def label_free_section(rows: Sequence[Row], model: str) -> list[str]:
+    """Per table and label setting: the score against its label-free read-out, seed by
+    seed, with the score's seed-to-seed standard deviation for scale."""
+    found = [r for r in _ok(rows, model) if r.get("label_free_auroc") is not None]
+    if not found:
+        return []
+    header = ["dataset", "labels", "seeds", "AUROC", "label-free AUROC", "difference [95%]"]
+    header += ["sd of AUROC", "below label-free by more than sd"]
+    body = []
+    for (dataset, setting), cell in _cells(found).items():
+        auroc = np.array([r["auroc"] for r in cell])
+        free = np.array([r["label_free_auroc"] for r in cell])
+        sd = float(auroc.std(ddof=1)) if len(auroc) > 1 else 0.0
+        gap = float((auroc - free).mean())
+        body.append(
+            [
+                dataset,
+                setting,
+                str(len(cell)),
+                f"{auroc.mean():.3f}",
+                f"{free.mean():.3f}",
+                _interval(auroc - free),
+                f"{sd:.3f}",
+                "yes" if gap < -sd else "no",
+            ]
+        )
+    return [
+        f"## With and without the labels ({model})",
+        "",
+        f"{model}'s AUROC against its own fitted pieces read out with no label used to weigh "
+        "them (`WVAD.label_free_decision_function`), paired by seed: the mean difference "
+        "with a 95% bootstrap interval over seeds. The last column says whether the score "
+        "falls below the label-free read-out by more than its seed-to-seed standard deviation.",
+        "",
+        *_table(header, body),
+        "",
+    ]
+
+
+def known_normal_section(rows: Sequence[Row], model: str) -> list[str]:
+    """Each setting with known normals against the plain setting it extends, paired by
+    seed: mean differences of AUROC and AUPRC with 95% bootstrap intervals."""
+    found = _ok(rows, model)
+    by_cell = {(str(r["dataset"]), label_setting(r), int(r["seed"])): r for r in found}
+    header = ["dataset", "labels", "seeds", "AUROC plain", "AUROC gain [95%]", "AUPRC plain"]
+    header += ["AUPRC gain [95%]"]
+    body = []
+    for (dataset, setting), cell in _cells(found).items():
+        if _NORMALS not in setting:
+            continue
+        plain = setting.split(_NORMALS)[0]
+        pairs = [
+            (by_cell[(dataset, plain, int(r["seed"]))], r)
+            for r in cell
+            if (dataset, plain, int(r["seed"])) in by_cell
+        ]
+        if not pairs:
+            continue
+        line = [dataset, setting, str(len(pairs))]
+        for field in ("auroc", "auprc"):
+            base = np.array([p[field] for p, _ in pairs])
+            with_normals = np.array([w[field] for _, w in pairs])
+            line += [f"{base.mean():.3f}", _interval(with_normals - base)]
+        body.append(line)
+    if not body:
+        return []
+    return [
+        f"## Known normals ({model})",
+        "",
+        "Each setting with a share of the normal training rows marked known normal, against "
+        "the same seeds' setting without them (same splits, same labeled anomalies): the "
+        "plain mean and the mean gain with a 95% bootstrap interval over seeds.",
+        "",
+        *_table(header, body),
+        "",
+    ]

@@ -1,0 +1,62 @@
+"""The report sections for the threshold from the labels, the label-free read-out and
+known normals, on hand-made rows whose answers are known."""
+
+from wvad.bench.extras import known_normal_section, label_free_section, threshold_section
+from wvad.bench.report import build_report
+
+
+def wvad_row(seed, auroc, *, normals=None, free=None, recall=None, flagged=None):
+    return {
+        "dataset": "letter",
+        "ratio": 0.1,
+        "n_labels": None,
+        "known_normals": normals,
+        "corruption": None,
+        "seed": seed,
+        "model": "wvad",
+        "status": "ok",
+        "auroc": auroc,
+        "auprc": auroc / 2,
+        "fit_seconds": 1.0,
+        "label_free_auroc": free,
+        "recall_at_target": None if recall is None else {"0.9": recall},
+        "normals_flagged_at_target": None if flagged is None else {"0.9": flagged},
+    }
+
+
+def test_threshold_section_averages_the_recall_reached_and_the_normals_flagged():
+    rows = [wvad_row(0, 0.8, recall=0.5, flagged=0.1), wvad_row(1, 0.8, recall=1.0, flagged=0.2)]
+    text = "\n".join(threshold_section(rows, "wvad"))
+    assert "| letter | 0.1 | 2 | 0.75 (0.150) |" in text
+    assert "| mean over rows |  |  | 0.75 (0.150) |" in text
+
+
+def test_label_free_section_flags_a_score_below_its_label_free_read_out_by_more_than_its_sd():
+    rows = [wvad_row(0, 0.70, free=0.90), wvad_row(1, 0.72, free=0.91)]
+    text = "\n".join(label_free_section(rows, "wvad"))
+    assert "| letter | 0.1 | 2 | 0.710 | 0.905 |" in text
+    assert text.rstrip().endswith("| yes |")
+    close = [wvad_row(0, 0.70, free=0.71), wvad_row(1, 0.80, free=0.80)]
+    assert "\n".join(label_free_section(close, "wvad")).rstrip().endswith("| no |")
+
+
+def test_known_normal_section_pairs_each_share_with_the_plain_setting_by_seed():
+    rows = [
+        wvad_row(0, 0.80),
+        wvad_row(1, 0.60),
+        wvad_row(0, 0.90, normals=0.05),
+        wvad_row(1, 0.62, normals=0.05),
+        wvad_row(2, 0.99, normals=0.05),  # no plain seed 2: not paired
+    ]
+    text = "\n".join(known_normal_section(rows, "wvad"))
+    assert "| letter | 0.1 +0.05 normals | 2 | 0.700 | +0.060 [" in text
+
+
+def test_sections_are_left_out_when_the_rows_hold_nothing_for_them():
+    rows = [wvad_row(0, 0.8), wvad_row(1, 0.7)]
+    assert threshold_section(rows, "wvad") == []
+    assert label_free_section(rows, "wvad") == []
+    assert known_normal_section(rows, "wvad") == []
+    report = build_report([*rows, wvad_row(2, 0.9, free=0.5)])
+    assert "## With and without the labels (wvad)" in report
+    assert "## Threshold from the labels" not in report
