@@ -21,7 +21,7 @@ lint: $(STAMP)
 	$(PY) -m ruff check src tests benchmarks
 
 test: lint
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache

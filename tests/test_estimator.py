@@ -5,7 +5,7 @@ import torch
 from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
 
-from wvad import WVAD
+from wvad import WVAD, DeviationSettings, TreeSettings
 
 
 def test_fit_returns_self_and_sets_pyod_attributes(table, fitted):
@@ -69,7 +69,10 @@ def test_history_records_each_epoch_and_elbo_falls(fitted, short):
 
 def test_same_seed_same_scores_and_clone(table):
     X, _, y_weak = table
-    model = WVAD(n_clusters=2, random_state=7, pretrain_epochs=2, warmup_epochs=2, joint_epochs=2)
+    quick = dict(deviation=DeviationSettings(epochs=2), trees=TreeSettings(max_iter=10))
+    model = WVAD(
+        n_clusters=2, random_state=7, pretrain_epochs=2, warmup_epochs=2, joint_epochs=2, **quick
+    )
     a = model.fit(X, y_weak).decision_function(X)
     twin = clone(model)
     assert twin.get_params() == model.get_params()

@@ -57,7 +57,7 @@ def scoring_job(tmp_path_factory) -> tuple[Path, Path]:
     model = WVAD(**quick, deviation=DeviationSettings(epochs=1), trees=TreeSettings(max_iter=5))
     model.fit(pd.DataFrame(X, columns=list("abcd")), y)
     model.save(folder / "model")
-    big = pd.DataFrame(rng.random((400_000, 4)), columns=list("abcd"))
+    big = pd.DataFrame(rng.random((200_000, 4)), columns=list("abcd"))
     big.to_csv(folder / "rows.csv", index=False)
     return folder / "model", folder / "rows.csv"
 

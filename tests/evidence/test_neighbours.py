@@ -5,7 +5,7 @@ import pytest
 import torch
 from sklearn.neighbors import NearestNeighbors
 
-from wvad import WVAD, Config, FusionSettings
+from wvad import WVAD, Config, DeviationSettings, FusionSettings, TreeSettings
 from wvad.evidence import NeighbourDistance, Rows, TrainingData, Trust
 
 CPU = torch.device("cpu")
@@ -92,14 +92,15 @@ def test_state_round_trips(rows):
 def test_stacked_training_scores_do_not_count_a_row_as_its_own_neighbour(table, short):
     X, _, y_weak = table
     every_row = FusionSettings(max_reference=8192)  # every unlabeled row is a neighbour
-    model = WVAD(random_state=0, fusion=every_row, **short).fit(X, y_weak)
+    quick = dict(deviation=DeviationSettings(epochs=2), trees=TreeSettings(max_iter=10), **short)
+    model = WVAD(random_state=0, fusion=every_row, **quick).fit(X, y_weak)
     assert "neighbours" in model.score_weights() and model.score_.pieces["neighbours"].k == 5
     # scored as new rows, the unlabeled training rows would look closer to the data than
     # they are; the threshold is set on the scores they get as a new row would
     assert not np.allclose(model.decision_scores_, model.decision_function(X))
     unlabeled = y_weak == 0
     assert np.mean(model.decision_scores_[unlabeled] > model.decision_function(X)[unlabeled]) > 0.9
-    without = WVAD(random_state=0, n_neighbors=0, **short).fit(X, y_weak)
+    without = WVAD(random_state=0, n_neighbors=0, **quick).fit(X, y_weak)
     assert "neighbours" not in without.score_.pieces and "neighbours" not in without.score_weights()
     assert np.allclose(without.decision_scores_, without.decision_function(X))
 
