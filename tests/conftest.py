@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from wvad import WVAD, make_multimodal
+from wvad import WVAD, DeviationSettings, TreeSettings, make_multimodal
 from wvad.data import default_data_dir
 
 torch.set_num_threads(1)
@@ -49,6 +49,13 @@ def shared_dir() -> Path:
 def short() -> dict[str, int]:
     """A schedule short enough for unit tests."""
     return dict(SHORT)
+
+
+@pytest.fixture(scope="session")
+def quick_pieces() -> dict[str, object]:
+    """Deviation-net and tree settings for tests that check behaviour, not accuracy: the
+    default schedules dominate a fit's time."""
+    return dict(deviation=DeviationSettings(epochs=2), trees=TreeSettings(max_iter=10))
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,7 @@ import torch
 from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
 
-from wvad import WVAD, DeviationSettings, TreeSettings
+from wvad import WVAD
 
 
 def test_fit_returns_self_and_sets_pyod_attributes(table, fitted):
@@ -67,12 +67,10 @@ def test_history_records_each_epoch_and_elbo_falls(fitted, short):
     assert all(0 <= p <= 1 for p in penalties)
 
 
-def test_same_seed_same_scores_and_clone(table):
+def test_same_seed_same_scores_and_clone(table, quick_pieces):
     X, _, y_weak = table
-    quick = dict(deviation=DeviationSettings(epochs=2), trees=TreeSettings(max_iter=10))
-    model = WVAD(
-        n_clusters=2, random_state=7, pretrain_epochs=2, warmup_epochs=2, joint_epochs=2, **quick
-    )
+    schedule = dict(pretrain_epochs=2, warmup_epochs=2, joint_epochs=2, **quick_pieces)
+    model = WVAD(n_clusters=2, random_state=7, **schedule)
     a = model.fit(X, y_weak).decision_function(X)
     twin = clone(model)
     assert twin.get_params() == model.get_params()

@@ -5,7 +5,7 @@ import pytest
 import torch
 from sklearn.neighbors import NearestNeighbors
 
-from wvad import WVAD, Config, DeviationSettings, FusionSettings, TreeSettings
+from wvad import WVAD, Config, FusionSettings
 from wvad.evidence import NeighbourDistance, Rows, TrainingData, Trust
 
 CPU = torch.device("cpu")
@@ -89,10 +89,12 @@ def test_state_round_trips(rows):
     assert again.k == 4 and np.array_equal(_score(again, queries), _score(piece, queries))
 
 
-def test_stacked_training_scores_do_not_count_a_row_as_its_own_neighbour(table, short):
+def test_stacked_training_scores_do_not_count_a_row_as_its_own_neighbour(
+    table, short, quick_pieces
+):
     X, _, y_weak = table
     every_row = FusionSettings(max_reference=8192)  # every unlabeled row is a neighbour
-    quick = dict(deviation=DeviationSettings(epochs=2), trees=TreeSettings(max_iter=10), **short)
+    quick = {**short, **quick_pieces}
     model = WVAD(random_state=0, fusion=every_row, **quick).fit(X, y_weak)
     assert "neighbours" in model.score_weights() and model.score_.pieces["neighbours"].k == 5
     # scored as new rows, the unlabeled training rows would look closer to the data than
