@@ -7,6 +7,7 @@ from sklearn.neighbors import NearestNeighbors
 
 from wvad import WVAD, Config, FusionSettings
 from wvad.evidence import NeighbourDistance, Rows, TrainingData, Trust
+from wvad.evidence.neighbours import _ordered_bits
 
 CPU = torch.device("cpu")
 
@@ -112,3 +113,21 @@ def test_n_neighbors_must_be_a_count(table, short, bad):
     X, _, y_weak = table
     with pytest.raises(ValueError, match="n_neighbors must be an int >= 0"):
         WVAD(n_neighbors=bad, **short).fit(X, y_weak)
+
+
+def test_candidate_keys_order_like_the_floats():
+    values = torch.tensor([3.5, -0.0, 0.0, -2.0, 1e-30, -1e-30, -7.25, 1e30, -1e30])
+    keys = _ordered_bits(values)
+    order = torch.argsort(keys)
+    assert torch.equal(values[order], torch.sort(values).values)
+
+
+def test_candidates_are_the_nearest_rows_by_the_proxy(rows):
+    reference, queries = rows
+    piece = _fit(reference, 5)
+    block = torch.as_tensor(queries, dtype=torch.float32)
+    chosen = piece._candidates(block, 13).sort(dim=1).values
+    ref = piece.reference
+    proxy = (ref * ref).sum(dim=1) - 2 * block @ ref.T
+    expected = proxy.topk(13, dim=1, largest=False).indices.sort(dim=1).values
+    assert torch.equal(chosen, expected)
