@@ -1,7 +1,12 @@
 """The report sections for the threshold from the labels, the label-free read-out and
 known normals, on hand-made rows whose answers are known."""
 
-from wvad.bench.extras import known_normal_section, label_free_section, threshold_section
+from wvad.bench.extras import (
+    corruption_section,
+    known_normal_section,
+    label_free_section,
+    threshold_section,
+)
 from wvad.bench.report import build_report
 
 
@@ -60,3 +65,29 @@ def test_sections_are_left_out_when_the_rows_hold_nothing_for_them():
     report = build_report([*rows, wvad_row(2, 0.9, free=0.5)])
     assert "## With and without the labels (wvad)" in report
     assert "## Threshold from the labels" not in report
+
+
+def corrupted_row(model, seed, auroc, corruption=None):
+    return {**wvad_row(seed, auroc), "model": model, "corruption": corruption}
+
+
+def test_corruption_section_pairs_each_corruption_with_the_clean_cell_by_seed():
+    rows = [
+        corrupted_row("wvad", 0, 0.90),
+        corrupted_row("wvad", 1, 0.80),
+        corrupted_row("catboost", 0, 0.85),
+        corrupted_row("catboost", 1, 0.85),
+        corrupted_row("devnet", 0, 0.70),
+        corrupted_row("devnet", 1, 0.70),
+        corrupted_row("wvad", 0, 0.70, "dup=4"),
+        corrupted_row("wvad", 1, 0.70, "dup=4"),
+        corrupted_row("catboost", 0, 0.80, "dup=4"),
+        corrupted_row("catboost", 1, 0.84, "dup=4"),
+        corrupted_row("devnet", 0, 0.60, "dup=4"),
+        corrupted_row("devnet", 1, 0.60, "dup=4"),
+    ]
+    text = "\n".join(corruption_section(rows, "wvad"))
+    # wvad: (0.70 - 0.90 + 0.70 - 0.80) / 2; catboost best under dup=4: (-0.05 - 0.01) / 2
+    assert "| letter | 0.1 dup=4 | 2 | -0.150 | catboost | -0.030 | -0.120 [" in text
+    assert text.rstrip().endswith("| yes |")
+    assert corruption_section(rows[:6], "wvad") == []

@@ -5,6 +5,8 @@
 - With and without the labels: WVAD's score against its own pieces read out with no label
   used to weigh them (`label_free_auroc`), paired by seed.
 - Known normals: each "+share normals" setting against the same seeds' plain setting.
+- Corruptions: each model's AUROC change from the clean cell to the corrupted one, paired
+  by seed, for the reference and the best other model under that corruption.
 
 Each builder takes the result rows and returns markdown lines (empty when the rows hold
 nothing for it), so `build_report` adds only the sections a run has data for.
@@ -20,7 +22,7 @@ import numpy as np
 from wvad.bench.paired import bootstrap_interval
 from wvad.bench.results import label_setting, setting_order
 
-__all__ = ["known_normal_section", "label_free_section", "threshold_section"]
+__all__ = ["corruption_section", "known_normal_section", "label_free_section", "threshold_section"]
 
 Row = dict[str, Any]
 _NORMALS = " +"
@@ -158,6 +160,70 @@ def known_normal_section(rows: Sequence[Row], model: str) -> list[str]:
         "Each setting with a share of the normal training rows marked known normal, against "
         "the same seeds' setting without them (same splits, same labeled anomalies): the "
         "plain mean and the mean gain with a 95% bootstrap interval over seeds.",
+        "",
+        *_table(header, body),
+        "",
+    ]
+
+
+def _drop(
+    by_seed: dict[str, dict[int, float]], clean: dict[str, dict[int, float]], model: str
+) -> float | None:
+    """Mean over the seeds a model finished both ways of corrupted minus clean AUROC."""
+    seeds = sorted(set(by_seed.get(model, {})) & set(clean.get(model, {})))
+    if not seeds:
+        return None
+    return float(np.mean([by_seed[model][s] - clean[model][s] for s in seeds]))
+
+
+def corruption_section(rows: Sequence[Row], reference: str) -> list[str]:
+    """Per table and corruption: the reference's mean AUROC change from the clean cell
+    (paired by seed), the best other model's under that corruption (highest mean AUROC
+    there) and its change, and the reference minus that model on the corrupted cell with
+    a 95% bootstrap interval over seeds."""
+    auroc: dict[tuple[str, str], dict[str, dict[int, float]]] = {}
+    for r in rows:
+        if r.get("status") == "ok" and r.get("auroc") is not None:
+            cell = auroc.setdefault((str(r["dataset"]), label_setting(r)), {})
+            cell.setdefault(r["model"], {})[int(r["seed"])] = float(r["auroc"])
+    header = ["dataset", "labels", "seeds", f"{reference}'s change", "best other"]
+    header += ["its change", f"{reference} minus it [95%]", "degrades faster"]
+    body = []
+    for dataset, setting in _cells(
+        [r for r in rows if r.get("corruption") and r.get("status") == "ok"]
+    ):
+        corrupted = auroc[(dataset, setting)]
+        clean = auroc.get((dataset, setting.rsplit(" ", 1)[0]), {})
+        others = [m for m in corrupted if m != reference]
+        if reference not in corrupted or not others:
+            continue
+        best = max(others, key=lambda m: np.mean(list(corrupted[m].values())))
+        ours, theirs = _drop(corrupted, clean, reference), _drop(corrupted, clean, best)
+        seeds = sorted(set(corrupted[reference]) & set(corrupted[best]))
+        gap = np.array([corrupted[reference][s] - corrupted[best][s] for s in seeds])
+        faster = "-" if ours is None or theirs is None else "yes" if ours < theirs else "no"
+        body.append(
+            [
+                dataset,
+                setting,
+                str(len(seeds)),
+                "-" if ours is None else f"{ours:+.3f}",
+                best,
+                "-" if theirs is None else f"{theirs:+.3f}",
+                _interval(gap),
+                faster,
+            ]
+        )
+    if not body:
+        return []
+    return [
+        f"## Under corruptions ({reference})",
+        "",
+        "Each corrupted setting against the same seeds' clean setting (same splits and "
+        f"labels before the corruption): {reference}'s mean AUROC change, the other model "
+        "with the highest mean AUROC under that corruption and its change, and the "
+        "difference between the two on the corrupted cell with a 95% bootstrap interval "
+        f"over seeds. 'Degrades faster': {reference}'s change is the larger loss.",
         "",
         *_table(header, body),
         "",

@@ -16,7 +16,12 @@ from typing import Any
 
 import numpy as np
 
-from wvad.bench.extras import known_normal_section, label_free_section, threshold_section
+from wvad.bench.extras import (
+    corruption_section,
+    known_normal_section,
+    label_free_section,
+    threshold_section,
+)
 from wvad.bench.paired import bootstrap_interval, paired_by_cell, versus
 from wvad.bench.results import (
     META_FILE,
@@ -289,6 +294,7 @@ def build_report(
         out += known_normal_section(rows, reference)
         out += threshold_section(rows, reference)
         out += label_free_section(rows, reference)
+        out += corruption_section(rows, reference)
     header, body = fit_time_table(rows, axes)
     out += ["## Fit time (seconds, mean over seeds)", "", markdown_table(header, body), ""]
     out += _errors_section(rows)
