@@ -9,7 +9,7 @@ from wvad.model.mixture import VariationalMixture
 TINY = {"pretrain_epochs": 3, "warmup_epochs": 2, "joint_epochs": 2}
 
 
-def test_em_runs_on_a_subsample_of_large_tables(monkeypatch, table):
+def test_em_runs_on_a_subsample_of_large_tables(monkeypatch, table, quick_pieces):
     X, _, y_weak = table
     seen: list[int] = []
     real_fit = GaussianMixture.fit
@@ -20,16 +20,18 @@ def test_em_runs_on_a_subsample_of_large_tables(monkeypatch, table):
 
     monkeypatch.setattr(GaussianMixture, "fit", spy)
     numerics = Numerics(em_max_rows=200)
-    model = WVAD(n_clusters=3, numerics=numerics, random_state=0, **TINY).fit(X, y_weak)
+    model = WVAD(n_clusters=3, numerics=numerics, random_state=0, **TINY, **quick_pieces)
+    model.fit(X, y_weak)
     assert seen == [200]
     assert np.isfinite(model.decision_function(X)).all()
 
 
-def test_chunked_encoding_for_em_does_not_change_the_fit(monkeypatch, table):
+def test_chunked_encoding_for_em_does_not_change_the_fit(monkeypatch, table, quick_pieces):
     X, _, y_weak = table
-    whole = WVAD(n_clusters=3, random_state=0, **TINY).fit(X, y_weak).decision_function(X)
+    settings = dict(n_clusters=3, random_state=0, **TINY, **quick_pieces)
+    whole = WVAD(**settings).fit(X, y_weak).decision_function(X)
     monkeypatch.setattr(training, "ENCODE_CHUNK", 97)
-    chunked = WVAD(n_clusters=3, random_state=0, **TINY).fit(X, y_weak).decision_function(X)
+    chunked = WVAD(**settings).fit(X, y_weak).decision_function(X)
     assert np.allclose(whole, chunked, atol=1e-4)
 
 
@@ -41,7 +43,9 @@ def test_batches_cover_every_row_once(batch_size):
     assert min(len(b) for b in batches) >= batch_size // 2 or len(batches) == 1
 
 
-def test_the_score_estimator_learns_normal_only_from_the_reliable_rows(monkeypatch, table):
+def test_the_score_estimator_learns_normal_only_from_the_reliable_rows(
+    monkeypatch, table, quick_pieces
+):
     X, _, y_weak = table
     unlabeled = np.flatnonzero(y_weak == 0)
     left_out = np.zeros(len(y_weak), dtype=bool)
@@ -62,7 +66,7 @@ def test_the_score_estimator_learns_normal_only_from_the_reliable_rows(monkeypat
         return real_terms(self, x, n_unlabeled, n_head_unlabeled)
 
     monkeypatch.setattr(VariationalMixture, "training_terms", spy)
-    model = WVAD(random_state=0, joint_batch_size=256, **TINY).fit(X, y_weak)
+    model = WVAD(random_state=0, joint_batch_size=256, **TINY, **quick_pieces).fit(X, y_weak)
     scaled = model.scaler_.transform(X).astype(np.float32)
     forbidden = {row.tobytes() for row in scaled[left_out]}
     rows = np.concatenate(told_normal)
