@@ -83,7 +83,7 @@ class NeighbourDistance(Evidence):
             # small distances that matter most, and would shift with the rows alongside
             chosen = self._reference64.index_select(0, index.flatten()).view(*index.shape, -1)
             gap = block.double().unsqueeze(1) - chosen
-            d2 = gap.mul_(gap).sum(dim=2)
+            d2 = (gap * gap).sum(dim=2)
             if own is not None:  # a row is not its own neighbour
                 d2 = d2.masked_fill(index == own[start : start + _BLOCK, None], float("inf"))
             d2 = d2.sort(dim=1).values[:, : self.k]
@@ -101,8 +101,9 @@ class NeighbourDistance(Evidence):
         conversion included, takes about four fifths of its time over floats, for the
         same rows.
         """
-        proxy = torch.addmm(self._squared_norms, block, self.reference.T, alpha=-2.0)
-        return _ordered_bits(proxy).topk(take, dim=1, largest=False, sorted=False).indices
+        with torch.no_grad():  # indices only: explanations differentiate the exact step
+            proxy = torch.addmm(self._squared_norms, block, self.reference.T, alpha=-2.0)
+            return _ordered_bits(proxy).topk(take, dim=1, largest=False, sorted=False).indices
 
     def state(self) -> dict[str, Tensor]:
         return {"reference": self.reference.detach().cpu(), "k": torch.tensor(self.k)}
