@@ -2,6 +2,7 @@
 known normals, on hand-made rows whose answers are known."""
 
 from wvad.bench.extras import (
+    best_other_section,
     corruption_section,
     known_normal_section,
     label_free_section,
@@ -91,3 +92,31 @@ def test_corruption_section_pairs_each_corruption_with_the_clean_cell_by_seed():
     assert "| letter | 0.1 dup=4 | 2 | -0.150 | catboost | -0.030 | -0.120 [" in text
     assert text.rstrip().endswith("| yes |")
     assert corruption_section(rows[:6], "wvad") == []
+
+
+def test_best_other_section_compares_with_the_strongest_model_per_row():
+    rows = [
+        corrupted_row("wvad", 0, 0.80),
+        corrupted_row("wvad", 1, 0.70),
+        corrupted_row("catboost", 0, 0.86),
+        corrupted_row("catboost", 1, 0.84),
+        corrupted_row("devnet", 0, 0.60),
+        corrupted_row("devnet", 1, 0.60),
+        corrupted_row("catboost", 0, 0.10, "dup=4"),  # corrupted cells are left out
+    ]
+    text = "\n".join(best_other_section(rows, "wvad"))
+    assert (
+        "| letter | 0.1 | 0.750 ± 0.071 | catboost | 0.850 ± 0.014 | -0.100 | yes | yes |" in text
+    )
+    assert "on 1 of 1 rows and has the larger sd on 1" in text
+    assert best_other_section(rows[:2], "wvad") == []
+
+
+def test_the_references_own_presets_are_not_its_peers():
+    rows = [
+        corrupted_row("wvad", 0, 0.80),
+        corrupted_row("wvad-paper", 0, 0.95),
+        corrupted_row("devnet", 0, 0.70),
+    ]
+    assert "| wvad-paper |" not in "\n".join(best_other_section(rows, "wvad"))
+    assert "| devnet |" in "\n".join(best_other_section(rows, "wvad"))

@@ -5,6 +5,9 @@
 - With and without the labels: WVAD's score against its own pieces read out with no label
   used to weigh them (`label_free_auroc`), paired by seed.
 - Known normals: each "+share normals" setting against the same seeds' plain setting.
+- The best other model: per table and setting, the reference's AUROC against the other
+  model with the highest mean, with both seed-to-seed standard deviations (issue 18's
+  "never 0.05 below the best peer" and "no larger spread" read off directly).
 - Corruptions: each model's AUROC change from the clean cell to the corrupted one, paired
   by seed, for the reference and the best other model under that corruption.
 
@@ -14,7 +17,7 @@ nothing for it), so `build_report` adds only the sections a run has data for.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -194,7 +197,7 @@ def corruption_section(rows: Sequence[Row], reference: str) -> list[str]:
     ):
         corrupted = auroc[(dataset, setting)]
         clean = auroc.get((dataset, setting.rsplit(" ", 1)[0]), {})
-        others = [m for m in corrupted if m != reference]
+        others = _peers(corrupted, reference)
         if reference not in corrupted or not others:
             continue
         best = max(others, key=lambda m: np.mean(list(corrupted[m].values())))
@@ -224,6 +227,60 @@ def corruption_section(rows: Sequence[Row], reference: str) -> list[str]:
         "with the highest mean AUROC under that corruption and its change, and the "
         "difference between the two on the corrupted cell with a 95% bootstrap interval "
         f"over seeds. 'Degrades faster': {reference}'s change is the larger loss.",
+        "",
+        *_table(header, body),
+        "",
+    ]
+
+
+def _peers(models: Iterable[str], reference: str) -> list[str]:
+    """The models other than the reference and its own presets ("wvad-paper" for "wvad")."""
+    return [m for m in models if m != reference and not m.startswith(f"{reference}-")]
+
+
+def _mean_sd(values: list[float]) -> tuple[float, float]:
+    return float(np.mean(values)), float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+
+
+def best_other_section(rows: Sequence[Row], reference: str, margin: float = 0.05) -> list[str]:
+    """Per table and uncorrupted label setting: the reference's mean AUROC and seed sd
+    beside the other model (not one of its presets) with the highest mean there, whether
+    the reference falls more than `margin` below it, and whether its sd is the larger."""
+    found = [r for r in rows if r.get("status") == "ok" and not r.get("corruption")]
+    header = ["dataset", "labels", reference, "best other", "its AUROC", "difference"]
+    header += [f"more than {margin:g} below", "larger sd"]
+    body, below, wider = [], 0, 0
+    for (dataset, setting), cell in _cells(found).items():
+        by_model: dict[str, list[float]] = {}
+        for r in cell:
+            by_model.setdefault(r["model"], []).append(float(r["auroc"]))
+        others = _peers(by_model, reference)
+        if reference not in by_model or not others:
+            continue
+        best = max(others, key=lambda m: np.mean(by_model[m]))
+        (ours, our_sd), (theirs, their_sd) = _mean_sd(by_model[reference]), _mean_sd(by_model[best])
+        below += ours < theirs - margin
+        wider += our_sd > their_sd
+        body.append(
+            [
+                dataset,
+                setting,
+                f"{ours:.3f} ± {our_sd:.3f}",
+                best,
+                f"{theirs:.3f} ± {their_sd:.3f}",
+                f"{ours - theirs:+.3f}",
+                "yes" if ours < theirs - margin else "no",
+                "yes" if our_sd > their_sd else "no",
+            ]
+        )
+    if not body:
+        return []
+    return [
+        f"## {reference} against the best other model (AUROC)",
+        "",
+        f"Per table and label setting, {reference}'s mean AUROC ± seed sd beside the other "
+        f"model with the highest mean there. {reference} falls more than {margin:g} below it "
+        f"on {below} of {len(body)} rows and has the larger sd on {wider}.",
         "",
         *_table(header, body),
         "",

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from wvad.bench.extras import (
+    best_other_section,
     corruption_section,
     known_normal_section,
     label_free_section,
@@ -291,6 +292,7 @@ def build_report(
         out += [f"## {name}", "", markdown_table(header, body), "", f"![{name}]({field}.png)", ""]
     if reference in axes.models:
         out += paired_section(rows, reference, axes)
+        out += best_other_section(rows, reference)
         out += known_normal_section(rows, reference)
         out += threshold_section(rows, reference)
         out += label_free_section(rows, reference)
