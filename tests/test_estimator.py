@@ -81,10 +81,11 @@ def test_same_seed_same_scores_and_clone(table, quick_pieces):
     assert not np.array_equal(a, c)
 
 
-def test_dataframe_columns_are_checked_at_scoring(table):
+def test_dataframe_columns_are_checked_at_scoring(table, quick_pieces):
     X, _, y_weak = table
     df = pd.DataFrame(X, columns=[f"c{i}" for i in range(X.shape[1])])
-    model = WVAD(n_clusters=2, random_state=0, pretrain_epochs=1, warmup_epochs=1, joint_epochs=1)
+    one_epoch = dict(pretrain_epochs=1, warmup_epochs=1, joint_epochs=1, **quick_pieces)
+    model = WVAD(n_clusters=2, random_state=0, **one_epoch)
     model.fit(df, y_weak)
     assert list(model.feature_names_in_) == list(df.columns)
     assert np.array_equal(model.decision_function(df), model.decision_function(df.to_numpy()))
@@ -149,12 +150,11 @@ def test_unfitted_model_refuses_to_score():
         WVAD().decision_function(np.zeros((2, 3)))
 
 
-def test_input_is_not_modified(table):
+def test_input_is_not_modified(table, quick_pieces):
     X, _, y_weak = table
     X_copy, y_copy = X.copy(), y_weak.copy()
-    WVAD(n_clusters=2, random_state=0, pretrain_epochs=1, warmup_epochs=1, joint_epochs=1).fit(
-        X, y_weak
-    )
+    one_epoch = dict(pretrain_epochs=1, warmup_epochs=1, joint_epochs=1, **quick_pieces)
+    WVAD(n_clusters=2, random_state=0, **one_epoch).fit(X, y_weak)
     assert np.array_equal(X, X_copy) and np.array_equal(y_weak, y_copy)
 
 
@@ -177,7 +177,7 @@ def test_alternative_score_modes(table, mode, short):
     assert roc_auc_score(y, model.decision_function(X)) > 0.6
 
 
-def test_the_score_estimator_reads_the_chosen_feature_groups(table):
+def test_the_score_estimator_reads_the_chosen_feature_groups(table, quick_pieces):
     X, _, y_weak = table
     model = WVAD(
         n_clusters=2,
@@ -186,6 +186,7 @@ def test_the_score_estimator_reads_the_chosen_feature_groups(table):
         pretrain_epochs=1,
         warmup_epochs=1,
         joint_epochs=1,
+        **quick_pieces,
     )
     model.fit(X, y_weak)
     head = model.score_.pieces["head"]
@@ -205,7 +206,7 @@ def test_paper_preset_resolves_paper_schedule(table):
     assert params["joint_epochs"] == 400 and params["score_mode"] == "head"
 
 
-def test_verbose_shows_a_progress_bar(table, capsys):
+def test_verbose_shows_a_progress_bar(table, capsys, quick_pieces):
     X, _, y_weak = table
     WVAD(
         n_clusters=2,
@@ -214,6 +215,7 @@ def test_verbose_shows_a_progress_bar(table, capsys):
         pretrain_epochs=1,
         warmup_epochs=1,
         joint_epochs=1,
+        **quick_pieces,
     ).fit(X, y_weak)
     assert "WVAD" in capsys.readouterr().err
 
@@ -225,11 +227,10 @@ def test_cuda_request_without_gpu_is_refused(table):
         WVAD(device="cuda", pretrain_epochs=1).fit(X, y_weak)
 
 
-def test_auto_clusters_are_chosen_by_bic(table, tmp_path):
+def test_auto_clusters_are_chosen_by_bic(table, tmp_path, quick_pieces):
     X, _, y_weak = table  # make_multimodal's default: 4 clusters
-    model = WVAD(
-        n_clusters="auto", random_state=0, pretrain_epochs=10, warmup_epochs=1, joint_epochs=1
-    )
+    schedule = dict(pretrain_epochs=10, warmup_epochs=1, joint_epochs=1, **quick_pieces)
+    model = WVAD(n_clusters="auto", random_state=0, **schedule)
     model.fit(X, y_weak)
     assert 2 <= model.n_clusters_ <= 10
     assert model.transform(X[:5]).shape[1] == model.n_clusters_ + 8 + 3
