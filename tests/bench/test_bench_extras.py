@@ -72,38 +72,28 @@ def corrupted_row(model, seed, auroc, corruption=None):
     return {**wvad_row(seed, auroc), "model": model, "corruption": corruption}
 
 
-def test_corruption_section_pairs_each_corruption_with_the_clean_cell_by_seed():
-    rows = [
-        corrupted_row("wvad", 0, 0.90),
-        corrupted_row("wvad", 1, 0.80),
-        corrupted_row("catboost", 0, 0.85),
-        corrupted_row("catboost", 1, 0.85),
-        corrupted_row("devnet", 0, 0.70),
-        corrupted_row("devnet", 1, 0.70),
-        corrupted_row("wvad", 0, 0.70, "dup=4"),
-        corrupted_row("wvad", 1, 0.70, "dup=4"),
-        corrupted_row("catboost", 0, 0.80, "dup=4"),
-        corrupted_row("catboost", 1, 0.84, "dup=4"),
-        corrupted_row("devnet", 0, 0.60, "dup=4"),
-        corrupted_row("devnet", 1, 0.60, "dup=4"),
+def two_seeds(corruption=None, **aurocs):
+    """Rows of each model on seeds 0 and 1: model=(auroc seed 0, auroc seed 1)."""
+    return [
+        corrupted_row(model, seed, auroc, corruption)
+        for model, pair in aurocs.items()
+        for seed, auroc in enumerate(pair)
     ]
-    text = "\n".join(corruption_section(rows, "wvad"))
+
+
+def test_corruption_section_pairs_each_corruption_with_the_clean_cell_by_seed():
+    clean = two_seeds(wvad=(0.90, 0.80), catboost=(0.85, 0.85), devnet=(0.70, 0.70))
+    dup = two_seeds("dup=4", wvad=(0.70, 0.70), catboost=(0.80, 0.84), devnet=(0.60, 0.60))
+    text = "\n".join(corruption_section(clean + dup, "wvad"))
     # wvad: (0.70 - 0.90 + 0.70 - 0.80) / 2; catboost best under dup=4: (-0.05 - 0.01) / 2
     assert "| letter | 0.1 dup=4 | 2 | -0.150 | catboost | -0.030 | -0.120 [" in text
     assert text.rstrip().endswith("| yes |")
-    assert corruption_section(rows[:6], "wvad") == []
+    assert corruption_section(clean, "wvad") == []
 
 
 def test_best_other_section_compares_with_the_strongest_model_per_row():
-    rows = [
-        corrupted_row("wvad", 0, 0.80),
-        corrupted_row("wvad", 1, 0.70),
-        corrupted_row("catboost", 0, 0.86),
-        corrupted_row("catboost", 1, 0.84),
-        corrupted_row("devnet", 0, 0.60),
-        corrupted_row("devnet", 1, 0.60),
-        corrupted_row("catboost", 0, 0.10, "dup=4"),  # corrupted cells are left out
-    ]
+    rows = two_seeds(wvad=(0.80, 0.70), catboost=(0.86, 0.84), devnet=(0.60, 0.60))
+    rows.append(corrupted_row("catboost", 0, 0.10, "dup=4"))  # corrupted cells are left out
     text = "\n".join(best_other_section(rows, "wvad"))
     assert (
         "| letter | 0.1 | 0.750 ± 0.071 | catboost | 0.850 ± 0.014 | -0.100 | yes | yes |" in text

@@ -17,7 +17,7 @@ nothing for it), so `build_report` adds only the sections a run has data for.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -179,28 +179,43 @@ def _drop(
     return float(np.mean([by_seed[model][s] - clean[model][s] for s in seeds]))
 
 
+def _auroc_by_seed(rows: Sequence[Row]) -> dict[tuple[str, str], dict[str, dict[int, float]]]:
+    """Per (dataset, label setting), in `_cells` order: each model's AUROC by seed."""
+    found = [r for r in rows if r.get("status") == "ok" and r.get("auroc") is not None]
+    out: dict[tuple[str, str], dict[str, dict[int, float]]] = {}
+    for key, cell in _cells(found).items():
+        for r in cell:
+            out.setdefault(key, {}).setdefault(r["model"], {})[int(r["seed"])] = float(r["auroc"])
+    return out
+
+
+def _best_peer(by_model: dict[str, dict[int, float]], reference: str) -> str | None:
+    """The model with the highest mean AUROC other than the reference and its own presets
+    ("wvad-paper" for "wvad"); None where the reference or every peer is missing."""
+    peers = [m for m in by_model if m != reference and not m.startswith(f"{reference}-")]
+    if reference not in by_model or not peers:
+        return None
+    return max(peers, key=lambda m: np.mean(list(by_model[m].values())))
+
+
+def _is_corrupted(setting: str) -> bool:
+    return "=" in setting.split()[-1]
+
+
 def corruption_section(rows: Sequence[Row], reference: str) -> list[str]:
     """Per table and corruption: the reference's mean AUROC change from the clean cell
     (paired by seed), the best other model's under that corruption (highest mean AUROC
     there) and its change, and the reference minus that model on the corrupted cell with
     a 95% bootstrap interval over seeds."""
-    auroc: dict[tuple[str, str], dict[str, dict[int, float]]] = {}
-    for r in rows:
-        if r.get("status") == "ok" and r.get("auroc") is not None:
-            cell = auroc.setdefault((str(r["dataset"]), label_setting(r)), {})
-            cell.setdefault(r["model"], {})[int(r["seed"])] = float(r["auroc"])
+    auroc = _auroc_by_seed(rows)
     header = ["dataset", "labels", "seeds", f"{reference}'s change", "best other"]
     header += ["its change", f"{reference} minus it [95%]", "degrades faster"]
     body = []
-    for dataset, setting in _cells(
-        [r for r in rows if r.get("corruption") and r.get("status") == "ok"]
-    ):
-        corrupted = auroc[(dataset, setting)]
-        clean = auroc.get((dataset, setting.rsplit(" ", 1)[0]), {})
-        others = _peers(corrupted, reference)
-        if reference not in corrupted or not others:
+    for (dataset, setting), corrupted in auroc.items():
+        best = _best_peer(corrupted, reference) if _is_corrupted(setting) else None
+        if best is None:
             continue
-        best = max(others, key=lambda m: np.mean(list(corrupted[m].values())))
+        clean = auroc.get((dataset, setting.rsplit(" ", 1)[0]), {})
         ours, theirs = _drop(corrupted, clean, reference), _drop(corrupted, clean, best)
         seeds = sorted(set(corrupted[reference]) & set(corrupted[best]))
         gap = np.array([corrupted[reference][s] - corrupted[best][s] for s in seeds])
@@ -233,11 +248,6 @@ def corruption_section(rows: Sequence[Row], reference: str) -> list[str]:
     ]
 
 
-def _peers(models: Iterable[str], reference: str) -> list[str]:
-    """The models other than the reference and its own presets ("wvad-paper" for "wvad")."""
-    return [m for m in models if m != reference and not m.startswith(f"{reference}-")]
-
-
 def _mean_sd(values: list[float]) -> tuple[float, float]:
     return float(np.mean(values)), float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
 
@@ -246,19 +256,16 @@ def best_other_section(rows: Sequence[Row], reference: str, margin: float = 0.05
     """Per table and uncorrupted label setting: the reference's mean AUROC and seed sd
     beside the other model (not one of its presets) with the highest mean there, whether
     the reference falls more than `margin` below it, and whether its sd is the larger."""
-    found = [r for r in rows if r.get("status") == "ok" and not r.get("corruption")]
     header = ["dataset", "labels", reference, "best other", "its AUROC", "difference"]
     header += [f"more than {margin:g} below", "larger sd"]
     body, below, wider = [], 0, 0
-    for (dataset, setting), cell in _cells(found).items():
-        by_model: dict[str, list[float]] = {}
-        for r in cell:
-            by_model.setdefault(r["model"], []).append(float(r["auroc"]))
-        others = _peers(by_model, reference)
-        if reference not in by_model or not others:
+    clean = [r for r in rows if not r.get("corruption")]
+    for (dataset, setting), by_model in _auroc_by_seed(clean).items():
+        best = _best_peer(by_model, reference)
+        if best is None:
             continue
-        best = max(others, key=lambda m: np.mean(by_model[m]))
-        (ours, our_sd), (theirs, their_sd) = _mean_sd(by_model[reference]), _mean_sd(by_model[best])
+        ours, our_sd = _mean_sd(list(by_model[reference].values()))
+        theirs, their_sd = _mean_sd(list(by_model[best].values()))
         below += ours < theirs - margin
         wider += our_sd > their_sd
         body.append(
