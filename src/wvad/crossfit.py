@@ -54,12 +54,14 @@ def cross_fit(piece: type[Evidence], data: TrainingData, config: Config) -> Cros
     n_folds = min(config.fusion.max_folds, len(anomalies), len(unlabeled))
     held_anomalies = np.array_split(rng.permutation(anomalies), n_folds)
     held_unlabeled = np.array_split(rng.permutation(unlabeled), n_folds)
-    scores, ranks, models = np.zeros(len(y)), [], []
+    folds = []
     for k, (a_fold, u_fold) in enumerate(zip(held_anomalies, held_unlabeled, strict=True)):
         keep = np.ones(len(y), dtype=bool)
         keep[a_fold] = keep[u_fold] = False
-        fitted = piece.fit(data.subset(keep, seed=data.seed + 1 + k), config, None)
-        models.append(fitted)
+        folds.append(data.subset(keep, seed=data.seed + 1 + k))
+    models = piece.fit_each(folds, config)
+    scores, ranks = np.zeros(len(y)), []
+    for fitted, a_fold, u_fold in zip(models, held_anomalies, held_unlabeled, strict=True):
         with torch.inference_mode():
             for rows in (a_fold, u_fold):
                 x = torch.as_tensor(data.X[rows], dtype=torch.float32, device=data.device)

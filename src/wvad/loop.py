@@ -24,6 +24,7 @@ import torch
 __all__ = [
     "balanced_batches",
     "clip_each_norm_",
+    "lockstep",
     "make_optimizer",
     "score_in_batches",
     "shuffled_batches",
@@ -63,6 +64,19 @@ def balanced_batches(
     return sample
 
 
+def lockstep(
+    samplers: Sequence[BatchSampler], rngs: Sequence[np.random.Generator]
+) -> BatchSampler:
+    """Sampler of tuples: one batch from each of `samplers` per step, sampler i drawing
+    from its own generator rngs[i] (the generator the loop passes in is not used), so each
+    sees the batches it would alone. Every sampler yields as many batches per pass."""
+
+    def sample(_: np.random.Generator) -> Iterable[tuple[Batch, ...]]:
+        return zip(*(s(rng) for s, rng in zip(samplers, rngs, strict=True)), strict=True)
+
+    return sample
+
+
 def shuffled_batches(n_rows: int, batch_size: int, drop_last: bool = True) -> BatchSampler:
     """Sampler of one shuffled pass over the rows per epoch (a plain DataLoader epoch).
 
@@ -91,7 +105,9 @@ def make_optimizer(
     if name == "adam":
         return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
     if name == "rmsprop":
-        return torch.optim.RMSprop(params, lr=lr, alpha=0.9, eps=1e-7, weight_decay=weight_decay)
+        return torch.optim.RMSprop(
+            params, lr=lr, alpha=0.9, eps=1e-7, weight_decay=weight_decay, foreach=True
+        )
     raise ValueError(f"optimizer must be 'adam' or 'rmsprop'; got {name!r}")
 
 

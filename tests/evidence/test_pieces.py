@@ -126,3 +126,15 @@ def test_tree_path_contributions_add_up_to_the_score():
     assert np.allclose(shares.sum(axis=1) + bias, trees.score_numpy(X[:50]), atol=1e-10)
     # the only column the label depends on carries most of the contributions
     assert np.abs(shares).sum(axis=0).argmax() == 2
+
+
+def test_deviation_networks_fitted_together_equal_each_fitted_alone(blobs):
+    """Cross-fitting trains its fold networks side by side; each must end as it would
+    alone (same draws, same arithmetic), so the speed-up changes no score."""
+    config = Config(deviation=DeviationSettings(epochs=4))
+    folds = [blobs.subset(np.arange(len(blobs.y)) % 3 != k, seed=1 + k) for k in range(3)]
+    together = DeviationPiece.fit_each(folds, config)
+    for fold, piece in zip(folds, together, strict=True):
+        alone = DeviationPiece.fit(fold, config, None)
+        assert all(torch.equal(piece.state()[k], v) for k, v in alone.state().items())
+    assert not torch.equal(together[0].state()["out.weight"], together[1].state()["out.weight"])

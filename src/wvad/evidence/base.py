@@ -6,7 +6,8 @@ is one class with the same small surface:
 - `name`, and `trust`: how the fused score may learn how much to believe it
   (`Trust`; a property of the piece, not a branch in the fused score);
 - `fit(data, config, mixture)`: fitted on the scaled training rows and weak labels
-  (`TrainingData`) and, for the pieces that read it, the trained mixture;
+  (`TrainingData`) and, for the pieces that read it, the trained mixture; `fit_each`
+  fits one independent copy per dataset (cross-fitting's folds);
 - `score(rows)` on a chunk of `Rows`, and `score_training(rows)` for the training rows
   (the same, except where a row must not count as evidence about itself);
 - `state()` / `from_state(state, config, device)`: plain tensors, no pickle.
@@ -155,6 +156,13 @@ class Evidence(ABC):
     @abstractmethod
     def fit(cls, data: TrainingData, config: Config, mixture: TrainedMixture | None) -> Self:
         """Fit on `data`; `mixture` is None while cross-fitting (before it is trained)."""
+
+    @classmethod
+    def fit_each(cls, datasets: list[TrainingData], config: Config) -> list[Self]:
+        """One piece fitted on each of `datasets` without the mixture (cross-fitting's
+        folds), each as `fit` would alone; pieces whose fits can share their steps
+        override this to fit them together."""
+        return [cls.fit(data, config, None) for data in datasets]
 
     @abstractmethod
     def score(self, rows: Rows) -> Tensor:

@@ -7,16 +7,18 @@ is their training, shared with the DevNet peer (`wvad.peers.devnet`).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 from torch import Tensor
 
 from wvad.config import Config, DeviationSettings
 from wvad.evidence.base import Evidence, Rows, TrainingData, Trust
-from wvad.loop import balanced_batches, split_labels, to_tensor, train
-from wvad.model.deviation import DeviationNetwork, deviation_loss
+from wvad.loop import balanced_batches, lockstep, split_labels, to_tensor, train
+from wvad.model.deviation import DeviationNetwork, StackedDeviationNetworks, deviation_loss
 from wvad.model.layers import xavier_init
-from wvad.runtime import seeded
+from wvad.runtime import continued_generator, seeded
 from wvad.training import TrainedMixture
 
 __all__ = ["DeviationPiece", "fit_deviation_network"]
@@ -34,33 +36,82 @@ def fit_deviation_network(
     """Train a deviation network on rows `X` and weak labels `y` with balanced batches;
     returns it (in eval mode) and the loss per epoch. Torch's draws come from its global
     generator: seed it around the call (`wvad.runtime.seeded`)."""
-    net = DeviationNetwork(X.shape[1], settings.hidden).to(device)
-    xavier_init(net)
-    Xt = to_tensor(X, device)
-    unlabeled, anomalies = split_labels(y)
-    kernels = net.kernels()
+    net = new_deviation_network(X.shape[1], settings, device)
+    member = Member(X, y, rng, None)
+    history = train_deviation_networks([net], [member], settings, device, verbose=verbose)
+    return net.eval(), history
 
-    def loss_fn(batch: tuple[np.ndarray, np.ndarray]) -> Tensor:
-        idx, target = batch
-        scores = net(Xt[torch.as_tensor(idx, device=device)])
-        loss = deviation_loss(scores, to_tensor(target, device), settings.margin, settings.n_ref)
+
+@dataclass(frozen=True)
+class Member:
+    """One network's training data, its batches' generator and its loss's torch generator
+    (None: torch's global one)."""
+
+    X: np.ndarray
+    y: np.ndarray
+    rng: np.random.Generator
+    generator: torch.Generator | None
+
+
+def new_deviation_network(
+    n_features: int, settings: DeviationSettings, device: torch.device
+) -> DeviationNetwork:
+    """A deviation network with Keras' glorot-normal kernels, drawn from torch's global
+    generator."""
+    net = DeviationNetwork(n_features, settings.hidden).to(device)
+    xavier_init(net)
+    return net
+
+
+def train_deviation_networks(
+    networks: list[DeviationNetwork],
+    members: list[Member],
+    settings: DeviationSettings,
+    device: torch.device,
+    *,
+    verbose: bool = False,
+) -> list[float]:
+    """Train network i on members[i], all in one loop (`StackedDeviationNetworks`): each
+    step draws one balanced batch per network from its own generator and steps every
+    network on its own loss, so network i ends as if trained alone, at about one network's
+    cost per step. Trains `networks` in place; returns the summed loss per epoch."""
+    stack = StackedDeviationNetworks(networks).to(device)
+    rows = to_tensor(np.concatenate([m.X for m in members]), device)
+    offsets = np.cumsum([0] + [len(m.X) for m in members[:-1]])
+    samplers = [
+        balanced_batches(*split_labels(m.y), settings.batch_size, settings.steps_per_epoch)
+        for m in members
+    ]
+    kernels = stack.kernels()
+
+    def loss_fn(batches: tuple[tuple[np.ndarray, np.ndarray], ...]) -> Tensor:
+        shifted = [idx + offset for (idx, _), offset in zip(batches, offsets, strict=True)]
+        x = rows[torch.as_tensor(np.concatenate(shifted), device=device)]
+        x = x.view(len(members), -1, rows.shape[1])
+        scores = stack(x)
+        loss = sum(
+            deviation_loss(
+                scores[i], to_tensor(target, device), settings.margin, settings.n_ref, m.generator
+            )
+            for i, ((_, target), m) in enumerate(zip(batches, members, strict=True))
+        )
         if settings.l2:
             loss = loss + settings.l2 * sum((w**2).sum() for w in kernels)
         return loss
 
     history = train(
-        net,
+        stack,
         loss_fn,
-        balanced_batches(unlabeled, anomalies, settings.batch_size, settings.steps_per_epoch),
+        lockstep(samplers, [m.rng for m in members]),
         epochs=settings.epochs,
         lr=settings.learning_rate,
-        rng=rng,
+        rng=members[0].rng,
         optimizer=settings.optimizer,
         clip_norm=settings.clip_norm,
         verbose=verbose,
         name="DevNet",
     )
-    return net.eval(), history
+    return history
 
 
 class DeviationPiece(Evidence):
@@ -76,10 +127,21 @@ class DeviationPiece(Evidence):
     def fit(
         cls, data: TrainingData, config: Config, mixture: TrainedMixture | None = None
     ) -> DeviationPiece:
-        with seeded(data.seed):
-            rng = np.random.default_rng(data.seed)
-            network, _ = fit_deviation_network(data.X, data.y, config.deviation, rng, data.device)
-        return cls(network)
+        return cls.fit_each([data], config)[0]
+
+    @classmethod
+    def fit_each(cls, datasets: list[TrainingData], config: Config) -> list[DeviationPiece]:
+        """One network per dataset, trained side by side (`train_deviation_networks`);
+        each is drawn and trained from its dataset's seed as if alone."""
+        networks, members = [], []
+        for data in datasets:
+            with seeded(data.seed):
+                network = new_deviation_network(data.X.shape[1], config.deviation, data.device)
+                generator = continued_generator(data.device)
+            networks.append(network)
+            members.append(Member(data.X, data.y, np.random.default_rng(data.seed), generator))
+        train_deviation_networks(networks, members, config.deviation, datasets[0].device)
+        return [cls(network) for network in networks]
 
     def score(self, rows: Rows) -> Tensor:
         return self.network(rows.x)
