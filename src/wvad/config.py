@@ -211,27 +211,47 @@ class DeviationSettings(_Settings):
 
 @dataclass(frozen=True)
 class TreeSettings(_Settings):
-    """The boosted trees piece: scikit-learn's HistGradientBoostingClassifier settings.
+    """The boosted trees piece: which learner grows the trees, and its settings.
 
-    Smaller, regularised trees than scikit-learn's defaults, for a few dozen positives;
-    class_weight "balanced" weighs the few labeled anomalies like the many unlabeled rows
-    (None: unweighted). Early stopping is always off, so every fit is deterministic.
+    learner : "hist", scikit-learn's HistGradientBoostingClassifier (smaller, regularised
+        trees than its defaults, for a few dozen positives), or "catboost", CatBoost's
+        oblivious trees (Prokhorenkova et al., NeurIPS 2018), the strongest classifier of
+        ADBench's weakly-supervised benchmark, grown one thread at a time.
+    max_iter : trees (boosting rounds). learning_rate : the step of each (None: the
+        learner's own choice; CatBoost sets it from the table's size and max_iter).
+    l2_regularization : L2 penalty on leaf values (CatBoost's l2_leaf_reg).
+    max_leaf_nodes, min_samples_leaf, class_weight ("hist" only): leaves per tree, rows per
+        leaf, and "balanced" to weigh the few labeled anomalies like the many unlabeled
+        rows (None: unweighted). depth ("catboost" only): levels of each oblivious tree.
+    Early stopping is always off, so every fit is deterministic.
     """
 
+    learner: str = "hist"
     max_iter: int = 100
-    learning_rate: float = 0.1
+    learning_rate: float | None = 0.1
     max_leaf_nodes: int = 15
     min_samples_leaf: int = 5
     l2_regularization: float = 1.0
     class_weight: str | None = "balanced"
+    depth: int = 6
 
     def __post_init__(self) -> None:
+        self._set("learner", _choice("trees.learner", self.learner, ("hist", "catboost")))
         self._set("max_iter", _int("trees.max_iter", self.max_iter, 1))
-        self._set("learning_rate", _real("trees.learning_rate", self.learning_rate, open_low=True))
+        if self.learning_rate is not None:
+            rate = _real("trees.learning_rate", self.learning_rate, open_low=True)
+            self._set("learning_rate", rate)
+        elif self.learner == "hist":
+            _fail("trees.learning_rate", "a number > 0 for learner 'hist'", None)
+        # the compiled scorer's leaf masks hold 64 leaves
         leaves = _int("trees.max_leaf_nodes", self.max_leaf_nodes, 2)
-        if leaves > 64:  # the compiled scorer's leaf masks hold 64 leaves
+        if leaves > 64:
             _fail("trees.max_leaf_nodes", "at most 64", leaves)
         self._set("max_leaf_nodes", leaves)
+        depth = _int("trees.depth", self.depth, 1)
+        if depth > 6:
+            _fail("trees.depth", "at most 6 (64 leaves)", depth)
+        self._set("depth", depth)
         self._set("min_samples_leaf", _int("trees.min_samples_leaf", self.min_samples_leaf, 1))
         self._set("l2_regularization", _real("trees.l2_regularization", self.l2_regularization))
         if self.class_weight is not None:

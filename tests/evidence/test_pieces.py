@@ -138,3 +138,36 @@ def test_deviation_networks_fitted_together_equal_each_fitted_alone(blobs):
         alone = DeviationPiece.fit(fold, config, None)
         assert all(torch.equal(piece.state()[k], v) for k, v in alone.state().items())
     assert not torch.equal(together[0].state()["out.weight"], together[1].state()["out.weight"])
+
+
+CATBOOST = TreeSettings(learner="catboost", max_iter=40, learning_rate=None, depth=4)
+
+
+def test_catboost_trees_score_like_catboost_on_float32_rows_and_ties():
+    rng = np.random.default_rng(3)
+    X = np.round(rng.random((600, 5)), 2)  # repeated values: ties with CatBoost's borders
+    y = (X[:, 0] + X[:, 3] + 0.2 * rng.random(600) > 1.3).astype(np.int64)
+    piece = BoostedTrees.fit(TrainingData(X, y, 0, CPU), Config(trees=CATBOOST), None)
+    model = classifier(CATBOOST, seed=0).fit(X, y)
+    assert len(piece.arrays["roots"]) == 40 and set(piece.arrays["depth"]) <= {4}
+    probe = np.vstack([X, rng.random((2000, 5)), X.astype(np.float32).astype(np.float64)])
+    expected = model.predict(probe, prediction_type="RawFormulaVal")
+    assert np.allclose(piece.score_numpy(probe), expected, atol=1e-9)
+    again = BoostedTrees.from_state(piece.state(), Config(trees=CATBOOST), CPU)
+    assert np.array_equal(again.score_numpy(probe), piece.score_numpy(probe))
+
+
+def test_catboost_trees_path_contributions_add_up_and_find_the_column():
+    rng = np.random.default_rng(4)
+    X = rng.random((500, 4))
+    y = (X[:, 1] > 0.8).astype(np.int64)
+    trees = BoostedTrees.fit(TrainingData(X, y, 0, CPU), Config(trees=CATBOOST), None)
+    shares, bias = trees.path_contributions(X[:50])
+    assert np.allclose(shares.sum(axis=1) + bias, trees.score_numpy(X[:50]), atol=1e-10)
+    assert np.abs(shares).sum(axis=0).argmax() == 1
+
+
+def test_tree_learner_settings_are_checked():
+    for bad in ({"learner": "xgboost"}, {"depth": 7}, {"learning_rate": None}):
+        with pytest.raises(ValueError, match="trees\\."):
+            TreeSettings(**bad)

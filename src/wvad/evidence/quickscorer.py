@@ -98,17 +98,19 @@ def _prefix_masks(
     n_trees: int,
     dtype: np.dtype,
 ) -> dict[int, tuple[np.ndarray, np.ndarray]]:
-    """Per feature: its nodes' thresholds in ascending order, and for each prefix of
-    them (k = 0 .. all) the AND of their masks per tree."""
+    """Per feature: its nodes' distinct thresholds in ascending order, and for each prefix
+    of them (k = 0 .. all) the AND of the masks of the nodes testing them, per tree. Nodes
+    that share a threshold share a row (an oblivious tree tests one threshold at every
+    node of a level), so the table grows with the distinct thresholds, not the nodes."""
     internal = np.flatnonzero(~arrays["is_leaf"])
     full = np.iinfo(dtype).max
     tables = {}
     for feature in np.unique(arrays["feature"][internal]):
         nodes = internal[arrays["feature"][internal] == feature]
-        nodes = nodes[np.argsort(arrays["threshold"][nodes], kind="stable")]
-        steps = np.full((len(nodes) + 1, n_trees), full, dtype=dtype)
-        steps[np.arange(1, len(nodes) + 1), tree_of[nodes]] = masks[nodes].astype(dtype)
-        tables[int(feature)] = (arrays["threshold"][nodes], np.bitwise_and.accumulate(steps))
+        thresholds, group = np.unique(arrays["threshold"][nodes], return_inverse=True)
+        steps = np.full((len(thresholds) + 1, n_trees), full, dtype=dtype)
+        np.bitwise_and.at(steps, (group + 1, tree_of[nodes]), masks[nodes].astype(dtype))
+        tables[int(feature)] = (thresholds, np.bitwise_and.accumulate(steps))
     return tables
 
 
