@@ -51,9 +51,10 @@ class CompiledOblivious:
         return out
 
     def _score_block(self, X: np.ndarray) -> np.ndarray:
-        leaf = np.zeros((len(X), len(self.offsets)), dtype=np.int64)
+        columns = np.ascontiguousarray(X.T)  # a tree's question reads one column's row
+        leaf = np.zeros((len(self.offsets), len(X)), dtype=np.int64)
         for features, thresholds in zip(self.features, self.thresholds, strict=True):
             leaf <<= 1
-            leaf += X[:, features] > thresholds
-        leaf += self.offsets
-        return self.values.ravel()[leaf].sum(axis=1) + self.baseline
+            leaf += columns[features] > thresholds[:, None]
+        leaf += self.offsets[:, None]
+        return self.values.ravel()[leaf].sum(axis=0) + self.baseline

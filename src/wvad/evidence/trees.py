@@ -168,57 +168,71 @@ def flatten_oblivious(model: Any) -> dict[str, np.ndarray]:
         model.save_model(str(path), format="json")
         description = json.loads(path.read_text())
     scale, bias = description["scale_and_bias"]
-    parts = [_full_tree(tree, float(scale)) for tree in description["oblivious_trees"]]
-    sizes = np.array([len(p["feature"]) for p in parts])
+    trees = description["oblivious_trees"]
+    depths = np.array([len(tree["splits"]) for tree in trees], dtype=np.int64)
+    parts: list[dict[str, np.ndarray]] = [{}] * len(trees)
+    for depth in np.unique(depths):
+        members = np.flatnonzero(depths == depth)
+        for i, part in zip(members, _full_trees([trees[i] for i in members], scale), strict=True):
+            parts[i] = part
+    sizes = (1 << (depths + 1)) - 1
     roots = np.r_[0, np.cumsum(sizes)[:-1]].astype(np.int64)
     arrays = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     shift = np.repeat(roots, sizes)
     leaf = arrays["is_leaf"]
     arrays["left"] = np.where(leaf, 0, arrays["left"] + shift)
     arrays["right"] = np.where(leaf, 0, arrays["right"] + shift)
-    return {
-        "roots": roots,
-        **arrays,
-        "baseline": np.asarray([float(np.ravel(bias)[0])], dtype=np.float64),
-        "depth": np.array([len(tree["splits"]) for tree in description["oblivious_trees"]]),
-    }
+    baseline = np.asarray([float(np.ravel(bias)[0])], dtype=np.float64)
+    return {"roots": roots, **arrays, "baseline": baseline, "depth": depths}
 
 
-def _full_tree(tree: dict, scale: float) -> dict[str, np.ndarray]:
-    """One oblivious tree as node arrays in breadth-first order, child indices local."""
-    splits = tree["splits"]
-    depth = len(splits)
-    leaves = scale * np.asarray(tree["leaf_values"], dtype=np.float64)
-    weights = np.asarray(tree["leaf_weights"], dtype=np.float64)
+def _full_trees(trees: list[dict], scale: float) -> list[dict[str, np.ndarray]]:
+    """Oblivious trees of one depth D as node arrays, breadth first, child indices local
+    to each tree."""
+    depth = len(trees[0]["splits"])
+    leaves = scale * np.array([t["leaf_values"] for t in trees], dtype=np.float64)
+    weights = np.array([t["leaf_weights"] for t in trees], dtype=np.float64)
+    tests = [t["splits"][::-1] for t in trees]  # root first
+    feature = np.array([[s["float_feature_index"] for s in t] for t in tests], dtype=np.int64)
+    border = _float32_borders(np.array([[s["border"] for s in t] for t in tests]))
     values, features, thresholds = [], [], []
     for level in range(depth + 1):
-        blocks = leaves.reshape(1 << level, -1)
-        mass = weights.reshape(1 << level, -1)
-        total = mass.sum(axis=1)
-        weighted = (blocks * mass).sum(axis=1) / np.where(total > 0, total, 1.0)
-        values.append(np.where(total > 0, weighted, blocks.mean(axis=1)))
+        blocks = leaves.reshape(len(trees), 1 << level, -1)
+        mass = weights.reshape(len(trees), 1 << level, -1)
+        total = mass.sum(axis=2)
+        weighted = (blocks * mass).sum(axis=2) / np.where(total > 0, total, 1.0)
+        values.append(np.where(total > 0, weighted, blocks.mean(axis=2)))
         if level < depth:
-            split = splits[depth - 1 - level]
-            features.append(np.full(1 << level, split["float_feature_index"]))
-            thresholds.append(np.full(1 << level, _float32_border(split["border"])))
+            features.append(np.repeat(feature[:, level : level + 1], 1 << level, axis=1))
+            thresholds.append(np.repeat(border[:, level : level + 1], 1 << level, axis=1))
     n_inner, n_leaves = (1 << depth) - 1, 1 << depth
     nodes = np.arange(n_inner + n_leaves)
     is_leaf = nodes >= n_inner
-    node_value = np.concatenate(values)
-    return {
-        "feature": np.concatenate([*features, np.zeros(n_leaves)]).astype(np.int64),
-        "threshold": np.concatenate([*thresholds, np.zeros(n_leaves)]),
-        "left": np.where(is_leaf, 0, 2 * nodes + 1),
-        "right": np.where(is_leaf, 0, 2 * nodes + 2),
-        "is_leaf": is_leaf,
-        "value": np.where(is_leaf, node_value, 0.0),
-        "node_value": node_value,
-    }
+    node_value = np.concatenate(values, axis=1)
+    padding = np.zeros((len(trees), n_leaves))
+    feature_rows = np.concatenate([*features, padding], axis=1).astype(np.int64)
+    threshold_rows = np.concatenate([*thresholds, padding], axis=1)
+    left = np.where(is_leaf, 0, 2 * nodes + 1)
+    right = np.where(is_leaf, 0, 2 * nodes + 2)
+    return [
+        {
+            "feature": feature_rows[i],
+            "threshold": threshold_rows[i],
+            "left": left,
+            "right": right,
+            "is_leaf": is_leaf,
+            "value": np.where(is_leaf, node_value[i], 0.0),
+            "node_value": node_value[i],
+        }
+        for i in range(len(trees))
+    ]
 
 
-def _float32_border(border: float) -> float:
-    """The float64 threshold t with x <= t exactly when float32(x) <= border: CatBoost
-    compares rows rounded to float32 with float32 borders."""
-    low = np.float32(border)
-    middle = (np.float64(low) + np.float64(np.nextafter(low, np.float32(np.inf)))) / 2
-    return float(middle if np.float32(middle) == low else np.nextafter(middle, -np.inf))
+def _float32_borders(borders: np.ndarray) -> np.ndarray:
+    """The float64 thresholds t with x <= t exactly when float32(x) <= border: CatBoost
+    compares rows rounded to float32 with float32 borders. t is the last float64 that
+    rounds to the border: the midpoint to the next float32, or just below it where the
+    midpoint itself rounds up."""
+    low = borders.astype(np.float32)
+    middle = (low.astype(np.float64) + np.nextafter(low, np.float32(np.inf))) / 2
+    return np.where(middle.astype(np.float32) == low, middle, np.nextafter(middle, -np.inf))
