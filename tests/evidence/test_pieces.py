@@ -171,3 +171,13 @@ def test_tree_learner_settings_are_checked():
     for bad in ({"learner": "xgboost"}, {"depth": 7}, {"learning_rate": None}):
         with pytest.raises(ValueError, match="trees\\."):
             TreeSettings(**bad)
+
+
+def test_catboost_trees_on_rows_with_no_varying_column_score_every_row_alike():
+    X = np.ones((30, 3))
+    y = np.r_[np.zeros(27), np.ones(3)].astype(np.int64)
+    piece = BoostedTrees.fit(TrainingData(X, y, 0, CPU), Config(trees=CATBOOST), None)
+    scores = piece.score_numpy(np.random.default_rng(0).random((5, 3)))
+    assert np.ptp(scores) == 0
+    shares, bias = piece.path_contributions(X[:2])
+    assert not shares.any() and np.allclose(bias, scores[:2])

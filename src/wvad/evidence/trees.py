@@ -99,10 +99,28 @@ def grow_trees(
     settings: TreeSettings, seed: int, X: np.ndarray, y: np.ndarray
 ) -> dict[str, np.ndarray]:
     """The node arrays of the ensemble `settings.learner` grows on rows X and labels y."""
-    model = classifier(settings, seed).fit(X, y)
     if settings.learner == "catboost":
-        return flatten_oblivious(model)
-    return flatten_trees(model)
+        if not np.ptp(X, axis=0).any():  # CatBoost refuses rows with no varying column
+            return _no_trees()
+        return flatten_oblivious(classifier(settings, seed).fit(X, y))
+    return flatten_trees(classifier(settings, seed).fit(X, y))
+
+
+def _no_trees() -> dict[str, np.ndarray]:
+    """An ensemble of no oblivious trees: every row scores the same."""
+    empty = np.zeros(0, dtype=np.int64)
+    return {
+        "roots": empty,
+        "feature": empty,
+        "threshold": np.zeros(0),
+        "left": empty,
+        "right": empty,
+        "is_leaf": np.zeros(0, dtype=bool),
+        "value": np.zeros(0),
+        "node_value": np.zeros(0),
+        "baseline": np.zeros(1),
+        "depth": empty,
+    }
 
 
 def classifier(settings: TreeSettings, seed: int) -> Any:
