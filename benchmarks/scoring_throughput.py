@@ -33,6 +33,7 @@ from wvad import WVAD
 from wvad.datasets import make_multimodal
 from wvad.evidence import SCORING_BATCH, BoostedTrees, Rows
 from wvad.evidence.bag import Bag
+from wvad.evidence.oblivious import CompiledOblivious
 
 
 def matmul_rate(size: int = 2048, repeats: int = 5) -> float:
@@ -93,7 +94,12 @@ def costs(model: WVAD) -> dict[str, tuple[float, float]]:
     if weights.get("boosting"):
         trees = pieces["boosting"]
         compiled = trees.compiled if isinstance(trees, BoostedTrees) else None
-        if compiled is not None:
+        if isinstance(compiled, CompiledOblivious):
+            # per level and tree: read the column value, compare, shift and add into the
+            # int64 leaf index (read and written); then one leaf value gathered per tree
+            n_trees, depth = len(compiled.offsets), compiled.depth
+            out["boosting"] = (3 * depth * n_trees + 2 * n_trees, 24.0 * depth * n_trees)
+        elif compiled is not None:
             n_trees = compiled.n_trees
             searches = sum(math.log2(len(t) + 1) for t, _ in compiled.tables.values())
             per_feature = len(compiled.tables) * n_trees

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from wvad import WVAD
+from wvad.persistence import FORMAT_VERSION
 
 
 def _weights(path):
@@ -79,13 +80,14 @@ def test_weights_file_holds_tensors_only(tmp_path, fitted):
     assert all(isinstance(v, torch.Tensor) for v in tensors.values())
 
 
-@pytest.mark.parametrize("version", [6, 8])
+@pytest.mark.parametrize("version", [FORMAT_VERSION - 1, FORMAT_VERSION + 1])
 def test_other_format_versions_are_refused_by_number(tmp_path, fitted, version):
     path = fitted.save(tmp_path / "model")
     config = json.loads((path / "config.json").read_text())
     config["format_version"] = version
     (path / "config.json").write_text(json.dumps(config))
-    with pytest.raises(ValueError, match=f"format version {version} .*reads version 7"):
+    expected = f"format version {version} .*reads version {FORMAT_VERSION}"
+    with pytest.raises(ValueError, match=expected):
         WVAD.load(path)
 
 

@@ -226,12 +226,12 @@ class TreeSettings(_Settings):
     Early stopping is always off, so every fit is deterministic.
     """
 
-    learner: str = "hist"
+    learner: str = "catboost"
     max_iter: int = 100
-    learning_rate: float | None = 0.1
+    learning_rate: float | None = None
     max_leaf_nodes: int = 15
     min_samples_leaf: int = 5
-    l2_regularization: float = 1.0
+    l2_regularization: float = 3.0
     class_weight: str | None = "balanced"
     depth: int = 6
 
@@ -338,7 +338,7 @@ class Config(_Settings):
     head_features: tuple[str, ...] = FEATURE_GROUPS
     pretrain_epochs: int = 50
     warmup_epochs: int = 100
-    joint_epochs: int = 400
+    joint_epochs: int = 200
     warmup_lambda: float = 0.01
     joint_lambda: float = 1.0
     anomaly_penalty: float = 1.0

@@ -39,7 +39,7 @@ __all__ = [
 
 FORMAT = "wvad-model"
 #: The one model format this wvad reads and writes; any other version is refused.
-FORMAT_VERSION = 7
+FORMAT_VERSION = 8
 CONFIG_FILE = "config.json"
 WEIGHTS_PREFIX = "weights-"
 _CHECKSUM = "config_sha256"

@@ -290,7 +290,7 @@ def test_progress_is_quiet_when_stderr_is_not_a_terminal(train_csv, tmp_path, ca
     )  # fmt: skip
     assert code == 0 and err == "" and "fitted on 300 rows" in out
     config = WVAD.load(tmp_path / "m").config_
-    assert [getattr(config, f"{p}_epochs") for p in ("pretrain", "warmup", "joint")] == [1, 2, 8]
+    assert [getattr(config, f"{p}_epochs") for p in ("pretrain", "warmup", "joint")] == [1, 2, 4]
 
 
 def test_fit_with_automatic_cluster_count(data_dir, tmp_path, capsys):

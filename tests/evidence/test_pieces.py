@@ -1,5 +1,7 @@
 """Every piece of evidence keeps the same small contract; the pieces' own maths."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -79,12 +81,15 @@ def test_the_deviation_piece_trains_like_the_devnet_peer(blobs):
     assert np.allclose(ours, peer.decision_function(blobs.X), atol=1e-6)
 
 
+HIST = TreeSettings(learner="hist", learning_rate=0.1, l2_regularization=1.0)
+
+
 def test_boosted_trees_score_like_the_classifier_they_were_read_from():
     rng = np.random.default_rng(0)
     X = rng.random((600, 4))
     y = (X[:, 0] + 0.3 * rng.random(600) > 1.0).astype(np.int64)
-    piece = BoostedTrees.fit(TrainingData(X, y, 0, CPU), Config(), None)
-    model = classifier(TreeSettings(), seed=0).fit(X, y)
+    piece = BoostedTrees.fit(TrainingData(X, y, 0, CPU), Config(trees=HIST), None)
+    model = classifier(HIST, seed=0).fit(X, y)
     assert model.class_weight == "balanced" and model.max_leaf_nodes == 15
     assert np.allclose(piece.score_numpy(X), model.decision_function(X), atol=1e-10)
 
@@ -110,7 +115,8 @@ def test_the_compiled_trees_score_like_the_classifier_for_any_leaf_count(leaves)
     rng = np.random.default_rng(1)
     X = rng.random((800, 5))
     y = (X[:, 0] * X[:, 1] + 0.2 * rng.random(800) > 0.4).astype(np.int64)
-    model = classifier(TreeSettings(max_leaf_nodes=leaves, min_samples_leaf=2), seed=0).fit(X, y)
+    settings = dataclasses.replace(HIST, max_leaf_nodes=leaves, min_samples_leaf=2)
+    model = classifier(settings, seed=0).fit(X, y)
     trees = BoostedTrees(flatten_trees(model))
     probe = rng.random((3000, 5))
     probe[:10] = X[:10]  # rows on the training values, where ties with thresholds live
@@ -121,7 +127,7 @@ def test_tree_path_contributions_add_up_to_the_score():
     rng = np.random.default_rng(2)
     X = rng.random((500, 4))
     y = (X[:, 2] > 0.8).astype(np.int64)
-    trees = BoostedTrees.fit(TrainingData(X, y, 0, CPU), Config(), None)
+    trees = BoostedTrees.fit(TrainingData(X, y, 0, CPU), Config(trees=HIST), None)
     shares, bias = trees.path_contributions(X[:50])
     assert np.allclose(shares.sum(axis=1) + bias, trees.score_numpy(X[:50]), atol=1e-10)
     # the only column the label depends on carries most of the contributions
@@ -168,7 +174,7 @@ def test_catboost_trees_path_contributions_add_up_and_find_the_column():
 
 
 def test_tree_learner_settings_are_checked():
-    for bad in ({"learner": "xgboost"}, {"depth": 7}, {"learning_rate": None}):
+    for bad in ({"learner": "xgboost"}, {"depth": 7}, {"learner": "hist", "learning_rate": None}):
         with pytest.raises(ValueError, match="trees\\."):
             TreeSettings(**bad)
 
