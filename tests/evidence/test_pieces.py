@@ -82,6 +82,7 @@ def test_the_deviation_piece_trains_like_the_devnet_peer(blobs):
 
 
 HIST = TreeSettings(learner="hist", learning_rate=0.1, l2_regularization=1.0)
+CATBOOST = TreeSettings(learner="catboost", max_iter=40, learning_rate=None, depth=4)
 
 
 def test_boosted_trees_score_like_the_classifier_they_were_read_from():
@@ -123,11 +124,13 @@ def test_the_compiled_trees_score_like_the_classifier_for_any_leaf_count(leaves)
     assert np.allclose(trees.score_numpy(probe), model.decision_function(probe), atol=1e-10)
 
 
-def test_tree_path_contributions_add_up_to_the_score():
+@pytest.mark.parametrize("learner", ["hist", "catboost"])
+def test_tree_path_contributions_add_up_to_the_score(learner):
+    settings = {"hist": HIST, "catboost": CATBOOST}[learner]
     rng = np.random.default_rng(2)
     X = rng.random((500, 4))
     y = (X[:, 2] > 0.8).astype(np.int64)
-    trees = BoostedTrees.fit(TrainingData(X, y, 0, CPU), Config(trees=HIST), None)
+    trees = BoostedTrees.fit(TrainingData(X, y, 0, CPU), Config(trees=settings), None)
     shares, bias = trees.path_contributions(X[:50])
     assert np.allclose(shares.sum(axis=1) + bias, trees.score_numpy(X[:50]), atol=1e-10)
     # the only column the label depends on carries most of the contributions
@@ -146,8 +149,6 @@ def test_deviation_networks_fitted_together_equal_each_fitted_alone(blobs):
     assert not torch.equal(together[0].state()["out.weight"], together[1].state()["out.weight"])
 
 
-CATBOOST = TreeSettings(learner="catboost", max_iter=40, learning_rate=None, depth=4)
-
 
 def test_catboost_trees_score_like_catboost_on_float32_rows_and_ties():
     rng = np.random.default_rng(3)
@@ -161,16 +162,6 @@ def test_catboost_trees_score_like_catboost_on_float32_rows_and_ties():
     assert np.allclose(piece.score_numpy(probe), expected, atol=1e-9)
     again = BoostedTrees.from_state(piece.state(), Config(trees=CATBOOST), CPU)
     assert np.array_equal(again.score_numpy(probe), piece.score_numpy(probe))
-
-
-def test_catboost_trees_path_contributions_add_up_and_find_the_column():
-    rng = np.random.default_rng(4)
-    X = rng.random((500, 4))
-    y = (X[:, 1] > 0.8).astype(np.int64)
-    trees = BoostedTrees.fit(TrainingData(X, y, 0, CPU), Config(trees=CATBOOST), None)
-    shares, bias = trees.path_contributions(X[:50])
-    assert np.allclose(shares.sum(axis=1) + bias, trees.score_numpy(X[:50]), atol=1e-10)
-    assert np.abs(shares).sum(axis=0).argmax() == 1
 
 
 def test_tree_learner_settings_are_checked():

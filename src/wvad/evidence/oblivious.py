@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["CompiledOblivious"]
+from wvad.evidence.quickscorer import score_in_blocks
 
-_ROWS = 4096  # rows per block: a block's per-tree leaf indices stay in the CPU caches
+__all__ = ["CompiledOblivious"]
 
 
 class CompiledOblivious:
@@ -45,10 +45,7 @@ class CompiledOblivious:
 
     def score(self, X: np.ndarray) -> np.ndarray:
         """Baseline plus the reached leaf's value of every tree, per row of X (float64)."""
-        out = np.empty(len(X))
-        for start in range(0, len(X), _ROWS):
-            out[start : start + _ROWS] = self._score_block(X[start : start + _ROWS])
-        return out
+        return score_in_blocks(self._score_block, X)
 
     def _score_block(self, X: np.ndarray) -> np.ndarray:
         columns = np.ascontiguousarray(X.T)  # a tree's question reads one column's row

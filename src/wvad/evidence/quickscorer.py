@@ -17,9 +17,11 @@ values are added in float64, so scores equal a node-by-node walk's to rounding (
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
-__all__ = ["MAX_LEAVES", "CompiledTrees"]
+__all__ = ["MAX_LEAVES", "CompiledTrees", "score_in_blocks"]
 
 #: Leaves per tree the bit masks can hold.
 MAX_LEAVES = 64
@@ -44,10 +46,7 @@ class CompiledTrees:
 
     def score(self, X: np.ndarray) -> np.ndarray:
         """Baseline plus the reached leaf's value of every tree, per row of X (float64)."""
-        out = np.empty(len(X))
-        for start in range(0, len(X), _ROWS):
-            out[start : start + _ROWS] = self._score_block(X[start : start + _ROWS])
-        return out
+        return score_in_blocks(self._score_block, X)
 
     def _score_block(self, X: np.ndarray) -> np.ndarray:
         alive = np.full((len(X), self.n_trees), np.iinfo(self.dtype).max, dtype=self.dtype)
@@ -55,6 +54,14 @@ class CompiledTrees:
             alive &= prefix[np.searchsorted(thresholds, X[:, feature], side="left")]
         leaf = _lowest_set_bit(alive, self.lowest_bit)
         return self.values.ravel()[leaf + self.offsets].sum(axis=1) + self.baseline
+
+
+def score_in_blocks(score_block: Callable[[np.ndarray], np.ndarray], X: np.ndarray) -> np.ndarray:
+    """`score_block` over blocks of X's rows small enough for the CPU caches, joined."""
+    out = np.empty(len(X))
+    for start in range(0, len(X), _ROWS):
+        out[start : start + _ROWS] = score_block(X[start : start + _ROWS])
+    return out
 
 
 def _mask_dtype(n_leaves: int) -> np.dtype:
