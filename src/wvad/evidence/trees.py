@@ -5,8 +5,9 @@ CatBoost (`TreeSettings.learner`).
 Strong where anomalies sit beyond thresholds on a few columns (thyroid tests, satellite
 images of diseased trees). Either learner's ensemble is kept as the same flat node arrays
 (a CatBoost oblivious tree written out as the full binary tree it is), so a saved model
-holds tensors only, and scored from them all trees at once (`quickscorer`); its score is
-the classifier's raw decision function (tested for both).
+holds tensors only, and scored from them all trees at once (`quickscorer` for
+scikit-learn's trees, `oblivious` level by level for CatBoost's); its score is the
+classifier's raw decision function (tested for both).
 """
 
 from __future__ import annotations
