@@ -5,7 +5,7 @@ import torch
 from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
 
-from wvad import WVAD
+from wvad import WVAD, make_multimodal
 
 
 def test_fit_returns_self_and_sets_pyod_attributes(table, fitted):
@@ -79,6 +79,26 @@ def test_same_seed_same_scores_and_clone(table, quick_pieces):
     assert np.array_equal(a, b)
     c = clone(model).set_params(random_state=8).fit(X, y_weak).decision_function(X)
     assert not np.array_equal(a, c)
+
+
+def test_the_thread_count_does_not_change_the_fit_or_the_scores(quick_pieces):
+    """MKL splits a float32 product by thread count on some widths (36 columns, the
+    deviation network's 20 units): the fit and scoring run on one torch thread."""
+    import torch
+
+    X, _, y_weak = make_multimodal(n_samples=600, n_features=36, random_state=5)
+    schedule = dict(pretrain_epochs=3, warmup_epochs=2, joint_epochs=3, **quick_pieces)
+    before = torch.get_num_threads()
+    scores = []
+    try:
+        for threads in (1, 4):
+            torch.set_num_threads(threads)
+            model = WVAD(n_clusters=2, random_state=0, **schedule).fit(X, y_weak)
+            scores.append((model.decision_scores_, model.decision_function(X[:50])))
+            assert torch.get_num_threads() == threads  # the caller's setting is restored
+    finally:
+        torch.set_num_threads(before)
+    assert all(np.array_equal(a, b) for a, b in zip(*scores, strict=True))
 
 
 def test_dataframe_columns_are_checked_at_scoring(table, quick_pieces):

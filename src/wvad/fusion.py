@@ -6,8 +6,19 @@ standardisation lets whichever piece has the longest tail drown the others: on p
 negative ELBO of 100 inter-quartile ranges outvoted a score estimator that ranked the test
 anomalies almost perfectly. Mapping each piece through its own empirical distribution on the
 unlabeled training rows and then to a standard normal ("Gaussianising") gives every piece
-the same scale where most rows lie, and the linear tail beyond the observed range keeps the
-order of rows more extreme than any training row.
+the same scale where most rows lie, and the linear tail above the observed range keeps the
+order of rows more extreme than any training row. Below the range there is no tail: being
+more typical than the most typical training row is no further evidence of being normal,
+and such values come from a piece extrapolating (a network's linear growth far outside
+the data), not from the data; without a floor, a row with one value far outside the
+training range was scored normal by the supervised pieces' extrapolation.
+
+Two guards keep every piece on a bounded scale whatever the table: a spread that is only
+rounding noise (a piece with one value on most rows, as the neighbour distance on an
+evenly spaced column) is never divided by (`robust_standardize` falls back to a wider
+measure of spread, and to 1 where there is none), and beyond `TAIL_START` sigmas a
+Gaussianised value grows with the logarithm of its distance, so no finite input can give
+a piece more than about `TAIL_START` + 710 sigmas.
 """
 
 from __future__ import annotations
@@ -17,16 +28,57 @@ import torch
 from scipy.special import ndtri
 from torch import Tensor
 
-__all__ = ["fit_quantiles", "gaussianize", "gaussianize_tensor", "robust_standardize"]
+__all__ = [
+    "TAIL_START",
+    "bounded_tail",
+    "fit_quantiles",
+    "gaussianize",
+    "gaussianize_tensor",
+    "robust_standardize",
+]
 
 #: A standard normal's inter-quartile range: one IQR beyond the range is this many sigmas.
 NORMAL_IQR = 1.3489795
+#: A spread of at most this many float32 rounding steps of the values' magnitude is noise:
+#: the pieces are computed in float32.
+NOISE_STEPS = 64
+#: Gaussianised values beyond this many sigmas grow logarithmically (`bounded_tail`).
+TAIL_START = 20.0
+#: The largest excess over the top quantile the linear tail takes (beyond it would overflow).
+_MAX_EXCESS = 1e300
 
 
 def robust_standardize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Median and inter-quartile range per column (a zero range counts as 1)."""
+    """Median and spread per column: the inter-quartile range; where that is rounding
+    noise (most values tied), the mean absolute deviation from the median; where that is
+    too, the standard deviation; and 1 where every value is the same up to rounding."""
     q25, median, q75 = np.percentile(values, [25, 50, 75], axis=0)
-    return median, np.where(q75 > q25, q75 - q25, 1.0)
+    noise = NOISE_STEPS * np.finfo(np.float32).eps * np.maximum(np.abs(median), 1.0)
+    spread = np.ones_like(median, dtype=np.float64)
+    fallbacks = (
+        lambda: q75 - q25,
+        lambda: np.abs(values - median).mean(axis=0),
+        lambda: values.std(axis=0),
+    )
+    settled = np.zeros(np.shape(median), dtype=bool)
+    for measure in fallbacks:
+        candidate = measure()
+        usable = ~settled & (candidate > noise)
+        spread = np.where(usable, candidate, spread)
+        settled |= usable
+    return median, spread
+
+
+def bounded_tail(values: np.ndarray) -> np.ndarray:
+    """Identity up to +-TAIL_START; beyond, TAIL_START + log(1 + excess): monotone, so
+    rows keep their order, and bounded for every finite input."""
+    excess = np.abs(values) - TAIL_START
+    far = excess > 0
+    if not far.any():
+        return values
+    out = np.array(values, dtype=np.float64)
+    out[far] = np.sign(values[far]) * (TAIL_START + np.log1p(excess[far]))
+    return out
 
 
 def _levels(n_levels: int) -> np.ndarray:
@@ -39,11 +91,13 @@ def fit_quantiles(values: np.ndarray, max_quantiles: int) -> np.ndarray:
     return np.quantile(values, _levels(min(len(values), max_quantiles)), axis=0)
 
 
-def gaussianize(values: np.ndarray, quantiles: np.ndarray) -> np.ndarray:
+def gaussianize(values: np.ndarray, quantiles: np.ndarray, tails: str = "bounded") -> np.ndarray:
     """Map each column through its empirical distribution (the `quantiles`) to a standard
-    normal score, piecewise linear between quantiles; beyond the outermost ones continue
-    linearly, one inter-quartile range of the (standardised) input per NORMAL_IQR sigmas, so
-    extreme rows stay ordered."""
+    normal score, piecewise linear between quantiles. With `tails` "bounded": above the top
+    quantile continue linearly, one inter-quartile range of the (standardised) input per
+    NORMAL_IQR sigmas, so extreme rows stay ordered (`bounded_tail` beyond TAIL_START);
+    below the lowest one, stay at its score. With "linear" (models saved before the bound):
+    continue linearly on both sides, unbounded."""
     # the normal scores of the quantile levels; between two quantiles we interpolate these
     # directly, which equals the CDF route at every quantile and saves an inverse CDF per row
     normal = ndtri(_levels(len(quantiles)))
@@ -51,26 +105,44 @@ def gaussianize(values: np.ndarray, quantiles: np.ndarray) -> np.ndarray:
     for j in range(values.shape[1]):
         grid, column = quantiles[:, j], values[:, j]
         out[:, j] = np.interp(column, grid, normal)
-        above, below = column > grid[-1], column < grid[0]
-        out[above, j] = normal[-1] + (column[above] - grid[-1]) * NORMAL_IQR
-        out[below, j] = normal[0] - (grid[0] - column[below]) * NORMAL_IQR
-    return out
+        above = column > grid[-1]
+        excess = np.minimum(column[above] - grid[-1], _MAX_EXCESS)  # no overflow to inf
+        out[above, j] = normal[-1] + excess * NORMAL_IQR
+        if tails == "linear":
+            below = column < grid[0]
+            out[below, j] = normal[0] - (grid[0] - column[below]) * NORMAL_IQR
+    return out if tails == "linear" else bounded_tail(out)
 
 
-def gaussianize_tensor(values: Tensor, quantiles: np.ndarray) -> Tensor:
+def gaussianize_tensor(values: Tensor, quantiles: np.ndarray, tails: str = "bounded") -> Tensor:
     """`gaussianize` of one column on a tensor, differentiable in `values` (piecewise
     linear, as the numpy version): what gradient-based explanations go through."""
     grid = torch.as_tensor(quantiles, dtype=values.dtype, device=values.device)
     normal = torch.as_tensor(
         ndtri(_levels(len(quantiles))), dtype=values.dtype, device=values.device
     )
-    above = normal[-1] + (values - grid[-1]) * NORMAL_IQR
-    below = normal[0] - (grid[0] - values) * NORMAL_IQR
+    above = normal[-1] + (values - grid[-1]).clamp_max(_MAX_EXCESS) * NORMAL_IQR
+    if tails == "linear":
+        below = normal[0] - (grid[0] - values) * NORMAL_IQR
+        bound = _no_bound
+    else:
+        below, bound = torch.zeros_like(values) + normal[0], _bounded_tail_tensor
     if len(grid) < 2:
-        return torch.where(values > grid[-1], above, below)
+        return bound(torch.where(values > grid[-1], above, below))
     # right=True: at a value the grid repeats, np.interp takes the last repeat, as here
     right = torch.searchsorted(grid, values.detach(), right=True).clamp(1, len(grid) - 1)
     x0, x1, y0, y1 = grid[right - 1], grid[right], normal[right - 1], normal[right]
     slope = torch.where(x1 > x0, (y1 - y0) / (x1 - x0).clamp_min(1e-300), torch.zeros_like(x0))
     inside = y0 + (values - x0) * slope
-    return torch.where(values > grid[-1], above, torch.where(values < grid[0], below, inside))
+    outside = torch.where(values < grid[0], below, inside)
+    return bound(torch.where(values > grid[-1], above, outside))
+
+
+def _no_bound(values: Tensor) -> Tensor:
+    return values
+
+
+def _bounded_tail_tensor(values: Tensor) -> Tensor:
+    """`bounded_tail` on a tensor, differentiable."""
+    excess = (values.abs() - TAIL_START).clamp_min(0.0)
+    return values.sign() * (values.abs().clamp_max(TAIL_START) + excess.log1p())

@@ -8,7 +8,14 @@ from collections.abc import Iterator
 import numpy as np
 import torch
 
-__all__ = ["flush_denormals", "resolve_device", "resolve_seed", "seeded"]
+__all__ = [
+    "flush_denormals",
+    "one_torch_thread",
+    "resolve_device",
+    "resolve_seed",
+    "seeded",
+    "steady_arithmetic",
+]
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
@@ -82,3 +89,29 @@ def _flushing() -> bool:
     """Whether denormal inputs are read as zero right now (probed: torch has no getter)."""
     denormal = torch.tensor([1e-40], dtype=torch.float32)
     return bool((denormal * 1.0).item() == 0.0)
+
+
+@contextlib.contextmanager
+def one_torch_thread() -> Iterator[None]:
+    """Run torch's CPU work on one thread for the block, then restore the setting.
+
+    A float32 matrix product rounds differently with another thread count (MKL splits the
+    sum another way) on some shapes and CPUs; through training that moved scores by up to
+    1 on Satellite between 1 and 4 threads. On one thread a fit is the same whatever
+    OMP_NUM_THREADS or torch.set_num_threads say, and no slower at WVAD's widths (64-wide
+    layers on batches of at most a few thousand rows gain nothing from more threads).
+    """
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+@contextlib.contextmanager
+def steady_arithmetic() -> Iterator[None]:
+    """What every fit and scoring pass runs under: one torch thread (the same scores for
+    any thread count) and denormals flushed (no slow path for near-zero weights)."""
+    with one_torch_thread(), flush_denormals():
+        yield

@@ -28,22 +28,35 @@ class Scaler:
 
     @classmethod
     def fit(cls, X: np.ndarray, method: str, limit: float) -> Scaler:
-        if method == "minmax":
-            offset = X.min(axis=0)
-            span = X.max(axis=0) - offset
-        elif method == "standard":
-            offset = X.mean(axis=0)
-            span = X.std(axis=0)
-        else:
-            offset = np.zeros(X.shape[1])
-            span = np.ones(X.shape[1])
-        with np.errstate(over="ignore"):  # a span beyond float64 scales its column to 0
+        # an overflowing range or spread (inf, or NaN from inf - inf) gives factor 0 or a
+        # non-finite offset, which `training_rows` refuses by column
+        with np.errstate(over="ignore", invalid="ignore"):
+            if method == "minmax":
+                offset = X.min(axis=0)
+                span = X.max(axis=0) - offset
+            elif method == "standard":
+                offset = X.mean(axis=0)
+                span = X.std(axis=0)
+            else:
+                offset = np.zeros(X.shape[1])
+                span = np.ones(X.shape[1])
+            span = np.where(np.isnan(span), np.inf, span)
             factor = 1.0 / np.where(span > 0, span, 1.0)
         return cls(offset, factor, float(limit))
 
     def training_rows(self, X: np.ndarray, names: list[str] | None = None) -> np.ndarray:
-        """The training rows scaled; refuses values beyond the limit, which no later
-        clipping should hide (possible with scaling "standard" or "none")."""
+        """The training rows scaled; refuses a column whose range or spread overflows
+        float64 (it would scale to 0: silently dropped), and values beyond the limit, which
+        no later clipping should hide (possible with scaling "standard" or "none")."""
+        overflow = ~np.isfinite(self.offset) | (self.factor == 0)
+        if overflow.any():
+            column = int(np.flatnonzero(overflow)[0])
+            label = repr(names[column]) if names else str(column)
+            raise ValueError(
+                f"X's column {label} spans more than float64 can hold (from "
+                f"{X[:, column].min():.3g} to {X[:, column].max():.3g}, its range or spread "
+                "overflows); divide it by a large power of ten first"
+            )
         scaled = self._scaled(X)
         far = np.abs(scaled).max(axis=0) > self.limit
         if far.any():

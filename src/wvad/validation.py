@@ -94,7 +94,7 @@ def check_X(X: Any, *, name: str = "X") -> tuple[np.ndarray, list[str] | None]: 
             parts.append(f"infinite values in column(s) {describe_columns(inf_cols, names)}")
         first_row = int(np.flatnonzero(bad.any(axis=1))[0])
         raise ValueError(f"{name} has {'; '.join(parts)} (first bad row: {first_row})")
-    return array, names
+    return np.ascontiguousarray(array), names  # one memory layout: one set of scores
 
 
 def _frame_values(X: Any, names: list[str], name: str) -> np.ndarray:
