@@ -1,10 +1,13 @@
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from wvad import WVAD
-from wvad.persistence import FORMAT_VERSION
+from wvad.persistence import FORMAT_VERSION, MIGRATIONS, READABLE_VERSIONS
+
+FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def _weights(path):
@@ -80,15 +83,44 @@ def test_weights_file_holds_tensors_only(tmp_path, fitted):
     assert all(isinstance(v, torch.Tensor) for v in tensors.values())
 
 
-@pytest.mark.parametrize("version", [FORMAT_VERSION - 1, FORMAT_VERSION + 1])
-def test_other_format_versions_are_refused_by_number(tmp_path, fitted, version):
+@pytest.mark.parametrize("version", [min(READABLE_VERSIONS) - 1, FORMAT_VERSION + 1])
+def test_unreadable_format_versions_are_refused_by_number(tmp_path, fitted, version):
+    from wvad.persistence import _content_hash
+
     path = fitted.save(tmp_path / "model")
     config = json.loads((path / "config.json").read_text())
     config["format_version"] = version
+    config["config_sha256"] = _content_hash(config)
     (path / "config.json").write_text(json.dumps(config))
-    expected = f"format version {version} .*reads version {FORMAT_VERSION}"
-    with pytest.raises(ValueError, match=expected):
+    readable = ", ".join(map(str, READABLE_VERSIONS))
+    with pytest.raises(ValueError, match=f"format version {version} .*reads version.* {readable}"):
         WVAD.load(path)
+
+
+def test_every_older_readable_version_has_a_migration_and_a_fixture():
+    assert set(READABLE_VERSIONS) == {*MIGRATIONS, FORMAT_VERSION}
+    for version in MIGRATIONS:
+        assert (FIXTURES / f"model_v{version}" / "config.json").is_file()
+
+
+def test_a_previous_version_model_folder_loads_and_scores_identically(tmp_path):
+    """tests/fixtures/model_v8 was written by `wvad fit` at format version 8 (commit
+    5189ee5), with the scores `wvad score` gave then."""
+    import shutil
+
+    import pandas as pd
+
+    from wvad.workflow import load_table_model, score_file
+
+    folder = shutil.copytree(FIXTURES / "model_v8", tmp_path / "model")
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    _, spec = load_table_model(folder)
+    assert spec.one_hot == {"colour": ["blue", "red"]} and spec.id_col == "rid"
+    out = tmp_path / "scores.csv"
+    score_file(folder, FIXTURES / "model_v8_data.csv", out)
+    expected = pd.read_csv(FIXTURES / "model_v8_scores.csv")
+    assert pd.read_csv(out).equals(expected)
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before  # read, not rewritten
 
 
 def test_a_foreign_or_mismatched_directory_is_refused(tmp_path, fitted):
@@ -150,14 +182,14 @@ def test_a_save_that_dies_midway_leaves_the_previous_model_whole(tmp_path, fitte
     X = np.random.default_rng(0).random((20, 6))
     path = fitted.save(tmp_path / "model")
     before = fitted.decision_function(X)
-    real = persistence._atomic_write
+    real = persistence._write_bytes
 
-    def dies_on_the_config(target, write, *, binary):
+    def dies_on_the_config(target, payload, *, replace):
         if target.name == "config.json":
             raise KeyboardInterrupt  # killed after the weights, before the config
-        return real(target, write, binary=binary)
+        return real(target, payload, replace=replace)
 
-    monkeypatch.setattr(persistence, "_atomic_write", dies_on_the_config)
+    monkeypatch.setattr(persistence, "_write_bytes", dies_on_the_config)
     other = WVAD(n_clusters=2, random_state=1, pretrain_epochs=1, warmup_epochs=1, joint_epochs=1)
     other.fit(X, np.r_[np.zeros(17), np.ones(3)].astype(int))
     with pytest.raises(KeyboardInterrupt):

@@ -10,7 +10,7 @@ estimator's public fitted attributes only; the parts know their own tensors.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -33,8 +33,15 @@ SAVED += ("n_labeled_", "n_known_normal_", "score_mode_", "fit_seconds_", "histo
 SAVED += ("flagged_share_",)
 
 
-def save_wvad(model: WVAD, path: Path, *, overwrite: bool) -> Path:
-    """Write fitted `model` to the directory `path`."""
+def save_wvad(
+    model: WVAD,
+    path: Path,
+    *,
+    overwrite: bool,
+    documents: dict[str, dict[str, Any]] | None = None,
+) -> Path:
+    """Write fitted `model` to the directory `path`, with further JSON `documents` (by file
+    name) under the same checksums."""
     params = {k: v for k, v in model.get_params().items() if k not in CONFIG_FIELDS}
     if not isinstance(model.random_state, (int, type(None))):
         params["random_state"] = model.seed_  # a Generator has no JSON form
@@ -46,12 +53,18 @@ def save_wvad(model: WVAD, path: Path, *, overwrite: bool) -> Path:
     tensors |= {f"scaler.{k}": v for k, v in model.scaler_.state().items()}
     tensors |= {f"score.{k}": v for k, v in model.score_.state().items()}
     description = {"config": model.config_.to_dict(), "params": params, "fitted": fitted}
-    return write_model(path, description, tensors, overwrite=overwrite)
+    return write_model(path, description, tensors, overwrite=overwrite, documents=documents)
 
 
-def load_wvad(cls: type[WVAD], path: Path, device: str | None) -> WVAD:
-    """Rebuild the fitted WVAD saved in `path` (on `device`, else the saved one's)."""
-    description, tensors = read_model(path)
+def load_wvad(
+    cls: type[WVAD], path: Path, device: str | None
+) -> tuple[WVAD, dict[str, dict[str, Any]]]:
+    """Rebuild the fitted WVAD saved in `path` (on `device`, else the saved one's); returns
+    it with the directory's further documents."""
+    if device is not None:
+        resolve_device(device)  # a device that is not there is named before any file is read
+    files = read_model(path)
+    description, tensors = files.description, files.tensors
     with unreadable_model(path):
         config = Config.from_dict(description["config"])
         model = cls(**config.params(), **description["params"])
@@ -71,4 +84,4 @@ def load_wvad(cls: type[WVAD], path: Path, device: str | None) -> WVAD:
         )
         model.decision_scores_ = tensors["decision_scores"].numpy()
     model.labels_ = (model.decision_scores_ > model.threshold_).astype(np.int64)
-    return model
+    return model, files.documents

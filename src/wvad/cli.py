@@ -9,15 +9,19 @@ adder to `SUBCOMMANDS`. Mistakes a user can make raise ValueError / OSError / Be
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import signal
 import sys
 import textwrap
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from wvad import __version__
 from wvad.config import SCORE_MODES
+from wvad.presets import PRESETS
 
 __all__ = ["SUBCOMMANDS", "build_parser", "main"]
 
@@ -28,6 +32,38 @@ DEFAULT_BENCH_MODELS = ("wvad", "peers")
 
 class UsageError(Exception):
     """Bad command-line arguments (raised instead of argparse's print-usage-and-exit)."""
+
+
+class Terminated(BaseException):
+    """The process was asked to stop (SIGTERM, SIGHUP): raised where it runs, so every
+    half-written output is removed on the way out, as for Ctrl-C."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+#: The signals a command stops on cleanly (SIGINT is Python's KeyboardInterrupt).
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
+@contextlib.contextmanager
+def _stop_cleanly_on_signals() -> Iterator[None]:
+    """While a command runs, turn STOP_SIGNALS into `Terminated` (main thread only: Python
+    delivers signals there); the previous handlers come back afterwards."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: Any) -> None:
+        raise Terminated(signum)
+
+    previous = {sig: signal.signal(sig, stop) for sig in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -326,8 +362,9 @@ def _add_fit(sub: argparse._SubParsersAction) -> None:
         "fit",
         "fit WVAD on a CSV or Parquet table and save the model folder",
         "Fit WVAD on DATA (.csv, .tsv, .parquet, .pq). The label column holds 1 for known "
-        "anomalies and 0 or empty for unlabeled rows. Features are every other column (but "
-        "the id column) unless --features names them; they must be numeric unless --one-hot. "
+        "anomalies, 0 for known normal rows and is empty for unlabeled rows. Features are "
+        "every other column (but the id column) unless --features names them; they must be "
+        "numeric unless --one-hot. "
         "The model folder holds the model, its fitted scaling and table.json (columns, "
         "categories, source file).",
         "wvad fit data.csv --label-col is_fraud --id-col txn_id --out model/",
@@ -407,7 +444,12 @@ def _add_fit(sub: argparse._SubParsersAction) -> None:
         nargs=3,
         type=_count,
         metavar=("E1", "E2", "E3"),
-        help="pretrain, warm-up and joint epochs (default: preset's 50 100 400)",
+        help="pretrain, warm-up and joint epochs (default: the preset's; "
+        + "; ".join(
+            f"{name}: {c.pretrain_epochs} {c.warmup_epochs} {c.joint_epochs}"
+            for name, c in PRESETS.items()
+        )
+        + ")",
     )
     epochs.add_argument(
         "--epochs-scale",
@@ -420,7 +462,6 @@ def _add_fit(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
-    from wvad.presets import PRESETS
     from wvad.workflow import fit_table
 
     epochs = args.epochs
@@ -801,10 +842,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"wvad: error: choose a command: {names} (see `wvad --help`)", file=sys.stderr)
         return EXIT_USAGE
     try:
-        return int(args.func(args) or EXIT_OK)
+        with _stop_cleanly_on_signals():
+            return int(args.func(args) or EXIT_OK)
     except KeyboardInterrupt:
         print(f"wvad {args.command}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Terminated as stop:
+        print(f"wvad {args.command}: stopped by {stop}", file=sys.stderr)
+        return 128 + stop.signum
     except _user_errors() as exc:
         if args.traceback:
             raise

@@ -288,7 +288,7 @@ def score_file_dask(
     with dask_client(address) as client:
         scores = _lazy_scores(scorer, ddf[columns], keep)
         futures = client.compute(scores.to_delayed())
-        with AtomicTableWriter(out) as writer:
+        with AtomicTableWriter(out, replace=force) as writer:
             for future in futures:
                 frame = future.result().reset_index(drop=True)
                 future.release()

@@ -1,35 +1,47 @@
-"""Model directories on disk: config.json (what the model is) and one weights file.
+"""Model directories on disk: config.json (what the model is), one weights file, and any
+further JSON documents (the command line's table.json).
 
 This module knows files and the format version, nothing about what a model holds: the
-estimator hands it a JSON-able description and a flat dict of tensors, and gets them back.
+estimator hands it a JSON-able description, a flat dict of tensors and the documents, and
+gets them back.
 
-A directory cannot lie about itself: config.json records the SHA-256 of the weights file
-and of its own content, and loading refuses a truncated, edited, foreign, newer-format or
-incomplete directory with one message that names the file. No pickle: the weights file
-holds tensors only and is read with `torch.load(weights_only=True)`.
+A directory cannot lie about itself: config.json records the SHA-256 of the weights file,
+of every document and of its own content, and loading refuses a truncated, edited,
+foreign, newer-format or incomplete directory, or one that mixes two models' files, with
+one message that names the file. No pickle: the weights file holds tensors only and is
+read with `torch.load(weights_only=True)`.
 
-Saving is atomic: the weights go to a new file named by its hash, then config.json is
-replaced in one rename. Until that rename the old config.json names the old weights, which
-stay until after it, so a crash at any point leaves either the previous model or the new
-one, whole.
+Format policy: a wvad writes `FORMAT_VERSION` and reads it and every older version that
+`MIGRATIONS` lifts, one version at a time, so a model saved before an upgrade still loads
+(tests/fixtures holds a directory of each readable older version); a newer version is
+refused with the versions this wvad reads.
+
+Saving is atomic per file (`wvad.files.staged`): the weights go to a new file named by
+their hash, the documents next, then config.json in one rename. A crash before that rename
+leaves the previous config.json and weights; where the documents had changed too, loading
+refuses the folder, naming the document, rather than mixing the two.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import json
 import os
-import tempfile
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from wvad.files import staged
+
 __all__ = [
     "FORMAT",
     "FORMAT_VERSION",
+    "ModelFiles",
     "prefixed",
     "read_model",
     "read_versioned_json",
@@ -38,17 +50,27 @@ __all__ = [
 ]
 
 FORMAT = "wvad-model"
-#: The one model format this wvad reads and writes; any other version is refused.
-FORMAT_VERSION = 8
+#: The model format this wvad writes; it reads this and the versions `MIGRATIONS` lift.
+FORMAT_VERSION = 9
 CONFIG_FILE = "config.json"
+#: config.json's key for the further JSON files of a model and their SHA-256.
+DOCUMENTS = "documents"
 WEIGHTS_PREFIX = "weights-"
 _CHECKSUM = "config_sha256"
 
 
 def write_model(
-    path: Path, description: dict[str, Any], tensors: dict[str, torch.Tensor], *, overwrite: bool
+    path: Path,
+    description: dict[str, Any],
+    tensors: dict[str, torch.Tensor],
+    *,
+    overwrite: bool,
+    documents: dict[str, dict[str, Any]] | None = None,
 ) -> Path:
-    """Write a model directory; refuses a non-empty directory unless `overwrite`."""
+    """Write a model directory; refuses a non-empty directory unless `overwrite`.
+
+    `documents` are further JSON files of the model (by file name, e.g. the table
+    description), each recorded in config.json by its SHA-256 like the weights."""
     from wvad import __version__
 
     if path.exists() and not path.is_dir():
@@ -58,37 +80,55 @@ def write_model(
             f"{path} is not empty; pass overwrite=True to replace the model in it"
         )
     path.mkdir(parents=True, exist_ok=True)
-    cpu = {k: v.detach().cpu() for k, v in tensors.items()}
-    staged = _atomic_write(path / ".weights.pt", lambda f: torch.save(cpu, f), binary=True)
-    digest = _sha256(staged)
+    buffer = io.BytesIO()
+    torch.save({k: v.detach().cpu() for k, v in tensors.items()}, buffer)
+    payload = buffer.getvalue()
+    digest = hashlib.sha256(payload).hexdigest()
     weights = path / f"{WEIGHTS_PREFIX}{digest[:16]}.pt"
-    os.replace(staged, weights)
+    _write_bytes(weights, payload, replace=True)  # the same name holds the same bytes
+    texts = {
+        name: json.dumps(content, indent=2).encode() for name, content in (documents or {}).items()
+    }
     config = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "wvad_version": __version__,
         "torch_version": torch.__version__,
         "weights": {"file": weights.name, "sha256": digest},
+        DOCUMENTS: {name: hashlib.sha256(text).hexdigest() for name, text in texts.items()},
         **description,
     }
     config = json.loads(json.dumps(config))  # as it will read back: lists, plain floats
     config[_CHECKSUM] = _content_hash(config)
-    _atomic_write(path / CONFIG_FILE, lambda f: json.dump(config, f, indent=2), binary=False)
+    for name, text in texts.items():
+        _write_bytes(path / name, text, replace=True)
+    _write_bytes(path / CONFIG_FILE, json.dumps(config, indent=2).encode(), replace=overwrite)
     for old in path.glob(f"{WEIGHTS_PREFIX}*.pt"):  # what the replaced config named
         if old != weights:
             old.unlink(missing_ok=True)
     return path
 
 
-def read_model(path: Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
-    """The description and tensors of the model directory `path`, or an error that names
-    the file and what is wrong with it."""
+@dataclass(frozen=True)
+class ModelFiles:
+    """What a model directory holds, checked: the description (config.json), the tensors
+    and the further JSON documents by file name."""
+
+    description: dict[str, Any]
+    tensors: dict[str, torch.Tensor]
+    documents: dict[str, dict[str, Any]]
+
+
+def read_model(path: Path) -> ModelFiles:
+    """The description, tensors and documents of the model directory `path`, or an error
+    that names the file and what is wrong with it. A directory of an older format version
+    is read through its migration (`MIGRATIONS`)."""
     config_path = path / CONFIG_FILE
     if not path.is_dir():
         raise FileNotFoundError(f"no model directory at {path}")
     if not config_path.is_file():
         raise FileNotFoundError(f"{path} is not a WVAD model directory: {CONFIG_FILE} is missing")
-    description = read_versioned_json(config_path, FORMAT, FORMAT_VERSION, "model")
+    description = read_versioned_json(config_path, FORMAT, READABLE_VERSIONS, "model")
     if description.pop(_CHECKSUM, None) != _content_hash(description):
         raise ValueError(f"{config_path} was changed after it was saved (its checksum differs)")
     weights = description.get("weights")
@@ -101,6 +141,14 @@ def read_model(path: Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
         raise ValueError(
             f"{weights_path} is damaged: its checksum differs from the one {CONFIG_FILE} recorded"
         )
+    tensors = _read_tensors(weights_path)
+    documents = _read_documents(path, description)
+    for version in range(description["format_version"], FORMAT_VERSION):
+        description, documents = MIGRATIONS[version](path, description, documents)
+    return ModelFiles(description, tensors, documents)
+
+
+def _read_tensors(weights_path: Path) -> dict[str, torch.Tensor]:
     try:
         tensors = torch.load(weights_path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many kinds for a damaged archive
@@ -109,7 +157,59 @@ def read_model(path: Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
         isinstance(v, torch.Tensor) for v in tensors.values()
     ):
         raise ValueError(f"{weights_path} does not hold a wvad model's tensors")
-    return description, tensors
+    return tensors
+
+
+def _read_documents(path: Path, description: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The JSON documents config.json names, each checked against its recorded SHA-256."""
+    recorded = description.get(DOCUMENTS, {})
+    if not isinstance(recorded, dict):
+        raise ValueError(f"{path / CONFIG_FILE} lists its documents wrongly")
+    documents = {}
+    for name, digest in recorded.items():
+        document = path / Path(name).name
+        if not document.is_file():
+            raise FileNotFoundError(f"{path} is incomplete: {document.name} is missing")
+        if _sha256(document) != digest:
+            raise ValueError(
+                f"{document} was changed after the model was saved (its checksum differs "
+                f"from the one {CONFIG_FILE} recorded)"
+            )
+        documents[name] = _json_object(document)
+    return documents
+
+
+def _json_object(path: Path) -> dict[str, Any]:
+    try:
+        payload = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{path} is damaged: {exc}") from None
+    if not isinstance(payload, dict):
+        raise ValueError(f"{path} does not hold a JSON object")
+    return payload
+
+
+def _from_version_8(
+    path: Path, description: dict[str, Any], documents: dict[str, dict[str, Any]]
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """Version 8 recorded no documents: its table.json, where there is one, is read as
+    it is (no checksum to check it against). Its pieces were Gaussianised with linear
+    tails on both sides, which its configuration did not name."""
+    table = path / "table.json"
+    if table.is_file():
+        documents = {**documents, table.name: _json_object(table)}
+    config = description.get("config")
+    if isinstance(config, dict) and isinstance(config.get("fusion"), dict):
+        config = {**config, "fusion": {**config["fusion"], "tails": "linear"}}
+    return {**description, "config": config, "format_version": 9}, documents
+
+
+#: How a directory of format version v is read as version v + 1 (after its checks).
+MIGRATIONS: dict[int, Callable[..., tuple[dict[str, Any], dict[str, dict[str, Any]]]]] = {
+    8: _from_version_8,
+}
+#: Every format version this wvad reads: its own and those it migrates.
+READABLE_VERSIONS = (*sorted(MIGRATIONS), FORMAT_VERSION)
 
 
 @contextlib.contextmanager
@@ -122,21 +222,22 @@ def unreadable_model(path: Path) -> Iterator[None]:
         raise ValueError(f"the weights in {path} do not match its {CONFIG_FILE}: {exc}") from None
 
 
-def read_versioned_json(path: Path, fmt: str, version: int, what: str) -> dict[str, Any]:
-    """Read a JSON file wvad wrote with "format" and "format_version" keys, or say why not."""
-    try:
-        payload = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"{path} is damaged: {exc}") from None
-    if not isinstance(payload, dict) or payload.get("format") != fmt:
+def read_versioned_json(
+    path: Path, fmt: str, versions: int | tuple[int, ...], what: str
+) -> dict[str, Any]:
+    """Read a JSON file wvad wrote with "format" and "format_version" keys, or say why not;
+    `versions` are the format versions accepted."""
+    versions = (versions,) if isinstance(versions, int) else versions
+    payload = _json_object(path)
+    if payload.get("format") != fmt:
         raise ValueError(f"{path} does not describe a wvad {what}")
-    if payload.get("format_version") != version:
+    if payload.get("format_version") not in versions:
         written = (
             f" (written by wvad {payload['wvad_version']})" if "wvad_version" in payload else ""
         )
         raise ValueError(
             f"{path} holds {what} format version {payload.get('format_version')}{written}; "
-            f"this wvad reads version {version}"
+            f"this wvad reads version(s) {', '.join(map(str, versions))}"
         )
     return payload
 
@@ -146,19 +247,12 @@ def prefixed(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.T
     return {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
 
 
-def _atomic_write(target: Path, write: Callable[[Any], None], *, binary: bool) -> Path:
-    """Write into a temporary file beside `target`, fsync it, then rename it into place."""
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb" if binary else "w") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+def _write_bytes(target: Path, payload: bytes, *, replace: bool) -> None:
+    """Write `payload` to `target` whole or not at all (`wvad.files.staged`), fsynced."""
+    with staged(target, replace=replace) as tmp, tmp.open("wb") as handle:
+        handle.write(payload)
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 def _sha256(path: Path) -> str:

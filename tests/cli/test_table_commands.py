@@ -11,7 +11,7 @@ import torch
 from cli_helpers import EPOCHS, FEATURES, run
 
 from wvad import WVAD
-from wvad.workflow import TableSpec
+from wvad.workflow import load_table_model
 from wvad.workflow.tables import encode_features
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -265,7 +265,7 @@ def test_one_hot_categories_are_saved_and_unseen_ones_encode_as_zeros(
         capsys, *base, "--features", *FEATURES, "colour", "--one-hot", "--out", model_dir
     )
     assert code == 0
-    spec = TableSpec.load(model_dir, None)
+    _, spec = load_table_model(model_dir)
     assert spec.one_hot == {"colour": ["blue", "red"]}
     assert spec.features == [*FEATURES, "colour=blue", "colour=red"]
 

@@ -9,11 +9,9 @@ so a truncated or altered file is never read as data.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import http.client
 import os
-import tempfile
 import urllib.error
 import urllib.request
 import warnings
@@ -24,6 +22,7 @@ import numpy as np
 
 from wvad.data.readers import read_npz
 from wvad.data.registry import SHIPPED_DATASETS, DatasetInfo, get_info
+from wvad.files import staged
 
 __all__ = [
     "ChecksumError",
@@ -125,17 +124,10 @@ def _download(info: DatasetInfo, folder: Path, fetch: Fetch, timeout: float) -> 
         where = f"the download from {info.url}"
         raise ChecksumError(_mismatch(info, where, actual) + "; it was not cached")
     target = folder / info.filename
-    handle, temp_name = tempfile.mkstemp(dir=folder, prefix=f".{info.filename}.", suffix=".part")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(payload)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp_name, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp_name)
-        raise
+    with staged(target, replace=True) as tmp, tmp.open("wb") as out:
+        out.write(payload)
+        out.flush()
+        os.fsync(out.fileno())
     return target
 
 

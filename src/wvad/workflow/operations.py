@@ -147,7 +147,11 @@ def fit_table(
         raise ValueError(f"epochs must be three counts >= 0 (pretrain warmup joint); got {epochs}")
 
     text = [id_col] if id_col else []
-    frames = list(iter_chunks(data, [*text, *features, label_col], 1_000_000, text_columns=text))
+    frames = list(
+        iter_chunks(
+            data, [*text, *features, label_col], 1_000_000, text_columns=[*text, label_col]
+        )
+    )
     pd = _import_pandas()
     frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     if len(frame) == 0:
@@ -205,18 +209,21 @@ def fit_table(
     )
     model.fit(X, y, known_normal=normal)
     spec.versions = _versions()
-    model.save(out, overwrite=force)
-    spec.save(out)
+    from wvad.archive import save_wvad
+
+    save_wvad(model, out, overwrite=force, documents={SPEC_FILE: spec.document()})
     return FitResult(model=model, spec=spec, model_dir=out)
 
 
 def load_table_model(model_dir: str | Path) -> tuple[Any, TableSpec]:
-    """The model and its table description; errors name what is wrong with the folder."""
+    """The model and its table description (checked with the model's files); errors name
+    what is wrong with the folder."""
+    from wvad.archive import load_wvad
     from wvad.estimator import WVAD
 
     model_dir = Path(model_dir)
-    model = WVAD.load(model_dir, device="cpu")
-    return model, TableSpec.load(model_dir, model)
+    model, documents = load_wvad(WVAD, model_dir, "cpu")
+    return model, TableSpec.from_document(documents.get(SPEC_FILE), model, model_dir)
 
 
 # -- score ------------------------------------------------------------------------------------
@@ -255,9 +262,11 @@ def score_file(
     chunks = iter_chunks(data, spec.read_columns(), chunk_rows, text_columns=text)
     with (
         tqdm(total=count_rows(data), disable=not progress, desc="score", unit="row") as bar,
-        AtomicTableWriter(out) as writer,
+        AtomicTableWriter(out, replace=force) as writer,
     ):
         for frame in chunks:
+            if len(frame) == 0:  # a file of a header alone
+                continue
             X = encode_features(frame, spec, n_rows, data.name)
             scores = model.decision_function(X)
             predicted = (scores > model.threshold_).astype(np.int64)

@@ -6,8 +6,6 @@ runs headless and inside other programs' plotting sessions alike.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -15,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from wvad.data.readers import _existing_file
+from wvad.files import staged
 from wvad.workflow.operations import DEFAULT_CHUNK_ROWS, explain_rows, load_table_model
 from wvad.workflow.tables import (
     check_columns,
@@ -49,15 +48,10 @@ def _figure(width: float, height: float) -> Any:
     return figure
 
 
-def _save(figure: Any, target: Path) -> Path:
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+def _save(figure: Any, target: Path, *, replace: bool) -> Path:
+    """Write `figure` as a PNG to `target` (over an existing file only if `replace`)."""
+    with staged(target, replace=replace) as tmp:
         figure.savefig(tmp, format="png")
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return target
 
 
@@ -172,7 +166,7 @@ def plot_model(
     note = f"first {len(points)} of {offset} rows" if len(points) < offset else f"{offset} rows"
     ax.set_title(f"Latent space (PCA of z), {note}")
     ax.legend(loc="best", fontsize=7, markerscale=1.5)
-    written["latent"] = _save(figure, targets["latent"])
+    written["latent"] = _save(figure, targets["latent"], replace=force)
 
     # scores
     figure = _figure(6.5, 4.0)
@@ -187,7 +181,7 @@ def plot_model(
     ax.set_ylabel("rows")
     ax.set_title(f"Scores: {int(flagged.sum())} of {offset} rows above the threshold")
     ax.legend(fontsize=8)
-    written["scores"] = _save(figure, targets["scores"])
+    written["scores"] = _save(figure, targets["scores"], replace=force)
 
     # ROC and precision-recall
     if labels is not None and 0 < labels.sum() < len(labels):
@@ -210,7 +204,7 @@ def plot_model(
         right.axhline(labels.mean(), color="grey", linestyle=":")
         right.set(xlabel="recall", ylabel="precision")
         right.set_title(f"Precision-recall (AUPRC {average_precision_score(labels, scores):.3f})")
-        written["curves"] = _save(figure, targets["curves"])
+        written["curves"] = _save(figure, targets["curves"], replace=force)
 
     # training curves
     history = model.history_
@@ -238,17 +232,18 @@ def plot_model(
         ]
         figure.legend(handles=handles, loc="outside lower center", ncols=len(handles))
         figure.suptitle("Training history (per-epoch means)")
-        written["training"] = _save(figure, targets["training"])
+        written["training"] = _save(figure, targets["training"], replace=force)
     if rows:
         explained = explain_rows(model_dir, data, rows, by_id=by_id, chunk_rows=chunk_rows)
-        written["contributions"] = _contributions(explained, targets["contributions"])
+        target = targets["contributions"]
+        written["contributions"] = _contributions(explained, target, replace=force)
     for name, target in targets.items():  # with force: no stale picture from an earlier run
         if name not in written:
             target.unlink(missing_ok=True)
     return written
 
 
-def _contributions(explained: list[dict[str, Any]], target: Path) -> Path:
+def _contributions(explained: list[dict[str, Any]], target: Path, *, replace: bool) -> Path:
     """One row of panels per explained row: its pieces' contributions (which add up to the
     score) and its top columns' contributions to its distance from a typical normal row's."""
     figure = _figure(10.0, 2.6 * len(explained))
@@ -274,7 +269,7 @@ def _contributions(explained: list[dict[str, Any]], target: Path) -> Path:
         right.axvline(0, color="grey", lw=0.8)
         gap = r["score"] - r["reference_score"]
         right.set_title(f"columns' contributions to score - typical ({gap:+.3g})", fontsize=9)
-    return _save(figure, target)
+    return _save(figure, target, replace=replace)
 
 
 def _patch(colour: str, label: str) -> Any:

@@ -7,9 +7,8 @@ Row numbers in messages and outputs are 0-based data rows (the header is not cou
 from __future__ import annotations
 
 import difflib
-import json
 import os
-import tempfile
+import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -18,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from wvad.data.readers import _existing_file, _import_pandas, _unknown_column
-from wvad.persistence import read_versioned_json
+from wvad.files import staged
 
 __all__ = [
     "SPEC_FILE",
@@ -61,28 +60,51 @@ class TableSpec:
     preset: str | None = None
     versions: dict[str, str] = field(default_factory=dict)
 
-    def save(self, model_dir: Path) -> Path:
-        payload = {"format": SPEC_FORMAT, "format_version": SPEC_VERSION, **asdict(self)}
-        target = model_dir / SPEC_FILE
-        atomic_write_text(target, json.dumps(payload, indent=2))
-        return target
+    def document(self) -> dict[str, Any]:
+        """The JSON object saved as table.json, under the model's checksums."""
+        return {"format": SPEC_FORMAT, "format_version": SPEC_VERSION, **asdict(self)}
 
     @classmethod
-    def load(cls, model_dir: Path, model: Any) -> TableSpec:
-        """Read table.json; a model saved by `WVAD.save` alone gets a spec from its columns."""
-        path = model_dir / SPEC_FILE
-        if not path.is_file():
+    def from_document(cls, payload: dict[str, Any] | None, model: Any, where: Path) -> TableSpec:
+        """The spec of a model folder's table.json (`payload`, None where there is none:
+        a model saved by `WVAD.save` gets a spec from its column names), checked against
+        the model it describes."""
+        if payload is None:
             names = getattr(model, "feature_names_in_", None)
             if names is None:
                 raise ValueError(
-                    f"{model_dir} has no {SPEC_FILE} and its model has no column names; "
+                    f"{where} has no {SPEC_FILE} and its model has no column names; "
                     "fit it with `wvad fit` (or fit WVAD on a pandas DataFrame)"
                 )
             names = [str(n) for n in names]
             return cls(input_columns=names, features=names)
-        payload = read_versioned_json(path, SPEC_FORMAT, SPEC_VERSION, "table")
+        source = where / SPEC_FILE
+        if payload.get("format") != SPEC_FORMAT or payload.get("format_version") != SPEC_VERSION:
+            raise ValueError(f"{source} does not describe a wvad table (version {SPEC_VERSION})")
         known = set(cls.__dataclass_fields__)
-        return cls(**{k: v for k, v in payload.items() if k in known})
+        missing = [k for k in ("input_columns", "features") if k not in payload]
+        if missing:
+            raise ValueError(f"{source} lacks {', '.join(map(repr, missing))}")
+        try:
+            spec = cls(**{k: v for k, v in payload.items() if k in known})
+        except TypeError as exc:
+            raise ValueError(f"{source} is not a table description: {exc}") from None
+        spec.check(model, source)
+        return spec
+
+    def check(self, model: Any, source: Path) -> None:
+        """Refuse a spec that does not describe `model`'s columns."""
+        encoded = []
+        for column in self.input_columns:
+            categories = self.one_hot.get(column)
+            encoded += [column] if categories is None else one_hot_names(column, categories)
+        names = getattr(model, "feature_names_in_", None)
+        expected = None if names is None else [str(n) for n in names]
+        if encoded != list(self.features) or (expected is not None and encoded != expected):
+            raise ValueError(
+                f"{source} does not describe this model's columns (it encodes "
+                f"{len(encoded)} column(s), the model reads {model.n_features_in_})"
+            )
 
     def read_columns(self, *, with_label: bool = False) -> list[str]:
         """Columns to read from a data file: id, features and optionally the label."""
@@ -110,20 +132,29 @@ def _sep(path: Path) -> str:
 
 
 def table_columns(path: str | os.PathLike[str]) -> list[str]:
-    """The column names of a CSV or Parquet file, read without loading its rows."""
+    """The column names of a CSV or Parquet file, read without loading its rows; refuses a
+    file that names two columns alike (a reader would rename one, e.g. to 'a.1')."""
     path = _existing_file(path)
     kind = table_kind(path)
     pd = _import_pandas()
     try:
-        if kind == "csv":
-            return [str(c) for c in pd.read_csv(path, nrows=0, sep=_sep(path)).columns]
-        import pyarrow.parquet as pq
+        if kind == "csv":  # header=None: the names as written, not de-duplicated
+            header = pd.read_csv(path, sep=_sep(path), header=None, nrows=1, dtype=str)
+            names = ["" if pd.isna(c) else str(c) for c in header.iloc[0]]
+        else:
+            import pyarrow.parquet as pq
 
-        return [str(c) for c in pq.ParquetFile(path).schema_arrow.names]
-    except (ValueError, OSError) as exc:
+            names = [str(c) for c in pq.ParquetFile(path).schema_arrow.names]
+    except Exception as exc:  # pandas, pyarrow and the CSV parser raise their own types
         raise ValueError(f"{path} is not a readable {kind} file ({exc})") from None
-    except Exception as exc:  # pyarrow and the CSV parser raise their own error types
-        raise ValueError(f"{path} is not a readable {kind} file ({exc})") from None
+    repeated = sorted({c for c in names if names.count(c) > 1})
+    if repeated:
+        where = "; ".join(
+            f"{c!r} (columns {', '.join(str(i) for i, n in enumerate(names) if n == c)})"
+            for c in repeated
+        )
+        raise ValueError(f"{path.name} names more than one column alike: {where}; rename them")
+    return names
 
 
 def check_columns(path: Path, wanted: Sequence[str], present: Sequence[str]) -> None:
@@ -332,45 +363,37 @@ def same_file(a: Path, b: Path) -> bool:
 
 
 def check_output_path(out: Path, inputs: Sequence[Path], *, force: bool) -> None:
-    """Never the input; an existing output only with force."""
+    """Before any work: never the input, never a folder, an existing file only with force,
+    and a folder that exists and can be written to."""
     for source in inputs:
         if same_file(out, source):
             raise ValueError(f"output {out} is the input file {source}; choose another path")
+    if out.is_dir():
+        raise IsADirectoryError(f"{out} is a folder; name a file to write the scores to")
     if out.exists() and not force:
         raise FileExistsError(f"{out} already exists; pass --force to replace it")
     if not out.parent.is_dir():
         raise FileNotFoundError(f"the folder of {out} does not exist: {out.parent}")
-
-
-def atomic_write_text(target: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    if not os.access(out.parent, os.W_OK | os.X_OK):
+        raise PermissionError(f"cannot write in the folder of {out}: {out.parent}")
 
 
 class AtomicTableWriter:
     """Write a CSV or Parquet file chunk by chunk into a temporary file beside the target,
-    moved into place (os.replace) only when every chunk is written; on any error or
-    interruption the temporary file is removed and the target is left as it was."""
+    published only when every chunk is written (`wvad.files.staged`: without `replace`
+    never over a file that appeared meanwhile); on any error or interruption the
+    temporary file is removed and the target is left as it was."""
 
-    def __init__(self, target: Path) -> None:
+    def __init__(self, target: Path, *, replace: bool = False) -> None:
         self.target = target
         self.kind = table_kind(target)
+        self._staging = staged(target, replace=replace)
         self._tmp: Path | None = None
         self._file: Any = None
         self._parquet: Any = None
 
     def __enter__(self) -> AtomicTableWriter:
-        fd, tmp = tempfile.mkstemp(
-            dir=self.target.parent, prefix=f".{self.target.name}.", suffix=".tmp"
-        )
-        os.close(fd)
-        self._tmp = Path(tmp)
+        self._tmp = self._staging.__enter__()
         if self.kind == "csv":
             self._file = open(self._tmp, "w", newline="")  # closed in __exit__
         return self
@@ -388,14 +411,13 @@ class AtomicTableWriter:
             self._parquet = pq.ParquetWriter(self._tmp, table.schema)
         self._parquet.write_table(table.cast(self._parquet.schema))
 
-    def __exit__(self, exc_type, exc, tb) -> None:
+    def __exit__(self, exc_type, exc, tb) -> bool | None:
         try:
             if self._file is not None:
                 self._file.close()
             if self._parquet is not None:
                 self._parquet.close()
-        finally:
-            if exc_type is None:
-                os.replace(self._tmp, self.target)
-            else:
-                self._tmp.unlink(missing_ok=True)
+        except BaseException:
+            self._staging.__exit__(*sys.exc_info())  # removes the temporary file
+            raise
+        return self._staging.__exit__(exc_type, exc, tb)
