@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint clean
+.PHONY: demo test test-floor lint clean
 
 $(STAMP): pyproject.toml constraints/dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,5 +23,21 @@ lint: $(STAMP)
 test: lint
 	$(PY) -m pytest -q -n auto
 
+# The suite's core against the oldest versions pyproject.toml declares (constraints/floor.txt),
+# in a second environment .floor; CI runs it after `make test`.
+FLOOR := .floor
+FLOOR_TESTS := tests/test_estimator.py tests/test_persistence.py tests/test_sklearn_contract.py \
+	tests/evidence tests/data/test_readers.py
+
+$(FLOOR)/.installed: pyproject.toml constraints/floor.txt
+	test -x $(FLOOR)/bin/python || $(PYTHON) -m venv $(FLOOR)
+	$(FLOOR)/bin/python -m pip install -q --upgrade pip
+	$(FLOOR)/bin/python -m pip install -q --only-binary :all: -c constraints/floor.txt \
+		-e ".[data]" pytest hypothesis
+	touch $@
+
+test-floor: $(FLOOR)/.installed
+	$(FLOOR)/bin/python -m pytest -q -p no:cacheprovider $(FLOOR_TESTS)
+
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(FLOOR) build dist src/*.egg-info .pytest_cache .ruff_cache
