@@ -161,10 +161,17 @@ def test_every_option_with_a_default_says_it_in_its_help():
 
 
 def test_dataset_groups_and_the_halves_cover_the_registry_once():
-    from wvad.data.registry import REGISTRY, REPORT_DATASETS, TUNING_DATASETS, expand_datasets
+    from wvad.data.registry import (
+        REGISTRY,
+        REPORT_DATASETS,
+        SCALE_DATASETS,
+        TUNING_DATASETS,
+        expand_datasets,
+    )
 
-    assert set(REPORT_DATASETS).isdisjoint(TUNING_DATASETS)
-    assert sorted(REPORT_DATASETS + TUNING_DATASETS) == sorted(REGISTRY)
+    halves = (REPORT_DATASETS, TUNING_DATASETS, SCALE_DATASETS)
+    assert sorted(sum(halves, ())) == sorted(REGISTRY)  # each table in exactly one
+    assert len(TUNING_DATASETS) == 18 and len(REPORT_DATASETS) == 8
     assert {"letter", "ionosphere", "satellite"} <= set(REPORT_DATASETS)
     assert expand_datasets(["paper", "letter", "tuning"])[:4] == [
         "letter",
@@ -202,5 +209,5 @@ def test_bench_with_label_counts_only_runs_no_ratio(monkeypatch, tmp_path):
         ]
     )
     datasets, ratios, seeds = seen["args"][:3]
-    assert len(datasets) == 8 and ratios == [] and seeds == "auto"
+    assert len(datasets) == 18 and ratios == [] and seeds == "auto"
     assert seen["kw"]["label_counts"] == [1, 3]

@@ -18,7 +18,7 @@ from wvad.data.registry import ADBENCH_URL, REGISTRY
 
 
 def test_registry_entries_are_consistent():
-    assert len(REGISTRY) == 16
+    assert len(REGISTRY) == 31
     assert set(PAPER_DATASETS) <= set(REGISTRY)
     assert list_datasets() == sorted(REGISTRY)
     for name, info in REGISTRY.items():
@@ -29,7 +29,8 @@ def test_registry_entries_are_consistent():
 
 def test_lookup_ignores_case_and_suggests():
     assert get_info("Letter") is REGISTRY["letter"]
-    with pytest.raises(ValueError, match=r"Did you mean 'satellite'.*Known datasets: annthyroid"):
+    suggestion = r"Did you mean 'satellite'.*Known datasets: aloi, annthyroid"
+    with pytest.raises(ValueError, match=suggestion):
         get_info("satelite")
     with pytest.raises(ValueError, match="Known datasets"):
         get_info("zzzz")
