@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import math
 import platform
 import time
 
@@ -33,7 +32,7 @@ from wvad import WVAD
 from wvad.datasets import make_multimodal
 from wvad.evidence import SCORING_BATCH, BoostedTrees, Rows
 from wvad.evidence.bag import Bag
-from wvad.evidence.oblivious import CompiledOblivious
+from wvad.evidence.trees import CatBoostEnsemble
 
 
 def matmul_rate(size: int = 2048, repeats: int = 5) -> float:
@@ -92,22 +91,26 @@ def costs(model: WVAD) -> dict[str, tuple[float, float]]:
         widths = [d, *members[0].network.widths(), 1]
         out["deviation"] = (len(members) * _mlp_flops(widths), 8.0 * len(members) * sum(widths))
     if weights.get("boosting"):
-        trees = pieces["boosting"]
-        compiled = trees.compiled if isinstance(trees, BoostedTrees) else None
-        if isinstance(compiled, CompiledOblivious):
-            # per level and tree: read the column value, compare, shift and add into the
-            # int64 leaf index (read and written); then one leaf value gathered per tree
-            n_trees, depth = len(compiled.offsets), compiled.depth
-            out["boosting"] = (3 * depth * n_trees + 2 * n_trees, 24.0 * depth * n_trees)
-        elif compiled is not None:
-            n_trees = compiled.n_trees
-            searches = sum(math.log2(len(t) + 1) for t, _ in compiled.tables.values())
-            per_feature = len(compiled.tables) * n_trees
-            out["boosting"] = (
-                searches + per_feature + 2 * n_trees,
-                6.0 * per_feature + 16 * n_trees,
-            )
+        out["boosting"] = _tree_cost(pieces["boosting"])
     return out
+
+
+def _tree_cost(piece: BoostedTrees | Bag) -> tuple[float, float]:
+    """(FLOPs, bytes) per row of a tree ensemble: per level and tree, read the column value,
+    compare and step into the node or leaf index (read and written); then one leaf value
+    gathered per tree. The same count for CatBoost's predictor and the node walk."""
+    members = piece.members if isinstance(piece, Bag) else [piece]
+    levels = n_trees = 0.0
+    for member in members:
+        ensemble = member.ensemble
+        if isinstance(ensemble, CatBoostEnsemble):
+            leaves = np.asarray(ensemble.model.get_tree_leaf_counts(), dtype=float)
+        else:
+            roots, is_leaf = ensemble.arrays["roots"], ensemble.arrays["is_leaf"]
+            leaves = np.add.reduceat(is_leaf.astype(float), roots) if len(roots) else []
+        levels += float(np.log2(np.maximum(leaves, 1)).sum())
+        n_trees += len(leaves)
+    return 3 * levels + 2 * n_trees, 24.0 * levels
 
 
 def measured(model: WVAD, Xs: torch.Tensor, repeats: int) -> dict[str, float]:

@@ -72,7 +72,7 @@ def test_deep_settings_reach_the_fit():
         fusion=FusionSettings(gini_floor=0.0, max_folds=2),
         **short,
     ).fit(X, y_weak)
-    assert len(model.score_.pieces["boosting"].arrays["roots"]) == 4
+    assert model.score_.pieces["boosting"].ensemble.model.tree_count_ == 4
     assert model.config_.fusion.max_folds == 2
     # with the floor at 0 every cross-fitted piece with any held-out skill counts
     assert {"deviation", "boosting"} <= set(model.score_weights())

@@ -248,11 +248,7 @@ class TreeSettings(_Settings):
             self._set("learning_rate", rate)
         elif self.learner == "hist":
             _fail("trees.learning_rate", "a number > 0 for learner 'hist'", None)
-        # the compiled scorer's leaf masks hold 64 leaves
-        leaves = _int("trees.max_leaf_nodes", self.max_leaf_nodes, 2)
-        if leaves > 64:
-            _fail("trees.max_leaf_nodes", "at most 64", leaves)
-        self._set("max_leaf_nodes", leaves)
+        self._set("max_leaf_nodes", _int("trees.max_leaf_nodes", self.max_leaf_nodes, 2))
         depth = _int("trees.depth", self.depth, 1)
         if depth > 6:
             _fail("trees.depth", "at most 6 (64 leaves)", depth)

@@ -7,9 +7,11 @@ Two levels, each with its method named in the output:
 - Columns: each piece's contribution is split over the input columns, against a reference
   row (the median of the unlabeled training rows, a typical normal row): the columns'
   shares plus the reference row's own contribution give the piece's contribution.
-  * The boosted trees: exact tree path contributions (Saabas: the change of node value at
-    each split a row's path takes is its column's), carried through the piece's
-    Gaussianising map by its secant between the reference row and the row.
+  * The boosted trees: exact shares of the trees' own score, CatBoost's SHAP values for
+    its trees (Lundberg et al., exact for oblivious trees) and Saabas' path contributions
+    for scikit-learn's (the change of node value at each split a row's path takes is its
+    column's), carried through the piece's Gaussianising map by its secant between the
+    reference row and the row.
   * Every other piece (the networks and the neighbour distance, differentiable almost
     everywhere): integrated gradients (Sundararajan et al., ICML 2017) of the piece's
     contribution along the straight line from the reference row, `steps` midpoints; they
@@ -34,7 +36,6 @@ __all__ = ["PIECE_METHOD", "completeness_gap", "explain_frame", "explain_rows"]
 PIECE_METHOD = "weight x Gaussianised evidence"
 REFERENCE_METHOD = "the reference row's contribution (median unlabeled training row)"
 VIA_READOUT = "through the Gaussianising map by its secant"
-TREE_METHOD = f"tree path contributions (Saabas), {VIA_READOUT}"
 
 
 def explain_frame(model: Any, X: np.ndarray, names: list[str], steps: int) -> Any:
@@ -109,11 +110,11 @@ def _column_shares(
     trees = _trees_of(piece)
     if trees:
         raw = np.mean(
-            [t.path_contributions(rows32)[0] - t.path_contributions(reference)[0] for t in trees],
+            [t.contributions(rows32)[0] - t.contributions(reference)[0] for t in trees],
             axis=0,
         )
         run = raw.sum(axis=1)  # exactly the trees' own change between the two rows
-        method = TREE_METHOD
+        method = f"{trees[0].ensemble.method}, {VIA_READOUT}"
     else:
         raw = _integrated_gradients(model, piece, rows32, reference[0], steps)
         run = evidence[name] - base[name][0]

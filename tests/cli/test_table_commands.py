@@ -110,8 +110,8 @@ def test_explain_by_id_and_by_row(model_dir, train_csv, capsys):
     assert [abs(p["contribution"]) for p in first["pieces"]] == sorted(
         (abs(p["contribution"]) for p in first["pieces"]), reverse=True
     )
-    assert "boosting" not in first["methods"] or "Saabas" in first["methods"]["boosting"]
-    assert all("integrated gradients" in m or "Saabas" in m for m in first["methods"].values())
+    assert "boosting" not in first["methods"] or "SHAP" in first["methods"]["boosting"]
+    assert all("integrated gradients" in m or "SHAP" in m for m in first["methods"].values())
     model = WVAD.load(model_dir)
     X = pd.read_csv(train_csv)[FEATURES].to_numpy()[[5]]
     assert first["score"] == pytest.approx(model.decision_function(X)[0], abs=1e-5)

@@ -9,7 +9,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 
 from wvad import Config, DeviationSettings, TreeSettings
 from wvad.evidence import PIECES, BoostedTrees, DeviationPiece, Rows, TrainingData, Trust
-from wvad.evidence.trees import classifier, flatten_trees
+from wvad.evidence.trees import NodeEnsemble, classifier, flatten_trees
 from wvad.peers.devnet import DevNet
 from wvad.training import fit_mixture
 
@@ -103,22 +103,25 @@ def test_boosted_trees_handle_a_tree_that_is_a_single_leaf():
     model = HistGradientBoostingClassifier(min_samples_leaf=150, random_state=0).fit(X, y)
     flat = flatten_trees(model)
     assert flat["is_leaf"][flat["roots"]].all()
-    assert np.allclose(BoostedTrees(flat).score_numpy(X), model.decision_function(X), atol=1e-10)
+    scores = BoostedTrees(NodeEnsemble(flat)).score_numpy(X)
+    assert np.allclose(scores, model.decision_function(X), atol=1e-10)
 
 
 def test_tree_settings_reach_the_classifier(blobs):
     few = BoostedTrees.fit(blobs, Config(trees=TreeSettings(max_iter=3)), None)
-    assert len(few.arrays["roots"]) == 3
+    assert few.ensemble.model.tree_count_ == 3
+    hist = dataclasses.replace(HIST, max_iter=4)
+    assert len(BoostedTrees.fit(blobs, Config(trees=hist), None).ensemble.arrays["roots"]) == 4
 
 
-@pytest.mark.parametrize("leaves", [3, 8, 40])
-def test_the_compiled_trees_score_like_the_classifier_for_any_leaf_count(leaves):
+@pytest.mark.parametrize("leaves", [3, 8, 40, 100])
+def test_node_trees_score_like_the_classifier_for_any_leaf_count(leaves):
     rng = np.random.default_rng(1)
     X = rng.random((800, 5))
     y = (X[:, 0] * X[:, 1] + 0.2 * rng.random(800) > 0.4).astype(np.int64)
     settings = dataclasses.replace(HIST, max_leaf_nodes=leaves, min_samples_leaf=2)
     model = classifier(settings, seed=0).fit(X, y)
-    trees = BoostedTrees(flatten_trees(model))
+    trees = BoostedTrees(NodeEnsemble(flatten_trees(model)))
     probe = rng.random((3000, 5))
     probe[:10] = X[:10]  # rows on the training values, where ties with thresholds live
     assert np.allclose(trees.score_numpy(probe), model.decision_function(probe), atol=1e-10)
@@ -131,7 +134,7 @@ def test_tree_path_contributions_add_up_to_the_score(learner):
     X = rng.random((500, 4))
     y = (X[:, 2] > 0.8).astype(np.int64)
     trees = BoostedTrees.fit(TrainingData(X, y, 0, CPU), Config(trees=settings), None)
-    shares, bias = trees.path_contributions(X[:50])
+    shares, bias = trees.contributions(X[:50])
     assert np.allclose(shares.sum(axis=1) + bias, trees.score_numpy(X[:50]), atol=1e-10)
     # the only column the label depends on carries most of the contributions
     assert np.abs(shares).sum(axis=0).argmax() == 2
@@ -150,18 +153,18 @@ def test_deviation_networks_fitted_together_equal_each_fitted_alone(blobs):
 
 
 
-def test_catboost_trees_score_like_catboost_on_float32_rows_and_ties():
+def test_catboost_trees_score_as_catboost_and_survive_a_save():
     rng = np.random.default_rng(3)
     X = np.round(rng.random((600, 5)), 2)  # repeated values: ties with CatBoost's borders
     y = (X[:, 0] + X[:, 3] + 0.2 * rng.random(600) > 1.3).astype(np.int64)
     piece = BoostedTrees.fit(TrainingData(X, y, 0, CPU), Config(trees=CATBOOST), None)
     model = classifier(CATBOOST, seed=0).fit(X, y)
-    assert len(piece.arrays["roots"]) == 40 and set(piece.arrays["depth"]) <= {4}
     probe = np.vstack([X, rng.random((2000, 5)), X.astype(np.float32).astype(np.float64)])
     expected = model.predict(probe, prediction_type="RawFormulaVal")
-    assert np.allclose(piece.score_numpy(probe), expected, atol=1e-9)
+    assert np.array_equal(piece.score_numpy(probe), expected)
     again = BoostedTrees.from_state(piece.state(), Config(trees=CATBOOST), CPU)
     assert np.array_equal(again.score_numpy(probe), piece.score_numpy(probe))
+    assert all(v.dtype == torch.uint8 for v in piece.state().values())  # bytes, no pickle
 
 
 def test_tree_learner_settings_are_checked():
@@ -176,5 +179,5 @@ def test_catboost_trees_on_rows_with_no_varying_column_score_every_row_alike():
     piece = BoostedTrees.fit(TrainingData(X, y, 0, CPU), Config(trees=CATBOOST), None)
     scores = piece.score_numpy(np.random.default_rng(0).random((5, 3)))
     assert np.ptp(scores) == 0
-    shares, bias = piece.path_contributions(X[:2])
+    shares, bias = piece.contributions(X[:2])
     assert not shares.any() and np.allclose(bias, scores[:2])
