@@ -50,7 +50,7 @@ def test_a_configuration_round_trips_through_json():
         ({"scaling": "log"}, "scaling must be one of"),
         ({"pretrain_epochs": True}, "pretrain_epochs must be an int >= 0"),
         ({"fusion": {"max_folds": 1}}, r"fusion\.max_folds must be an int >= 2"),
-        ({"fusion": {"gini_floor": 1.0}}, r"fusion\.gini_floor must be below 1"),
+        ({"fusion": {"gini_floor": 1.0}}, r"fusion\.gini_floor must be a number in \[0, 1\)"),
         ({"fusion": {"colour": 1}}, r"FusionSettings has no setting\(s\) \['colour'\]"),
         ({"deviation": DeviationSettings}, "deviation must be a DeviationSettings"),
         ({"numerics": {"x_logvar_range": (4, -8)}}, "x_logvar_range must be a pair"),

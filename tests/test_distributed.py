@@ -34,6 +34,8 @@ N_PARTS = 4
 # score_dask); same batches give identical scores.
 TOL = {"rtol": 1e-6, "atol": 1e-6}
 
+TWO_EPOCHS = {"pretrain_epochs": 2, "warmup_epochs": 2, "joint_epochs": 2}
+
 
 @pytest.fixture(scope="module")
 def cluster():
@@ -128,7 +130,7 @@ def test_model_folder_reuses_the_table_encoding(cluster, tmp_path, frame):
     data = tmp_path / "train.csv"
     frame.to_csv(data, index=False)
     fitted = fit_table(
-        data, "label", tmp_path / "model", id_col="key", one_hot=True, epochs=(2, 2, 2)
+        data, "label", tmp_path / "model", id_col="key", one_hot=True, settings=TWO_EPOCHS
     )
     assert fitted.spec.one_hot == {"colour": ["blue", "red"]}
     ddf = dd.from_pandas(frame, npartitions=N_PARTS)
@@ -144,7 +146,7 @@ def test_cli_dask_scheduler_writes_what_the_in_memory_path_writes(cluster, tmp_p
     data = tmp_path / "train.csv"
     frame.to_csv(data, index=False)
     model_dir = tmp_path / "model"
-    fit_table(data, "label", model_dir, id_col="key", features=FEATURES, epochs=(2, 2, 2))
+    fit_table(data, "label", model_dir, id_col="key", features=FEATURES, settings=TWO_EPOCHS)
     address = cluster.scheduler.address
     common = ["score", str(model_dir), str(data), "--quiet", "--out"]
     assert main([*common, str(tmp_path / "mem.csv")]) == 0
@@ -160,7 +162,7 @@ def test_score_file_dask_many_partitions_and_parquet(cluster, tmp_path, frame):
     data = tmp_path / "train.csv"
     frame.to_csv(data, index=False)
     model_dir = tmp_path / "model"
-    fit_table(data, "label", model_dir, features=FEATURES, epochs=(2, 2, 2))
+    fit_table(data, "label", model_dir, features=FEATURES, settings=TWO_EPOCHS)
     score_file(model_dir, data, tmp_path / "mem.parquet")
     summary = score_file_dask(model_dir, data, tmp_path / "dask.parquet", blocksize=4000)
     mem = pd.read_parquet(tmp_path / "mem.parquet")

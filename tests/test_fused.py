@@ -6,8 +6,16 @@ import torch
 from sklearn.metrics import roc_auc_score
 
 from wvad import WVAD, Config, FusionSettings
+from wvad.config import SCORE_MODES
 from wvad.evidence import PIECES, BoostedTrees, DeviationPiece, TrainingData, Trust, iter_rows
-from wvad.fused import READOUTS, ScorePlan, cross_fitted_weight, shared_weights
+from wvad.fused import (
+    SHARING,
+    ScorePlan,
+    check_bagged,
+    cross_fitted_weight,
+    readout_pieces,
+    shared_weights,
+)
 
 CPU = torch.device("cpu")
 FUSION = FusionSettings()
@@ -50,11 +58,14 @@ def test_unsupervised_pieces_share_the_best_gini_by_squares():
     assert np.array_equal(shared_weights(np.zeros(3)), np.zeros(3))
 
 
-def test_every_read_out_names_known_pieces():
-    assert set(READOUTS) == {"stacked", "fusion", "head", "elbo", "reconstruction"}
-    for readout in READOUTS.values():
-        assert set(readout.pieces) <= set(PIECES)
-        assert (readout.sharing is None) == (len(readout.pieces) == 1)
+def test_every_score_mode_reads_the_pieces_that_declare_it():
+    assert set(SHARING) == set(SCORE_MODES)
+    for mode, readout in SHARING.items():
+        pieces = readout_pieces(mode)
+        assert pieces and all(mode in PIECES[n].readouts for n in pieces)
+        assert (readout.sharing is None) == (len(pieces) == 1)
+    assert readout_pieces("stacked") == tuple(PIECES)
+    assert readout_pieces("fusion") == ("head", "log_f_r", "neg_elbo")
 
 
 def test_the_plan_cross_fits_pieces_that_tell_the_anomalies_apart():
@@ -233,8 +244,8 @@ def test_a_bagged_piece_is_the_mean_of_its_fold_models(short, tmp_path):
         assert torch.equal(bag.score(rows), mean)
     loaded = WVAD.load(model.save(tmp_path / "bag"))
     assert np.array_equal(loaded.decision_function(data.X), model.decision_function(data.X))
-    with pytest.raises(ValueError, match=r"fusion\.bagged must be a subset"):
-        FusionSettings(bagged=("head",))
+    with pytest.raises(ValueError, match=r"fusion\.bagged must name cross-fitted pieces"):
+        check_bagged(Config(fusion=FusionSettings(bagged=("head",))))
 
 
 def test_the_label_free_read_out_weighs_the_unsupervised_pieces_alike(stacked):
@@ -269,7 +280,8 @@ def test_a_threshold_from_the_labels_flags_the_asked_share_of_held_out_anomalies
     loaded = WVAD.load(model.save(tmp_path / "t"))
     assert loaded.threshold_ == model.threshold_ and loaded.flagged_share_ == model.flagged_share_
     assert np.array_equal(loaded.score_.held_out_anomalies, model.score_.held_out_anomalies)
-    with pytest.raises(ValueError, match="threshold must be 'contamination' or a target recall"):
+    message = r"threshold must be 'contamination' or a number in \(0, 1\]"
+    with pytest.raises(ValueError, match=message):
         WVAD(random_state=0, threshold="labels", **short).fit(data.X, data.y)
 
 

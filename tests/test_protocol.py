@@ -67,7 +67,7 @@ def test_noise_rounding_to_zero_warns(data):
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"labeled_ratio": 0.0}, r"labeled_ratio must be in \(0, 1\]"),
+        ({"labeled_ratio": 0.0}, r"labeled_ratio must be a number in \(0, 1\]"),
         ({"labeled_ratio": 1.5}, "labeled_ratio"),
         ({"labeled_ratio": 0.01}, "no labeled anomaly"),
         ({"labeled_ratio": 0.5, "label_noise": -0.1}, "label_noise"),
@@ -105,7 +105,7 @@ def test_a_label_count_instead_of_a_ratio_is_capped_by_the_table():
     assert np.array_equal(same.train_idx, three.train_idx)  # the split itself is the same
     with pytest.raises(ValueError, match="exactly one of labeled_ratio and n_labeled"):
         weak_split(X, y, labeled_ratio=0.1, n_labeled=3, seed=0)
-    with pytest.raises(ValueError, match="n_labeled must be an integer >= 1"):
+    with pytest.raises(ValueError, match="n_labeled must be an int >= 1"):
         weak_split(X, y, n_labeled=0, seed=0)
 
 
@@ -138,5 +138,5 @@ def test_corruptions_change_only_what_they_name():
     assert noisy.X_train.shape[1] == 6 and noisy.X_test.shape[1] == 6
     assert np.array_equal(noisy.X_train[:, :4], clean.X_train)
     assert np.array_equal(noisy.y_train_weak, clean.y_train_weak)
-    with pytest.raises(ValueError, match="duplicate_anomalies must be an integer >= 1"):
+    with pytest.raises(ValueError, match="duplicate_anomalies must be an int >= 1"):
         weak_split(X, y, labeled_ratio=0.1, seed=3, duplicate_anomalies=0)

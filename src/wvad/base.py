@@ -21,9 +21,14 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import ClassifierTags, Tags
 from sklearn.utils.validation import check_is_fitted
 
+from wvad.checks import OneOf, Real
 from wvad.validation import check_consistent, check_known_normal, check_labels, check_X
 
 __all__ = ["BaseDetector"]
+
+#: PyOD's range for the expected share of anomalies.
+CONTAMINATION = Real(0.0, 0.5, open_low=True)
+PROBABILITY_METHODS = OneOf(("linear", "unify"))
 
 
 class BaseDetector(BaseEstimator):
@@ -117,7 +122,7 @@ class BaseDetector(BaseEstimator):
             z = (scores - float(train.mean())) / (std if std > 0 else 1.0)
             p = np.clip(erf(z / np.sqrt(2.0)), 0.0, 1.0)
         else:
-            raise ValueError(f"method must be 'linear' or 'unify'; got {method!r}")
+            PROBABILITY_METHODS.check("method", method)
         return np.column_stack([1.0 - p, p])
 
     # -- helpers --------------------------------------------------------------------------
@@ -160,9 +165,7 @@ class BaseDetector(BaseEstimator):
         return ""
 
     def _check_contamination(self) -> None:
-        c = self.contamination
-        if not isinstance(c, (int, float)) or not 0.0 < float(c) <= 0.5:
-            raise ValueError(f"contamination must be a float in (0, 0.5]; got {c!r}")
+        CONTAMINATION.check("contamination", self.contamination)
 
     def _set_threshold(self, scores: np.ndarray, y: np.ndarray) -> None:
         """`threshold_` and `labels_` from the training scores (and weak labels `y`)."""

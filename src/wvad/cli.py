@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from wvad import __version__
-from wvad.config import SCORE_MODES
+from wvad.checks import Int, Real, Rule
 from wvad.presets import PRESETS
 
 __all__ = ["SUBCOMMANDS", "build_parser", "main"]
@@ -96,17 +96,7 @@ def _examples(*lines: str) -> str:
 
 def _share(what: str) -> Callable[[str], float]:
     """A parser of a share in (0, 1] whose error names what the share is of."""
-
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-        if not 0.0 < value <= 1.0:
-            raise argparse.ArgumentTypeError(f"{what} must lie in (0, 1]; got {text}")
-        return value
-
-    return parse
+    return _rule_type(what, Real(0.0, 1.0, open_low=True))
 
 
 def _seeds(text: str) -> list[int] | list[str]:
@@ -302,38 +292,22 @@ def _progress(args: argparse.Namespace) -> bool:
     return not args.quiet and sys.stderr.isatty()
 
 
-def _int_at_least(minimum: int) -> Callable[[str], int]:
-    """An argparse type: an integer no smaller than `minimum`."""
+def _rule_type(name: str, rule: Rule) -> Callable[[str], Any]:
+    """An argparse type: the text read and checked by `rule` (`wvad.checks`), so an
+    option is refused with the same words as the parameter it sets."""
 
-    def parse(text: str) -> int:
+    def parse(text: str) -> Any:
         try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"must be at least {minimum}; got {text}")
-        return value
+            return rule.check(name, rule.parse(text))
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
 
     return parse
 
 
-_positive_int = _int_at_least(1)
-_count = _int_at_least(0)
-
-
-def _scale(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0; got {text}")
-    return value
-
-
-def _clusters(text: str) -> int | str:
-    """A number of mixture components, or "auto" (chosen by BIC on the latent codes)."""
-    return "auto" if text == "auto" else _positive_int(text)
+_positive_int = _rule_type("the value", Int(1))
+_count = _rule_type("the value", Int(0))
+_scale = _rule_type("the factor", Real(0.0, open_low=True))
 
 
 def _add_common(p: argparse.ArgumentParser, *, quiet: bool = True, force: bool = True) -> None:
@@ -356,6 +330,59 @@ def _parser(sub: argparse._SubParsersAction, name: str, help: str, description: 
 
 
 # -- fit ---------------------------------------------------------------------------------------
+#: Older names of `wvad fit`'s settings options, still accepted.
+SETTING_ALIASES = {
+    "n_clusters": ("--clusters",),
+    "score_mode": ("--score",),
+    "n_neighbors": ("--neighbors",),
+}
+EPOCH_FIELDS = ("pretrain_epochs", "warmup_epochs", "joint_epochs")
+
+
+def setting_option(name: str) -> str:
+    """The `wvad fit` option of Config field `name`."""
+    return "--" + name.replace("_", "-")
+
+
+def _add_settings(p: argparse.ArgumentParser) -> None:
+    """One option per top-level Config field, its name, help and defaults read from the
+    field's declaration (`wvad.config`); nested settings stay in the API."""
+    from wvad.config import Config, _Settings
+
+    group = p.add_argument_group(
+        "settings (each a WVAD parameter of the same name; default: the preset's)"
+    )
+    for name, default, allowed, text in Config.documented():
+        if isinstance(default, _Settings):
+            continue
+        presets = ", ".join(f"{k} {_shown(getattr(c, name))}" for k, c in PRESETS.items())
+        flags = (setting_option(name), *SETTING_ALIASES.get(name, ()))
+        help_text = f"{text}; {allowed} (presets: {presets})"
+        rule = Config.__dataclass_fields__[name].metadata["rule"]
+        if isinstance(default, bool):
+            group.add_argument(*flags, action=argparse.BooleanOptionalAction, help=help_text)
+        elif isinstance(default, tuple):
+            group.add_argument(*flags, nargs="+", metavar="V", type=_item(default), help=help_text)
+        else:
+            group.add_argument(*flags, type=_rule_type(name, rule), metavar="V", help=help_text)
+    group.add_argument(
+        "--all-unlabeled-normal",
+        dest="clean_unlabeled",
+        action="store_false",
+        default=None,
+        help="the same as --no-clean-unlabeled",
+    )
+
+
+def _item(default: tuple) -> Callable[[str], Any]:
+    """How one item of a tuple setting is read (widths as ints, feature groups as text)."""
+    return int if default and isinstance(default[0], int) else str
+
+
+def _shown(value: Any) -> str:
+    return " ".join(map(str, value)) if isinstance(value, tuple) else str(value)
+
+
 def _add_fit(sub: argparse._SubParsersAction) -> None:
     p = _parser(
         sub,
@@ -368,7 +395,7 @@ def _add_fit(sub: argparse._SubParsersAction) -> None:
         "The model folder holds the model, its fitted scaling and table.json (columns, "
         "categories, source file).",
         "wvad fit data.csv --label-col is_fraud --id-col txn_id --out model/",
-        "wvad fit data.parquet --label-col y --features a b c --clusters 3 --epochs 5 5 20 \\",
+        "wvad fit data.parquet --label-col y --features a b c --n-clusters 3 --epochs 5 5 20 \\",
         "    --out model/ --force",
     )
     p.add_argument("data", type=Path, metavar="DATA", help="CSV or Parquet table")
@@ -392,35 +419,15 @@ def _add_fit(sub: argparse._SubParsersAction) -> None:
         "all zeros)",
     )
     p.add_argument(
-        "--clusters",
-        type=_clusters,
-        metavar="K",
-        help="mixture components, or 'auto' to choose K by BIC (default: the preset's)",
-    )
-    p.add_argument("--seed", type=_count, default=0, metavar="N", help="random seed (default 0)")
-    p.add_argument(
-        "--preset", choices=("default", "paper"), default="default", help="configuration"
-    )
-    p.add_argument(
-        "--score",
-        choices=SCORE_MODES,
-        metavar="MODE",
-        help="score read-out: stacked, fusion (without the raw-column branches and the "
-        "neighbour distance), head (the paper's), elbo or reconstruction (default: the "
-        "preset's: stacked for default, head for paper)",
-    )
-    p.add_argument(
-        "--neighbors",
+        "--random-state",
+        "--seed",
         type=_count,
-        metavar="K",
-        help="neighbours of the stacked score's distance piece (default: the preset's 5); "
-        "0 leaves it out, and the model then keeps no training rows",
+        default=0,
+        metavar="N",
+        help="random seed (default 0)",
     )
     p.add_argument(
-        "--all-unlabeled-normal",
-        action="store_true",
-        help="teach the stacked score that every unlabeled row is normal (default: leave "
-        "out the rows the cross-fitted trees take for anomalies, where the trees earn weight)",
+        "--preset", choices=tuple(PRESETS), default="default", help="configuration"
     )
     rule = p.add_mutually_exclusive_group()
     rule.add_argument(
@@ -444,7 +451,7 @@ def _add_fit(sub: argparse._SubParsersAction) -> None:
         nargs=3,
         type=_count,
         metavar=("E1", "E2", "E3"),
-        help="pretrain, warm-up and joint epochs (default: the preset's; "
+        help="pretrain, warm-up and joint epochs at once (default: the preset's; "
         + "; ".join(
             f"{name}: {c.pretrain_epochs} {c.warmup_epochs} {c.joint_epochs}"
             for name, c in PRESETS.items()
@@ -457,20 +464,36 @@ def _add_fit(sub: argparse._SubParsersAction) -> None:
         metavar="F",
         help="multiply the preset's epochs by F (at least 1 each), e.g. 0.1 for a quick look",
     )
+    _add_settings(p)
     _add_common(p)
     p.set_defaults(func=cmd_fit)
+
+
+def fit_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The Config fields given on the command line, --epochs and --epochs-scale read into
+    the three epoch fields."""
+    from wvad.config import CONFIG_FIELDS
+
+    given = {k: getattr(args, k) for k in CONFIG_FIELDS if getattr(args, k, None) is not None}
+    for name, value in given.items():
+        if isinstance(value, list):
+            given[name] = tuple(value)
+    epochs = args.epochs
+    if args.epochs_scale is not None:
+        preset = PRESETS[args.preset]
+        epochs = [max(1, round(getattr(preset, k) * args.epochs_scale)) for k in EPOCH_FIELDS]
+    if epochs is not None:
+        if any(k in given for k in EPOCH_FIELDS):
+            raise UsageError(
+                "give the epochs either with --epochs / --epochs-scale or one by one, not both"
+            )
+        given.update(zip(EPOCH_FIELDS, epochs, strict=True))
+    return given
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
     from wvad.workflow import fit_table
 
-    epochs = args.epochs
-    if args.epochs_scale is not None:
-        preset = PRESETS[args.preset]
-        epochs = [
-            max(1, round(getattr(preset, k) * args.epochs_scale))
-            for k in ("pretrain_epochs", "warmup_epochs", "joint_epochs")
-        ]
     result = fit_table(
         args.data,
         args.label_col,
@@ -478,13 +501,9 @@ def cmd_fit(args: argparse.Namespace) -> int:
         id_col=args.id_col,
         features=args.features,
         one_hot=args.one_hot,
-        n_clusters=args.clusters,
-        seed=args.seed,
         preset=args.preset,
-        epochs=epochs,
-        score_mode=args.score,
-        n_neighbors=args.neighbors,
-        clean_unlabeled=False if args.all_unlabeled_normal else None,
+        settings=fit_settings(args),
+        random_state=args.random_state,
         contamination=args.contamination,
         recall=args.recall,
         force=args.force,

@@ -7,6 +7,7 @@ the fused score (`wvad.fused`) to cross-fit its supervised pieces, trains the mi
 
 from __future__ import annotations
 
+import textwrap
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,10 +20,11 @@ from sklearn.utils.validation import check_is_fitted
 
 from wvad.archive import load_wvad, save_wvad
 from wvad.base import BaseDetector
-from wvad.config import CONFIG_FIELDS, Config
+from wvad.checks import Either, Int, OneOf
+from wvad.config import CONFIG_FIELDS, Config, parameter_docs
 from wvad.evidence import Rows, TrainingData, iter_rows
 from wvad.explain import explain_frame
-from wvad.fused import ScorePlan
+from wvad.fused import RECALL, ScorePlan
 from wvad.model.mixture import MixtureFeatures
 from wvad.presets import DEFAULT, preset_config
 from wvad.runtime import resolve_device, resolve_seed, steady_arithmetic
@@ -31,6 +33,9 @@ from wvad.training import fit_mixture
 from wvad.validation import check_mixture_rows
 
 __all__ = ["WVAD"]
+
+#: The threshold rule: the contamination quantile, or a target recall of the labels.
+THRESHOLD = Either(OneOf(("contamination",)), RECALL)
 
 
 class WVAD(TransformerMixin, BaseDetector):
@@ -46,8 +51,13 @@ class WVAD(TransformerMixin, BaseDetector):
 
     Parameters
     ----------
-    n_clusters ... fusion : the configuration, documented by `wvad.config.Config`; the
-        defaults are the "default" preset (`WVAD.from_preset("paper")`: the paper's).
+    The configuration (`wvad.config.Config`, each setting declared there once); the
+    defaults are the "default" preset (`WVAD.from_preset("paper")`: the paper's):
+
+    {settings}
+
+    The detector's own:
+
     contamination : expected share of anomalies; sets `threshold_` for `predict`.
     threshold : "contamination" (the training scores' 1 - contamination quantile, PyOD's
         rule) or a target recall in (0, 1]: `threshold_` flags that share of the labeled
@@ -166,13 +176,8 @@ class WVAD(TransformerMixin, BaseDetector):
 
     def _recall_target(self) -> float | None:
         """The `threshold` parameter, checked: None for "contamination", else the recall."""
-        target = self.threshold
-        if isinstance(target, str) and target == "contamination":
-            return None
-        if isinstance(target, (int, float)) and not isinstance(target, bool) and 0 < target <= 1:
-            return float(target)
-        message = "'contamination' or a target recall in (0, 1]"
-        raise ValueError(f"threshold must be {message}; got {target!r}")
+        target = THRESHOLD.check("threshold", self.threshold)
+        return None if target == "contamination" else target
 
     def score_weights(self) -> dict[str, float]:
         """Each piece's weight in a fused score ("fusion" or "stacked"), by name; empty for
@@ -200,8 +205,7 @@ class WVAD(TransformerMixin, BaseDetector):
         ("column"; with the reference's they sum to the piece's, exactly for the trees,
         up to `steps`-point integrated gradients for the others). See `wvad.explain`."""
         check_is_fitted(self, "score_")
-        if not (isinstance(steps, (int, np.integer)) and not isinstance(steps, bool)) or steps < 1:
-            raise ValueError(f"steps must be an int >= 1; got {steps!r}")
+        steps = Int(1).check("steps", steps)
         X_arr = self._validate_for_scoring(X)
         names = getattr(self, "feature_names_in_", None)
         names = [f"x{j}" for j in range(X_arr.shape[1])] if names is None else list(names)
@@ -252,3 +256,8 @@ class WVAD(TransformerMixin, BaseDetector):
     def load(cls, path: str | Path, *, device: str | None = None) -> WVAD:
         """Read a model written by `save`; scores are bit-identical on the same device."""
         return load_wvad(cls, Path(path), device)[0]
+
+
+WVAD.__doc__ = WVAD.__doc__.replace(
+    "    {settings}", textwrap.indent(parameter_docs(), "    ")
+)

@@ -28,8 +28,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from wvad.evidence import BoostedTrees, Evidence, Rows
-from wvad.evidence.bag import Bag
+from wvad.evidence import Evidence, Rows
 
 __all__ = ["PIECE_METHOD", "completeness_gap", "explain_frame", "explain_rows"]
 
@@ -107,28 +106,18 @@ def _column_shares(
     path integral through it would need thousands of steps to follow; the secant is exact."""
     rows32 = scaled.astype(np.float32).astype(np.float64)  # the values the pieces score
     reference = model.score_.reference_row.astype(np.float32).astype(np.float64)[None, :]
-    trees = _trees_of(piece)
-    if trees:
-        raw = np.mean(
-            [t.contributions(rows32)[0] - t.contributions(reference)[0] for t in trees],
-            axis=0,
-        )
-        run = raw.sum(axis=1)  # exactly the trees' own change between the two rows
-        method = f"{trees[0].ensemble.method}, {VIA_READOUT}"
+    exact = piece.exact_shares(rows32)
+    if exact is not None:
+        shares, how = exact
+        raw = shares - piece.exact_shares(reference)[0]
+        run = raw.sum(axis=1)  # exactly the piece's own change between the two rows
+        method = f"{how}, {VIA_READOUT}"
     else:
         raw = _integrated_gradients(model, piece, rows32, reference[0], steps)
         run = evidence[name] - base[name][0]
         method = f"integrated gradients ({steps} steps from the reference row), {VIA_READOUT}"
     slope = _secant(model.score_.readout(name), evidence[name], base[name][0], run)
     return raw * slope[:, None], method
-
-
-def _trees_of(piece: Evidence) -> list[BoostedTrees]:
-    if isinstance(piece, BoostedTrees):
-        return [piece]
-    if isinstance(piece, Bag) and all(isinstance(m, BoostedTrees) for m in piece.members):
-        return list(piece.members)
-    return []
 
 
 def _secant(

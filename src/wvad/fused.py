@@ -1,6 +1,6 @@
 """WVAD's score: how its pieces of evidence (`wvad.evidence`) become one number.
 
-A read-out (`READOUTS`, chosen by `score_mode`) names the pieces it may use. "head",
+A read-out (chosen by `score_mode`) uses the pieces that declare it (`Evidence.readouts`). "head",
 "elbo" and "reconstruction" read one piece alone, unchanged. "fusion" and "stacked" fuse
 theirs: each piece is standardised by its median and inter-quartile range on the
 unlabeled training rows and Gaussianised through its quantiles there (`wvad.fusion`), so
@@ -34,6 +34,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from wvad.checks import Real
 from wvad.config import Config, FusionSettings
 from wvad.crossfit import CrossFit, can_cross_fit, cross_fit, gini, negatives, reliable_rows
 from wvad.evidence import PIECES, Evidence, Rows, TrainingData, Trust, iter_rows
@@ -43,35 +44,59 @@ from wvad.persistence import prefixed
 from wvad.training import TrainedMixture
 
 __all__ = [
-    "READOUTS",
+    "RECALL",
+    "SHARING",
     "FusedScore",
     "Readout",
     "ScorePlan",
+    "check_bagged",
     "cross_fitted_weight",
+    "readout_pieces",
     "shared_weights",
 ]
 
 
+#: A share of the labeled anomalies a threshold is to flag.
+RECALL = Real(0.0, 1.0, open_low=True)
+
+
 @dataclass(frozen=True)
 class Readout:
-    """The pieces a score mode may use, in order, and how it shares the unsupervised
-    pieces' weight: None (the one piece alone), "best" or "squares"."""
+    """How a score mode shares the unsupervised pieces' weight: None (one piece read
+    alone), "best" or "squares"; its pieces are those that declare the mode
+    (`Evidence.readouts`), in `PIECES`' order."""
 
-    pieces: tuple[str, ...]
     sharing: str | None
 
+    def pieces(self, mode: str) -> tuple[str, ...]:
+        return tuple(name for name, piece in PIECES.items() if mode in piece.readouts)
 
-READOUTS: Mapping[str, Readout] = MappingProxyType(
+
+#: The score modes' ways of sharing; the pieces each reads come from the pieces themselves.
+SHARING: Mapping[str, Readout] = MappingProxyType(
     {
-        "stacked": Readout(
-            ("head", "log_f_r", "neg_elbo", "neighbours", "deviation", "boosting"), "squares"
-        ),
-        "fusion": Readout(("head", "log_f_r", "neg_elbo"), "best"),
-        "head": Readout(("head",), None),
-        "elbo": Readout(("neg_elbo",), None),
-        "reconstruction": Readout(("log_f_r",), None),
+        "stacked": Readout("squares"),
+        "fusion": Readout("best"),
+        "head": Readout(None),
+        "elbo": Readout(None),
+        "reconstruction": Readout(None),
     }
 )
+
+
+def readout_pieces(mode: str) -> tuple[str, ...]:
+    """The pieces score mode `mode` may use, in order."""
+    return SHARING[mode].pieces(mode)
+
+
+def check_bagged(config: Config) -> None:
+    """Refuse a `fusion.bagged` that names no baggable piece."""
+    bad = [n for n in config.fusion.bagged if n not in PIECES or not PIECES[n].baggable]
+    if bad:
+        baggable = sorted(n for n, p in PIECES.items() if p.baggable)
+        raise ValueError(
+            f"fusion.bagged must name cross-fitted pieces (of {baggable}); got {bad}"
+        )
 
 
 def cross_fitted_weight(gini_held_out: float, settings: FusionSettings) -> float:
@@ -142,7 +167,8 @@ class ScorePlan:
                 stacklevel=4,
             )
             mode = "elbo"
-        names = READOUTS[mode].pieces
+        check_bagged(config)
+        names = readout_pieces(mode)
         pieces = tuple(PIECES[n] for n in names if PIECES[n].applies(config, data))
         supervised = [p for p in pieces if p.trust is Trust.CROSS_FITTED]
         cross_fits = {}
@@ -169,7 +195,7 @@ class ScorePlan:
         ginis = {name: cross.gini for name, cross in self.cross_fits.items()}
         rows = iter_rows(data.X, data.device, mixture.network)
         evidence = _collect(pieces, rows, training=True)
-        if READOUTS[self.mode].sharing is None:
+        if SHARING[self.mode].sharing is None:
             score = FusedScore(self.mode, pieces, dict.fromkeys(pieces, 1.0), {}, ginis)
         else:
             unlabeled = data.y == 0
@@ -231,7 +257,7 @@ class ScorePlan:
         rows = np.flatnonzero(data.y == 1)
         rows = np.r_[rows, negatives(np.flatnonzero(data.y == 0), data.known_normal, minimum)]
         in_sample = np.array([gini(data.y[rows], gaussian[n][rows]) for n in unsupervised])
-        if READOUTS[self.mode].sharing == "squares":
+        if SHARING[self.mode].sharing == "squares":
             shares = shared_weights(in_sample)
         else:  # "best": a tie keeps the first (the reconstruction error)
             shares = np.zeros_like(in_sample)
@@ -270,7 +296,7 @@ class FusedScore:
     @property
     def fused(self) -> bool:
         """Whether the score adds weighted pieces (else it reads one piece alone)."""
-        return READOUTS[self.mode].sharing is not None
+        return SHARING[self.mode].sharing is not None
 
     def weights(self) -> dict[str, float]:
         """Each piece's weight by name, in the read-out's order; {} when one piece is read
@@ -281,8 +307,7 @@ class FusedScore:
         """The highest threshold that flags (score > threshold) at least `recall` of the
         labeled anomalies scored as held out. The score estimator and the unsupervised
         pieces enter as fitted, so with few labels the recall it promises leans high."""
-        if not (isinstance(recall, (int, float)) and 0.0 < recall <= 1.0):
-            raise ValueError(f"recall must be a number in (0, 1]; got {recall!r}")
+        recall = RECALL.check("recall", recall)
         held = np.sort(self.held_out_anomalies)[::-1]
         if held.size == 0:
             raise ValueError("a threshold from the labels needs labeled anomalies")
@@ -352,7 +377,7 @@ class FusedScore:
         cls, state: dict[str, Tensor], mode: str, config: Config, device: torch.device
     ) -> FusedScore:
         """Rebuild the fitted score of read-out `mode` from `state()`'s tensors."""
-        names = [n for n in READOUTS[mode].pieces if f"{n}.weight" in state]
+        names = [n for n in readout_pieces(mode) if f"{n}.weight" in state]
         pieces, weights, standard = {}, {}, {}
         for name in names:
             own = prefixed(state, f"{name}.state.")

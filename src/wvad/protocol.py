@@ -6,7 +6,6 @@ sees the same rows, the same scaling and the same known anomalies for a given se
 
 from __future__ import annotations
 
-import numbers
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +14,7 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import MinMaxScaler
 
+from wvad.checks import Int, Real
 from wvad.validation import check_target, check_X
 
 __all__ = ["WeakSplit", "weak_split"]
@@ -46,17 +46,13 @@ class WeakSplit:
         return int(np.sum(self.y_train[self.labeled_idx] == 0))
 
 
-def _fraction(value: Any, name: str, *, low_open: bool, high_open: bool) -> float:
-    """Check that value is a number in the interval between 0 and 1 with the given ends."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be a number; got {value!r}")
-    value = float(value)
-    above = value > 0 if low_open else value >= 0
-    below = value < 1 if high_open else value <= 1
-    if not (above and below):
-        interval = ("(" if low_open else "[") + "0, 1" + (")" if high_open else "]")
-        raise ValueError(f"{name} must be in {interval}; got {value!r}")
-    return value
+#: The split's arguments, checked by the same rules as every setting (`wvad.checks`).
+RATIO = Real(0.0, 1.0, open_low=True)
+SHARE = Real(0.0, 1.0)
+TEST_SIZE = Real(0.0, 1.0, open_low=True, open_high=True)
+COUNT = Int(1)
+SEED = Int(0, 2**32 - 1)
+NOISE_COLUMNS = Real(0.0, 10.0)
 
 
 def weak_split(
@@ -111,19 +107,13 @@ def weak_split(
     if (labeled_ratio is None) == (n_labeled is None):
         raise ValueError("give exactly one of labeled_ratio and n_labeled")
     if labeled_ratio is not None:
-        labeled_ratio = _fraction(labeled_ratio, "labeled_ratio", low_open=True, high_open=False)
-    elif (
-        isinstance(n_labeled, bool) or not isinstance(n_labeled, numbers.Integral) or n_labeled < 1
-    ):
-        raise ValueError(f"n_labeled must be an integer >= 1; got {n_labeled!r}")
-    label_noise = _fraction(label_noise, "label_noise", low_open=False, high_open=False)
-    known_normal_share = _fraction(
-        known_normal_share, "known_normal_share", low_open=False, high_open=False
-    )
-    test_size = _fraction(test_size, "test_size", low_open=True, high_open=True)
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2**32:
-        raise ValueError(f"seed must be an integer in [0, 2**32); got {seed!r}")
-    seed = int(seed)
+        labeled_ratio = RATIO.check("labeled_ratio", labeled_ratio)
+    else:
+        n_labeled = COUNT.check("n_labeled", n_labeled)
+    label_noise = SHARE.check("label_noise", label_noise)
+    known_normal_share = SHARE.check("known_normal_share", known_normal_share)
+    test_size = TEST_SIZE.check("test_size", test_size)
+    seed = SEED.check("seed", seed)
 
     n_anomalies = int(y.sum())
     n_normal = y.size - n_anomalies
@@ -211,15 +201,8 @@ def weak_split(
 
 
 def _check_corruptions(duplicate_anomalies: Any, noise_features: Any) -> None:
-    whole = isinstance(duplicate_anomalies, numbers.Integral) and not isinstance(
-        duplicate_anomalies, bool
-    )
-    if not whole or duplicate_anomalies < 1:
-        raise ValueError(
-            f"duplicate_anomalies must be an integer >= 1; got {duplicate_anomalies!r}"
-        )
-    if not isinstance(noise_features, numbers.Real) or not 0 <= noise_features <= 10:
-        raise ValueError(f"noise_features must be a share in [0, 10]; got {noise_features!r}")
+    COUNT.check("duplicate_anomalies", duplicate_anomalies)
+    NOISE_COLUMNS.check("noise_features", noise_features)
 
 
 def _with_noise_columns(

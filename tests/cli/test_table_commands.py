@@ -183,7 +183,7 @@ def test_fit_recall_sets_the_threshold_from_the_known_anomalies(frame, tmp_path,
     assert "flags 100% of the known anomalies scored held out" in line[0]
 
     code, _, err = run(capsys, *base, "--recall", "0", "--out", tmp_path / "r")
-    assert code == 2 and "recall must lie in (0, 1]; got 0" in err
+    assert code == 2 and "recall must be a number in (0, 1]; got 0.0" in err
     both = ["--recall", "0.9", "--contamination", "0.2"]
     code, _, err = run(capsys, *base, *both, "--out", tmp_path / "r")
     assert code == 2 and "not allowed with argument" in err

@@ -168,7 +168,7 @@ def test_catboost_trees_score_as_catboost_and_survive_a_save():
 
 
 def test_tree_learner_settings_are_checked():
-    for bad in ({"learner": "xgboost"}, {"depth": 7}, {"learner": "hist", "learning_rate": None}):
+    for bad in ({"learner": "xgboost"}, {"depth": 17}, {"learner": "hist", "learning_rate": None}):
         with pytest.raises(ValueError, match="trees\\."):
             TreeSettings(**bad)
 

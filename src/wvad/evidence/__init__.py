@@ -1,16 +1,27 @@
 """The pieces of evidence WVAD's score is made of, each one object with one interface
-(`wvad.evidence.base.Evidence`), and `PIECES`, every piece by name."""
+(`wvad.evidence.base.Evidence`), and `PIECES`, every piece by name: each registers itself
+when its module is imported, as here."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from types import MappingProxyType
+from wvad.evidence.base import (
+    PIECES,
+    SCORING_BATCH,
+    Evidence,
+    Rows,
+    TrainingData,
+    Trust,
+    iter_rows,
+)
 
-from wvad.evidence.base import SCORING_BATCH, Evidence, Rows, TrainingData, Trust, iter_rows
-from wvad.evidence.deviation import DeviationPiece
+# the pieces register in import order, the order read-outs list them in
+# isort: off
 from wvad.evidence.mixture import HeadLogit, LogReconstruction, NegativeElbo
 from wvad.evidence.neighbours import NeighbourDistance
+from wvad.evidence.deviation import DeviationPiece
 from wvad.evidence.trees import BoostedTrees
+
+# isort: on
 
 __all__ = [
     "PIECES",
@@ -27,17 +38,3 @@ __all__ = [
     "Trust",
     "iter_rows",
 ]
-
-PIECES: Mapping[str, type[Evidence]] = MappingProxyType(
-    {
-        piece.name: piece
-        for piece in (
-            HeadLogit,
-            LogReconstruction,
-            NegativeElbo,
-            NeighbourDistance,
-            DeviationPiece,
-            BoostedTrees,
-        )
-    }
-)

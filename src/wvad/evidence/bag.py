@@ -7,6 +7,7 @@ one label draw to the next, and costs no further fit (`FusionSettings.bagged`).
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -34,6 +35,13 @@ class Bag(Evidence):
 
     def score(self, rows: Rows) -> Tensor:
         return torch.stack([m.score(rows) for m in self.members]).mean(dim=0)
+
+    def exact_shares(self, X: np.ndarray) -> tuple[np.ndarray, str] | None:
+        """The members' mean exact shares, where every member has them."""
+        shares = [m.exact_shares(X) for m in self.members]
+        if any(s is None for s in shares):
+            return None
+        return np.mean([s for s, _ in shares], axis=0), shares[0][1]
 
     def state(self) -> dict[str, Tensor]:
         tensors = {"bag_size": torch.tensor(len(self.members))}

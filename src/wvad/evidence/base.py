@@ -5,6 +5,10 @@ is one class with the same small surface:
 
 - `name`, and `trust`: how the fused score may learn how much to believe it
   (`Trust`; a property of the piece, not a branch in the fused score);
+- `readouts`: the score modes that read it (`wvad.fused.readout_pieces` reads these),
+  `baggable`: whether its cross-fitted fold models may score in place of a refit, and
+  `exact_shares`: its columns' exact shares of its score where it has them (explanations
+  fall back to integrated gradients, so every other piece must be differentiable);
 - `fit(data, config, mixture)`: fitted on the scaled training rows and weak labels
   (`TrainingData`) and, for the pieces that read it, the trained mixture; `fit_each`
   fits one independent copy per dataset (cross-fitting's folds);
@@ -12,19 +16,22 @@ is one class with the same small surface:
   (the same, except where a row must not count as evidence about itself);
 - `state()` / `from_state(state, config, device)`: plain tensors, no pickle.
 
-`wvad.fused.FusedScore` fits, weighs and combines them; nothing else knows which pieces
-exist.
+A concrete piece registers itself by being defined (`PIECES`, in definition order, which
+is the order read-outs list their pieces in): adding a piece is its own class; the fused
+score, persistence and explanations find it by name. `wvad.fused.FusedScore` fits, weighs
+and combines them; nothing else knows which pieces exist.
 """
 
 from __future__ import annotations
 
 import warnings
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from functools import cached_property
-from typing import TYPE_CHECKING, ClassVar
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import torch
@@ -38,7 +45,7 @@ if TYPE_CHECKING:
 
     from wvad.training import TrainedMixture
 
-__all__ = ["SCORING_BATCH", "Evidence", "Rows", "TrainingData", "Trust", "iter_rows"]
+__all__ = ["PIECES", "SCORING_BATCH", "Evidence", "Rows", "TrainingData", "Trust", "iter_rows"]
 
 #: Rows per scoring chunk: large enough for fast matrix products, small enough for memory.
 SCORING_BATCH = 16384
@@ -138,14 +145,33 @@ def _as_tensor_readonly(array: np.ndarray, device: torch.device) -> Tensor:
         return torch.as_tensor(array, device=device)
 
 
+_REGISTRY: dict[str, type[Evidence]] = {}
+#: Every piece of evidence by name, in the order the pieces were defined.
+PIECES: Mapping[str, type[Evidence]] = MappingProxyType(_REGISTRY)
+
+
 class Evidence(ABC):
     """One piece of the score; see the module docstring for the contract."""
 
     name: ClassVar[str]
     trust: ClassVar[Trust]
+    #: The score modes (`Config.score_mode`) whose read-out uses this piece.
+    readouts: ClassVar[tuple[str, ...]] = ("stacked",)
     #: Whether the piece's held-out scores pick the reliable unlabeled rows and its final
     #: fit learns "normal" from them (the reliable-rows step, `wvad.crossfit`).
     cleans: ClassVar[bool] = False
+    #: Whether its cross-fitted fold models may score instead of a refit on all rows
+    #: (`FusionSettings.bagged`); only for cross-fitted pieces.
+    baggable: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A class that names itself is a piece: registered under its name."""
+        super().__init_subclass__(**kwargs)
+        name = cls.__dict__.get("name")
+        if isinstance(name, str):
+            if name in _REGISTRY and _REGISTRY[name].__qualname__ != cls.__qualname__:
+                raise TypeError(f"two pieces of evidence are named {name!r}")
+            _REGISTRY[name] = cls
 
     @classmethod
     def applies(cls, config: Config, data: TrainingData) -> bool:
@@ -171,6 +197,12 @@ class Evidence(ABC):
     def score_training(self, rows: Rows) -> Tensor:
         """`score` of the training rows, chunk by chunk in order."""
         return self.score(rows)
+
+    def exact_shares(self, X: np.ndarray) -> tuple[np.ndarray, str] | None:
+        """Each column's exact share of each row's raw score (float64 scaled rows), up to a
+        part no column owns, with the method's name; None where the piece has none and
+        explanations integrate its gradient instead."""
+        return None
 
     def state(self) -> dict[str, Tensor]:
         """The fitted piece as plain tensors."""

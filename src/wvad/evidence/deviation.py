@@ -119,6 +119,7 @@ class DeviationPiece(Evidence):
 
     name = "deviation"
     trust = Trust.CROSS_FITTED
+    baggable = True
 
     def __init__(self, network: DeviationNetwork) -> None:
         self.network = network.eval()

@@ -27,6 +27,7 @@ class HeadLogit(Evidence):
 
     name = "head"
     trust = Trust.LABEL_COUNT
+    readouts = ("stacked", "fusion", "head")
 
     def __init__(self, head: ScoreHead, groups: tuple[str, ...]) -> None:
         self.head = head.eval()
@@ -73,6 +74,7 @@ class LogReconstruction(_MixtureReading):
     """log f_r: how badly the mixture reconstructs the row, relative to its norm."""
 
     name = "log_f_r"
+    readouts = ("stacked", "fusion", "reconstruction")
 
     def score(self, rows: Rows) -> Tensor:
         return rows.features.f_r.clamp_min(MIN_F_R).log()
@@ -82,6 +84,7 @@ class NegativeElbo(_MixtureReading):
     """The negative ELBO at the latent mean: how little the mixture explains the row."""
 
     name = "neg_elbo"
+    readouts = ("stacked", "fusion", "elbo")
 
     def score(self, rows: Rows) -> Tensor:
         return rows.features.f_d

@@ -128,6 +128,7 @@ class BoostedTrees(Evidence):
     name = "boosting"
     trust = Trust.CROSS_FITTED
     cleans = True
+    baggable = True
 
     def __init__(self, ensemble: CatBoostEnsemble | NodeEnsemble) -> None:
         self.ensemble = ensemble
@@ -147,6 +148,9 @@ class BoostedTrees(Evidence):
         up to `score_numpy(X)` up to rounding (SHAP values for CatBoost's trees, Saabas'
         path contributions for node arrays)."""
         return self.ensemble.contributions(X)
+
+    def exact_shares(self, X: np.ndarray) -> tuple[np.ndarray, str]:
+        return self.contributions(X)[0], self.ensemble.method
 
     def score(self, rows: Rows) -> Tensor:
         X = rows.x.detach().double().cpu().numpy()

@@ -8,13 +8,14 @@ from __future__ import annotations
 import math
 import platform
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from wvad.config import CONFIG_FIELDS
 from wvad.data.readers import _existing_file, _import_pandas
 from wvad.presets import preset_name
 from wvad.workflow.tables import (
@@ -95,13 +96,9 @@ def fit_table(
     id_col: str | None = None,
     features: Sequence[str] | None = None,
     one_hot: bool = False,
-    n_clusters: int | str | None = None,
-    seed: int = 0,
     preset: str = "default",
-    epochs: Sequence[int] | None = None,
-    score_mode: str | None = None,
-    n_neighbors: int | None = None,
-    clean_unlabeled: bool | None = None,
+    settings: Mapping[str, Any] | None = None,
+    random_state: int = 0,
     contamination: float = 0.1,
     recall: float | None = None,
     force: bool = False,
@@ -113,11 +110,9 @@ def fit_table(
     "no", ...) for known normal rows, and is empty for unlabeled rows. Features are
     `features` or every column but the label and id columns; non-numeric ones are refused
     unless `one_hot`, which encodes them with the categories seen here (saved in table.json).
-    `epochs` = (pretrain, warmup, joint) overrides the preset's schedule, `score_mode` its
-    read-out, `n_neighbors` the stacked score's neighbour count and `clean_unlabeled` whether
-    it learns "normal" from the reliable unlabeled rows only (see `WVAD`). `recall` sets the
-    threshold to flag that share of the known anomalies scored as held out (WVAD's
-    `threshold`) instead of the `contamination` quantile.
+    `settings` overrides the preset's `Config` fields by name (`WVAD`'s parameters of the
+    same names). `recall` sets the threshold to flag that share of the known anomalies
+    scored as held out (WVAD's `threshold`) instead of the `contamination` quantile.
     """
     from wvad.estimator import WVAD
 
@@ -143,9 +138,18 @@ def fit_table(
                 raise ValueError(f"the {role} column {column!r} is also listed as a feature")
     if not features:
         raise ValueError(f"{data.name} has no feature columns besides the label and id")
-    if epochs is not None and (len(epochs) != 3 or min(epochs) < 0):
-        raise ValueError(f"epochs must be three counts >= 0 (pretrain warmup joint); got {epochs}")
-
+    unknown = sorted(set(settings or {}) - set(CONFIG_FIELDS))
+    if unknown:
+        raise ValueError(f"unknown setting(s) {unknown}; the settings are {list(CONFIG_FIELDS)}")
+    model = WVAD.from_preset(
+        preset,
+        random_state=random_state,
+        contamination=contamination,
+        threshold="contamination" if recall is None else recall,
+        verbose=progress,
+        **(settings or {}),
+    )
+    model.get_config()  # a bad setting fails here, before the table is read
     text = [id_col] if id_col else []
     frames = list(
         iter_chunks(
@@ -187,26 +191,6 @@ def fit_table(
     )
     X = pd.DataFrame(encode_features(frame, spec, 0, data.name), columns=encoded)
     del frame, frames
-    params: dict[str, Any] = {}
-    if n_clusters is not None:
-        params["n_clusters"] = n_clusters if n_clusters == "auto" else int(n_clusters)
-    if epochs is not None:
-        names = ("pretrain_epochs", "warmup_epochs", "joint_epochs")
-        params.update(zip(names, epochs, strict=True))
-    if score_mode is not None:
-        params["score_mode"] = score_mode
-    if n_neighbors is not None:
-        params["n_neighbors"] = n_neighbors
-    if clean_unlabeled is not None:
-        params["clean_unlabeled"] = clean_unlabeled
-    model = WVAD.from_preset(
-        preset,
-        random_state=seed,
-        contamination=contamination,
-        threshold="contamination" if recall is None else recall,
-        verbose=progress,
-        **params,
-    )
     model.fit(X, y, known_normal=normal)
     spec.versions = _versions()
     from wvad.archive import save_wvad
