@@ -288,3 +288,21 @@ def test_read_only_input_scores_without_warning_or_copy_issues(table, fitted):
         warnings.simplefilter("error")
         scores = fitted.decision_function(frozen)
     assert np.array_equal(scores, fitted.decision_function(X))
+
+
+def test_scores_and_features_come_from_one_mixture_pass_per_chunk(fitted, table, monkeypatch):
+    from wvad.model.mixture import VariationalMixture
+
+    X = table[0][:300]
+    expected = fitted.decision_function(X), fitted.transform(X)
+    passes = []
+    real = VariationalMixture.features
+
+    def counted(self, x, **kwargs):
+        passes.append(len(x))
+        return real(self, x, **kwargs)
+
+    monkeypatch.setattr(VariationalMixture, "features", counted)
+    scores, features = fitted.score_and_transform(X)
+    assert passes == [300]  # one chunk, one pass
+    assert np.array_equal(scores, expected[0]) and np.array_equal(features, expected[1])

@@ -24,11 +24,17 @@ from sklearn.utils.validation import check_is_fitted
 from wvad.checks import OneOf, Real
 from wvad.validation import check_consistent, check_known_normal, check_labels, check_X
 
-__all__ = ["BaseDetector"]
+__all__ = ["BaseDetector", "store_params"]
 
 #: PyOD's range for the expected share of anomalies.
 CONTAMINATION = Real(0.0, 0.5, open_low=True)
 PROBABILITY_METHODS = OneOf(("linear", "unify"))
+
+
+def store_params(estimator: Any, arguments: dict[str, Any]) -> None:
+    """Store every constructor argument (`locals()` in `__init__`) unchanged under its own
+    name: scikit-learn's contract, which `get_params` and `clone` read back."""
+    vars(estimator).update({k: v for k, v in arguments.items() if k not in ("self", "__class__")})
 
 
 class BaseDetector(BaseEstimator):

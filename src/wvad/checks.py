@@ -41,6 +41,23 @@ def is_real(value: Any) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
+def _bounded(
+    what: str, low: float | None, high: float | None, open_low: bool, open_high: bool
+) -> str:
+    """'an int >= 1', 'a number in (0, 1]', ...: `what` with its bounds."""
+    def shown(x: float) -> str:
+        return f"{x:g}" if isinstance(x, float) else str(x)
+
+    if low is not None and high is not None:
+        left, right = "(" if open_low else "[", ")" if open_high else "]"
+        return f"{what} in {left}{shown(low)}, {shown(high)}{right}"
+    if low is not None:
+        return f"{what} {'>' if open_low else '>='} {shown(low)}"
+    if high is not None:
+        return f"{what} {'<' if open_high else '<='} {shown(high)}"
+    return what
+
+
 class Rule:
     """A kind of value: `check` normalises or refuses, `describe` says what is allowed."""
 
@@ -72,11 +89,7 @@ class Int(Rule):
     high: int | None = None
 
     def describe(self) -> str:
-        if self.low is not None and self.high is not None:
-            return f"an int in [{self.low}, {self.high}]"
-        if self.low is not None:
-            return f"an int >= {self.low}"
-        return "an int" if self.high is None else f"an int <= {self.high}"
+        return _bounded("an int", self.low, self.high, open_low=False, open_high=False)
 
     def accepts(self, value: Any) -> bool:
         low_ok = self.low is None or (is_int(value) and value >= self.low)
@@ -103,14 +116,7 @@ class Real(Rule):
     open_high: bool = False
 
     def describe(self) -> str:
-        if self.low is not None and self.high is not None:
-            left, right = "(" if self.open_low else "[", ")" if self.open_high else "]"
-            return f"a number in {left}{self.low:g}, {self.high:g}{right}"
-        if self.low is not None:
-            return f"a number {'>' if self.open_low else '>='} {self.low:g}"
-        if self.high is not None:
-            return f"a number {'<' if self.open_high else '<='} {self.high:g}"
-        return "a number"
+        return _bounded("a number", self.low, self.high, self.open_low, self.open_high)
 
     def accepts(self, value: Any) -> bool:
         if not is_real(value) or np.isnan(value):

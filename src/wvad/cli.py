@@ -129,13 +129,20 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
         ),
         formatter_class=_Help,
     )
+    _add_bench_grid(p)
+    _add_bench_running(p)
+    p.set_defaults(func=cmd_bench)
+
+
+def _add_bench_grid(p: argparse.ArgumentParser) -> None:
+    """What the grid holds: tables, label settings, corruptions, seeds and models."""
     p.add_argument(
         "--datasets",
         nargs="+",
         required=True,
         metavar="NAME",
         help="dataset short names, e.g. letter ionosphere satellite, or a group: paper, "
-        "tuning, report, all (docs/results.md)",
+        "tuning, report, scale, all (docs/results.md)",
     )
     p.add_argument(
         "--ratios",
@@ -187,6 +194,10 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
         metavar="MODEL",
         help="model names, or a group: all, peers, ablations",
     )
+
+
+def _add_bench_running(p: argparse.ArgumentParser) -> None:
+    """Where and how the grid runs: output folder, workers, data folder, retries."""
     p.add_argument("--out", required=True, type=Path, metavar="DIR", help="output directory")
     p.add_argument(
         "--jobs",
@@ -219,7 +230,6 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
         help="run again the cells that failed in an earlier run",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
-    p.set_defaults(func=cmd_bench)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -429,6 +439,14 @@ def _add_fit(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--preset", choices=tuple(PRESETS), default="default", help="configuration"
     )
+    _add_threshold_and_epochs(p)
+    _add_settings(p)
+    _add_common(p)
+    p.set_defaults(func=cmd_fit)
+
+
+def _add_threshold_and_epochs(p: argparse.ArgumentParser) -> None:
+    """How the threshold is set, and the epochs' shorthands."""
     rule = p.add_mutually_exclusive_group()
     rule.add_argument(
         "--contamination",
@@ -464,9 +482,6 @@ def _add_fit(sub: argparse._SubParsersAction) -> None:
         metavar="F",
         help="multiply the preset's epochs by F (at least 1 each), e.g. 0.1 for a quick look",
     )
-    _add_settings(p)
-    _add_common(p)
-    p.set_defaults(func=cmd_fit)
 
 
 def fit_settings(args: argparse.Namespace) -> dict[str, Any]:

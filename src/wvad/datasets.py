@@ -46,29 +46,55 @@ def make_multimodal(
     n_normal = n_samples - n_anomalies
 
     centers = _spread_centers(rng, n_clusters, n_features, min_distance=8.0)
-    shares = rng.dirichlet(np.full(n_clusters, 2.0)) * 0.7 + 0.3 / n_clusters
-    sizes = np.floor(shares * n_normal).astype(int)
-    sizes[: n_normal - sizes.sum()] += 1
+    sizes = _cluster_sizes(rng, n_clusters, n_normal)
     clusters = [_ThinCluster.draw(rng, center, n_features) for center in centers]
     normal = np.vstack([c.sample(rng, size) for c, size in zip(clusters, sizes, strict=True)])
+    anomalies = _anomalies(rng, clusters, sizes, centers, n_anomalies)
 
-    n_off = n_anomalies // 2
-    n_between = n_anomalies - n_off
-    hosts = rng.choice(n_clusters, size=n_off, p=sizes / sizes.sum())
-    off = np.vstack([clusters[k].off_structure(rng) for k in hosts]).reshape(-1, n_features)
-    between = _between(rng, centers, n_between)
-
-    X = np.vstack([normal, off, between])
+    X = np.vstack([normal, anomalies])
     y = np.r_[np.zeros(n_normal, dtype=np.int64), np.ones(n_anomalies, dtype=np.int64)]
     order = rng.permutation(n_samples)
     X, y = X[order], y[order]
+    return X, y, _weak_labels(rng, y, labeled_ratio, n_anomalies)
 
-    y_weak = np.zeros(n_samples, dtype=np.int64)
+
+def _cluster_sizes(rng: np.random.Generator, n_clusters: int, n_normal: int) -> np.ndarray:
+    """Rows per cluster, summing to `n_normal`: Dirichlet shares, each at least 0.3 / k."""
+    shares = rng.dirichlet(np.full(n_clusters, 2.0)) * 0.7 + 0.3 / n_clusters
+    sizes = np.floor(shares * n_normal).astype(int)
+    sizes[: n_normal - sizes.sum()] += 1
+    return sizes
+
+
+def _anomalies(
+    rng: np.random.Generator,
+    clusters: list[_ThinCluster],
+    sizes: np.ndarray,
+    centers: np.ndarray,
+    n_anomalies: int,
+) -> np.ndarray:
+    """`n_anomalies` rows: half off a cluster's local structure (hosts drawn in proportion
+    to the cluster sizes), then the rest between clusters."""
+    n_features = centers.shape[1]
+    n_off = n_anomalies // 2
+    n_between = n_anomalies - n_off
+    hosts = rng.choice(len(clusters), size=n_off, p=sizes / sizes.sum())
+    off = np.vstack([clusters[k].off_structure(rng) for k in hosts]).reshape(-1, n_features)
+    between = _between(rng, centers, n_between)
+    return np.vstack([off, between])
+
+
+def _weak_labels(
+    rng: np.random.Generator, y: np.ndarray, labeled_ratio: float, n_anomalies: int
+) -> np.ndarray:
+    """1 on int(labeled_ratio * n_anomalies) random anomalies (at least one for a ratio
+    above 0), 0 on every other row."""
+    y_weak = np.zeros(len(y), dtype=np.int64)
     n_labeled = int(labeled_ratio * n_anomalies)
     if labeled_ratio > 0:
         n_labeled = max(1, n_labeled)
     y_weak[rng.choice(np.flatnonzero(y == 1), size=n_labeled, replace=False)] = 1
-    return X, y, y_weak
+    return y_weak
 
 
 #: Spread of a cluster's rows along its thin directions, and how far off-structure

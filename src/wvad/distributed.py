@@ -118,10 +118,10 @@ class _Scorer:
         X = self.matrix(frame, where)
         out = {c: frame[c] for c in keep}
         if len(frame):
-            scores = self.model.decision_function(X)
+            scores, features = self.model.score_and_transform(X)
             out["score"] = scores
             out["predicted"] = (scores > self.model.threshold_).astype(np.int64)
-            out["cluster"] = self.model.predict_cluster(X)
+            out["cluster"] = features[:, : self.model.n_clusters_].argmax(axis=1)
         else:  # the model refuses an empty matrix; an empty partition scores to no rows
             out["score"] = np.empty(0, dtype=np.float64)
             out["predicted"] = out["cluster"] = np.empty(0, dtype=np.int64)
@@ -155,7 +155,7 @@ def _scorer(model: Any, present: Sequence[str], columns: Sequence[str] | None) -
             columns = spec.input_columns
         elif columns is None:
             columns = loaded.input_columns
-    if not hasattr(model, "threshold_") or not hasattr(model, "predict_cluster"):
+    if not hasattr(model, "threshold_") or not hasattr(model, "score_and_transform"):
         raise TypeError(f"model must be a fitted WVAD or a model folder; got {type(model)!r}")
     if columns is None:
         names = getattr(model, "feature_names_in_", None)
@@ -253,14 +253,8 @@ def score_file_dask(
     """
     from wvad.data.readers import _existing_file
     from wvad.workflow import load_table_model
-    from wvad.workflow.operations import ROW_COLUMN, ScoreSummary
-    from wvad.workflow.tables import (
-        AtomicTableWriter,
-        check_columns,
-        check_output_path,
-        table_columns,
-        table_kind,
-    )
+    from wvad.workflow.operations import ScoreSummary
+    from wvad.workflow.tables import check_columns, check_output_path, table_columns, table_kind
 
     _, dd = _import_dask()
     data, out = _existing_file(data), Path(out)
@@ -270,38 +264,57 @@ def score_file_dask(
     model, spec = load_table_model(model_dir)
     columns = spec.read_columns()
     check_columns(data, columns, table_columns(data))
-    text = [c for c in dict.fromkeys([spec.id_col, *spec.one_hot]) if c]
+    ddf = _read_partitions(dd, data, kind, spec, columns, blocksize)
+    keep = [spec.id_col] if spec.id_col else []
+    scorer = _Scorer(model=model, columns=list(spec.input_columns), spec=spec)
+    with dask_client(address) as client:
+        scores = _lazy_scores(scorer, ddf[columns], keep)
+        futures = client.compute(scores.to_delayed())
+        n_rows, n_flagged = _write_in_order(futures, out, spec, data, force)
+    return ScoreSummary(out=out, n_rows=n_rows, n_flagged=n_flagged, threshold=model.threshold_)
+
+
+def _read_partitions(
+    dd: Any, data: Path, kind: str, spec: Any, columns: list[str], blocksize: int | str | None
+) -> Any:
+    """A lazy Dask DataFrame of `columns` of the CSV or Parquet file `data`; the id and
+    one-hot columns of a CSV are read as text."""
     if kind == "csv":
+        text = [c for c in dict.fromkeys([spec.id_col, *spec.one_hot]) if c]
         sep = "\t" if data.suffix.lower() == ".tsv" else ","
-        ddf = dd.read_csv(
+        return dd.read_csv(
             str(data),
             sep=sep,
             usecols=columns,
             dtype=dict.fromkeys(text, object),
             blocksize=blocksize,
         )
-    else:
-        ddf = dd.read_parquet(str(data), columns=columns)
-    keep = [spec.id_col] if spec.id_col else []
-    scorer = _Scorer(model=model, columns=list(spec.input_columns), spec=spec)
+    return dd.read_parquet(str(data), columns=columns)
+
+
+def _write_in_order(
+    futures: Sequence[Any], out: Path, spec: Any, data: Path, force: bool
+) -> tuple[int, int]:
+    """Write the partitions' score rows to `out` in partition order, each released once
+    written; (rows written, rows flagged). An empty table leaves no `out`."""
+    from wvad.workflow.operations import ROW_COLUMN
+    from wvad.workflow.tables import AtomicTableWriter
+
     n_rows = n_flagged = 0
-    with dask_client(address) as client:
-        scores = _lazy_scores(scorer, ddf[columns], keep)
-        futures = client.compute(scores.to_delayed())
-        with AtomicTableWriter(out, replace=force) as writer:
-            for future in futures:
-                frame = future.result().reset_index(drop=True)
-                future.release()
-                if spec.id_col:
-                    frame[spec.id_col] = _text(frame[spec.id_col])
-                else:
-                    frame.insert(0, ROW_COLUMN, np.arange(n_rows, n_rows + len(frame)))
-                writer.write(frame)
-                n_rows += len(frame)
-                n_flagged += int(frame["predicted"].sum())
-            if n_rows == 0:
-                raise ValueError(f"{data} has no rows to score")
-    return ScoreSummary(out=out, n_rows=n_rows, n_flagged=n_flagged, threshold=model.threshold_)
+    with AtomicTableWriter(out, replace=force) as writer:
+        for future in futures:
+            frame = future.result().reset_index(drop=True)
+            future.release()
+            if spec.id_col:
+                frame[spec.id_col] = _text(frame[spec.id_col])
+            else:
+                frame.insert(0, ROW_COLUMN, np.arange(n_rows, n_rows + len(frame)))
+            writer.write(frame)
+            n_rows += len(frame)
+            n_flagged += int(frame["predicted"].sum())
+        if n_rows == 0:
+            raise ValueError(f"{data} has no rows to score")
+    return n_rows, n_flagged
 
 
 def _text(series: Any) -> Any:

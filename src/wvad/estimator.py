@@ -19,7 +19,7 @@ from sklearn.base import TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from wvad.archive import load_wvad, save_wvad
-from wvad.base import BaseDetector
+from wvad.base import BaseDetector, store_params
 from wvad.checks import Either, Int, OneOf
 from wvad.config import CONFIG_FIELDS, Config, parameter_docs
 from wvad.evidence import Rows, TrainingData, iter_rows
@@ -119,8 +119,7 @@ class WVAD(TransformerMixin, BaseDetector):
         random_state: int | None = None,
         verbose: bool = False,
     ) -> None:
-        # scikit-learn's contract: every argument stored unchanged, under its own name
-        vars(self).update({k: v for k, v in locals().items() if k != "self"})
+        store_params(self, locals())
 
     @classmethod
     def from_preset(cls, name: str = "default", **params: Any) -> WVAD:
@@ -218,6 +217,22 @@ class WVAD(TransformerMixin, BaseDetector):
         check_is_fitted(self, "score_")
         return self.score_.label_free().score(self._rows(self._validate_for_scoring(X)))
 
+    @steady_arithmetic()
+    def score_and_transform(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
+        """`decision_function(X)` and `transform(X)` with one pass of the mixture per chunk
+        of rows (what writing scores with their clusters, or plotting, needs)."""
+        check_is_fitted(self, "score_")
+        features: list[np.ndarray] = []
+
+        def rows() -> Iterator[Rows]:
+            for chunk in self._rows(self._validate_for_scoring(X)):
+                yield chunk  # scored first; its features are computed once, cached on it
+                features.append(chunk.features.stack().double().cpu().numpy())
+
+        scores = self.score_.score(rows())
+        return scores, np.concatenate(features)
+
+    @steady_arithmetic()
     def transform(self, X: Any) -> np.ndarray:
         """The five-feature matrix [y (K), z (D), f_e, f_r, f_c]; see get_feature_names_out."""
         return np.concatenate([f.stack().double().cpu().numpy() for f in self._features(X)])

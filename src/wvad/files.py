@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import os
 import re
 import secrets
@@ -28,7 +29,7 @@ import stat
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["TEMP_SUFFIX", "leftovers", "new_file_mode", "publish", "staged"]
+__all__ = ["TEMP_SUFFIX", "leftovers", "new_file_mode", "publish", "sha256_of", "staged"]
 
 TEMP_SUFFIX = ".wvad-tmp"
 _NAME = re.compile(r"^\.(?P<target>.+)\.(?P<host>[^.]+)\.(?P<pid>\d+)\.[0-9a-f]+\.wvad-tmp$")
@@ -117,3 +118,12 @@ def publish(tmp: Path, target: Path, *, replace: bool) -> None:
         os.replace(tmp, target)
         return
     tmp.unlink()
+
+
+def sha256_of(path: Path) -> str:
+    """The SHA-256 of a file's bytes, read a megabyte at a time."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -36,7 +36,7 @@ from typing import Any
 
 import torch
 
-from wvad.files import staged
+from wvad.files import sha256_of, staged
 
 __all__ = [
     "FORMAT",
@@ -137,7 +137,7 @@ def read_model(path: Path) -> ModelFiles:
     weights_path = path / Path(weights["file"]).name
     if not weights_path.is_file():
         raise FileNotFoundError(f"{path} is incomplete: {weights_path.name} is missing")
-    if _sha256(weights_path) != weights.get("sha256"):
+    if sha256_of(weights_path) != weights.get("sha256"):
         raise ValueError(
             f"{weights_path} is damaged: its checksum differs from the one {CONFIG_FILE} recorded"
         )
@@ -170,7 +170,7 @@ def _read_documents(path: Path, description: dict[str, Any]) -> dict[str, dict[s
         document = path / Path(name).name
         if not document.is_file():
             raise FileNotFoundError(f"{path} is incomplete: {document.name} is missing")
-        if _sha256(document) != digest:
+        if sha256_of(document) != digest:
             raise ValueError(
                 f"{document} was changed after the model was saved (its checksum differs "
                 f"from the one {CONFIG_FILE} recorded)"
@@ -253,14 +253,6 @@ def _write_bytes(target: Path, payload: bytes, *, replace: bool) -> None:
         handle.write(payload)
         handle.flush()
         os.fsync(handle.fileno())
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _content_hash(payload: dict[str, Any]) -> str:

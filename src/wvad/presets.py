@@ -3,8 +3,8 @@
 "paper" follows the description in Tan et al. (2024) and fills its gaps with the choices in
 docs/method.md; "default" is the configuration we recommend, dataset-agnostic. It departs
 from the paper in its read-out (the "stacked" fused score), in K = 2 and in 200 joint
-epochs instead of 400 (measured level on the tuning half, docs/method.md). Build an estimator
-from one with `WVAD.from_preset(name, **overrides)`.
+epochs instead of 400 (docs/method.md says where each was chosen). Build an estimator from
+one with `WVAD.from_preset(name, **overrides)`.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ sees the same rows, the same scaling and the same known anomalies for a given se
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -104,17 +104,33 @@ def weak_split(
     """
     X, _ = check_X(X)
     y = check_target(y, X.shape[0])
-    if (labeled_ratio is None) == (n_labeled is None):
-        raise ValueError("give exactly one of labeled_ratio and n_labeled")
-    if labeled_ratio is not None:
-        labeled_ratio = RATIO.check("labeled_ratio", labeled_ratio)
-    else:
-        n_labeled = COUNT.check("n_labeled", n_labeled)
+    labeled_ratio, n_labeled = _check_label_amount(labeled_ratio, n_labeled)
     label_noise = SHARE.check("label_noise", label_noise)
     known_normal_share = SHARE.check("known_normal_share", known_normal_share)
     test_size = TEST_SIZE.check("test_size", test_size)
     seed = SEED.check("seed", seed)
+    split = _scaled_split(X, y, test_size, seed)
+    labeled_idx = _labeled_rows(split.y_train, labeled_ratio, n_labeled, label_noise, seed)
+    split = _with_labels(split, labeled_idx, known_normal_share, seed)
+    _check_corruptions(duplicate_anomalies, noise_features)
+    split = _with_noise_columns(split, noise_features, seed)
+    return _with_duplicates(split, duplicate_anomalies)
 
+
+def _check_label_amount(
+    labeled_ratio: float | None, n_labeled: int | None
+) -> tuple[float | None, int | None]:
+    """(labeled_ratio, n_labeled) checked, exactly one of them given."""
+    if (labeled_ratio is None) == (n_labeled is None):
+        raise ValueError("give exactly one of labeled_ratio and n_labeled")
+    if labeled_ratio is not None:
+        return RATIO.check("labeled_ratio", labeled_ratio), n_labeled
+    return labeled_ratio, COUNT.check("n_labeled", n_labeled)
+
+
+def _scaled_split(X: np.ndarray, y: np.ndarray, test_size: float, seed: int) -> WeakSplit:
+    """Steps 1 and 2 of `weak_split`: the stratified split, both parts scaled by a
+    MinMaxScaler fitted on the training rows, with no row labeled yet."""
     n_anomalies = int(y.sum())
     n_normal = y.size - n_anomalies
     if n_anomalies < 2 or n_normal < 2:
@@ -131,12 +147,29 @@ def weak_split(
             f"cannot split {y.size} rows with test_size={test_size:g} and both classes on "
             f"each side: {exc}"
         ) from None
-    y_train, y_test = y[train_idx], y[test_idx]
-
+    y_train = y[train_idx]
     scaler = MinMaxScaler().fit(X[train_idx])
-    X_train = scaler.transform(X[train_idx])
-    X_test = scaler.transform(X[test_idx])
+    return WeakSplit(
+        X_train=scaler.transform(X[train_idx]),
+        y_train_weak=np.zeros_like(y_train),
+        y_train=y_train,
+        X_test=scaler.transform(X[test_idx]),
+        y_test=y[test_idx],
+        labeled_idx=np.empty(0, dtype=np.int64),
+        train_idx=train_idx.astype(np.int64),
+        test_idx=test_idx.astype(np.int64),
+    )
 
+
+def _labeled_rows(
+    y_train: np.ndarray,
+    labeled_ratio: float | None,
+    n_labeled: int | None,
+    label_noise: float,
+    seed: int,
+) -> np.ndarray:
+    """Steps 3 and 4 of `weak_split`: the sorted training rows that get weak label 1, all
+    drawn by ``numpy.random.default_rng(seed)``."""
     rng = np.random.default_rng(seed)
     train_anomalies = np.flatnonzero(y_train == 1)
     if labeled_ratio is None:
@@ -149,25 +182,41 @@ def weak_split(
             "gives no labeled anomaly; raise labeled_ratio"
         )
     labeled = rng.choice(train_anomalies, size=n_labeled, replace=False)
+    labeled = _with_wrong_labels(labeled, y_train, label_noise, rng)
+    return np.sort(labeled).astype(np.int64)
 
+
+def _with_wrong_labels(
+    labeled: np.ndarray, y_train: np.ndarray, label_noise: float, rng: np.random.Generator
+) -> np.ndarray:
+    """`labeled` with int(label_noise * its size) of its rows swapped for as many random
+    normal training rows (the clean set is drawn first, so noise replaces part of it)."""
+    n_labeled = labeled.size
     n_wrong = int(label_noise * n_labeled)
     if label_noise > 0 and n_wrong == 0:
         warnings.warn(
             f"label_noise={label_noise:g} of {n_labeled} labels rounds down to no wrong label",
             UserWarning,
-            stacklevel=2,
+            stacklevel=4,  # weak_split's caller
         )
-    if n_wrong:
-        train_normals = np.flatnonzero(y_train == 0)
-        if n_wrong > train_normals.size:
-            raise ValueError(
-                f"label_noise needs {n_wrong} normal training rows; there are {train_normals.size}"
-            )
-        kept = rng.choice(labeled, size=n_labeled - n_wrong, replace=False)
-        wrong = rng.choice(train_normals, size=n_wrong, replace=False)
-        labeled = np.concatenate([kept, wrong])
+    if not n_wrong:
+        return labeled
+    train_normals = np.flatnonzero(y_train == 0)
+    if n_wrong > train_normals.size:
+        raise ValueError(
+            f"label_noise needs {n_wrong} normal training rows; there are {train_normals.size}"
+        )
+    kept = rng.choice(labeled, size=n_labeled - n_wrong, replace=False)
+    wrong = rng.choice(train_normals, size=n_wrong, replace=False)
+    return np.concatenate([kept, wrong])
 
-    labeled_idx = np.sort(labeled).astype(np.int64)
+
+def _with_labels(
+    split: WeakSplit, labeled_idx: np.ndarray, known_normal_share: float, seed: int
+) -> WeakSplit:
+    """`split` with weak label 1 on `labeled_idx` and `known_normal_share` of its normal
+    training rows marked known normal, drawn by a generator of their own ([seed, 1])."""
+    y_train = split.y_train
     y_train_weak = np.zeros_like(y_train)
     y_train_weak[labeled_idx] = 1
     known_normal = np.zeros(len(y_train), dtype=bool)
@@ -177,42 +226,49 @@ def weak_split(
         known_normal[
             np.random.default_rng([seed, 1]).choice(candidates, n_known, replace=False)
         ] = True
-    _check_corruptions(duplicate_anomalies, noise_features)
-    X_train, X_test = _with_noise_columns(X_train, X_test, noise_features, seed)
-    if duplicate_anomalies > 1:  # the copies go after the rows; their weak labels follow
-        copies = np.repeat(np.flatnonzero(y_train == 1), duplicate_anomalies - 1)
-        n_train = len(y_train)
-        X_train, y_train = np.vstack([X_train, X_train[copies]]), np.r_[y_train, y_train[copies]]
-        y_train_weak = np.r_[y_train_weak, y_train_weak[copies]]
-        known_normal = np.r_[known_normal, np.zeros(len(copies), dtype=bool)]
-        train_idx = np.r_[train_idx, train_idx[copies]]
-        labeled_idx = np.r_[labeled_idx, n_train + np.flatnonzero(y_train_weak[n_train:] == 1)]
-    return WeakSplit(
-        X_train=X_train,
-        y_train_weak=y_train_weak,
-        y_train=y_train,
-        X_test=X_test,
-        y_test=y_test,
-        labeled_idx=labeled_idx,
-        train_idx=train_idx.astype(np.int64),
-        test_idx=test_idx.astype(np.int64),
-        known_normal=known_normal,
+    return replace(
+        split, y_train_weak=y_train_weak, labeled_idx=labeled_idx, known_normal=known_normal
     )
 
 
 def _check_corruptions(duplicate_anomalies: Any, noise_features: Any) -> None:
+    """Check the corruption arguments (after the labels, so label errors come first)."""
     COUNT.check("duplicate_anomalies", duplicate_anomalies)
     NOISE_COLUMNS.check("noise_features", noise_features)
 
 
-def _with_noise_columns(
-    X_train: np.ndarray, X_test: np.ndarray, share: float, seed: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Both parts with int(share * columns) (at least one for share > 0) uniform [0, 1)
-    noise columns appended (already on the min-max scale of the others)."""
+def _with_noise_columns(split: WeakSplit, share: float, seed: int) -> WeakSplit:
+    """`split` with int(share * columns) (at least one for share > 0) uniform [0, 1)
+    noise columns appended to both parts (already on the min-max scale of the others)."""
     if share == 0:
-        return X_train, X_test
+        return split
+    X_train, X_test = split.X_train, split.X_test
     n = max(1, int(share * X_train.shape[1]))
     rng = np.random.default_rng([seed, 2])
     noise = rng.random((len(X_train) + len(X_test), n))
-    return np.hstack([X_train, noise[: len(X_train)]]), np.hstack([X_test, noise[len(X_train) :]])
+    return replace(
+        split,
+        X_train=np.hstack([X_train, noise[: len(X_train)]]),
+        X_test=np.hstack([X_test, noise[len(X_train) :]]),
+    )
+
+
+def _with_duplicates(split: WeakSplit, duplicate_anomalies: int) -> WeakSplit:
+    """`split` with each training anomaly appearing `duplicate_anomalies` times."""
+    if duplicate_anomalies <= 1:
+        return split
+    # the copies go after the rows; their weak labels follow
+    y_train, y_train_weak = split.y_train, split.y_train_weak
+    copies = np.repeat(np.flatnonzero(y_train == 1), duplicate_anomalies - 1)
+    n_train = len(y_train)
+    y_train_weak = np.r_[y_train_weak, y_train_weak[copies]]
+    labeled_copies = n_train + np.flatnonzero(y_train_weak[n_train:] == 1)
+    return replace(
+        split,
+        X_train=np.vstack([split.X_train, split.X_train[copies]]),
+        y_train=np.r_[y_train, y_train[copies]],
+        y_train_weak=y_train_weak,
+        known_normal=np.r_[split.known_normal, np.zeros(len(copies), dtype=bool)],
+        train_idx=np.r_[split.train_idx, split.train_idx[copies]],
+        labeled_idx=np.r_[split.labeled_idx, labeled_copies],
+    )

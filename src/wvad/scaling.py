@@ -49,24 +49,16 @@ class Scaler:
         float64 (it would scale to 0: silently dropped), and values beyond the limit, which
         no later clipping should hide (possible with scaling "standard" or "none")."""
         overflow = ~np.isfinite(self.offset) | (self.factor == 0)
-        if overflow.any():
-            column = int(np.flatnonzero(overflow)[0])
-            label = repr(names[column]) if names else str(column)
-            raise ValueError(
-                f"X's column {label} spans more than float64 can hold (from "
-                f"{X[:, column].min():.3g} to {X[:, column].max():.3g}, its range or spread "
-                "overflows); divide it by a large power of ten first"
-            )
+        _refuse_first(overflow, names, lambda j: (
+            f"spans more than float64 can hold (from {X[:, j].min():.3g} to "
+            f"{X[:, j].max():.3g}, its range or spread overflows); divide it by a large "
+            "power of ten first"
+        ))  # fmt: skip
         scaled = self._scaled(X)
-        far = np.abs(scaled).max(axis=0) > self.limit
-        if far.any():
-            column = int(np.flatnonzero(far)[0])
-            label = repr(names[column]) if names else str(column)
-            raise ValueError(
-                f"X's column {label} scales to values beyond +-{self.limit:g} (up to "
-                f"{np.abs(scaled[:, column]).max():.3g}); use scaling='minmax', or bring "
-                "the column to a smaller range"
-            )
+        _refuse_first(np.abs(scaled).max(axis=0) > self.limit, names, lambda j: (
+            f"scales to values beyond +-{self.limit:g} (up to {np.abs(scaled[:, j]).max():.3g}); "
+            "use scaling='minmax', or bring the column to a smaller range"
+        ))  # fmt: skip
         return scaled
 
     def transform(self, X: np.ndarray) -> np.ndarray:
@@ -93,3 +85,11 @@ class Scaler:
     @classmethod
     def from_state(cls, state: dict[str, Tensor]) -> Scaler:
         return cls(state["offset"].numpy(), state["factor"].numpy(), float(state["limit"]))
+
+
+def _refuse_first(bad: np.ndarray, names: list[str] | None, why: Callable[[int], str]) -> None:
+    """A ValueError naming the first column `bad` marks and `why` it is refused."""
+    if bad.any():
+        column = int(np.flatnonzero(bad)[0])
+        label = repr(names[column]) if names else str(column)
+        raise ValueError(f"X's column {label} {why(column)}")

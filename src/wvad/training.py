@@ -232,11 +232,7 @@ def train_joint(
     unlabeled rows) limits the rows the score estimator is told are normal to those it
     marks, where a batch holds enough of them; the ELBO still sees every row.
     """
-    supervised = head is not None and len(X_anomalies) > 0
-    params = list(model.parameters()) + (list(head.parameters()) if supervised else [])
-    optimizer = _optimizer(params, config, config.joint_batch_size, len(X_unlabeled))
-    bce = nn.BCEWithLogitsLoss()
-    clip = config.numerics.grad_clip_norm
+    step = _JointStep.build(model, head, X_unlabeled, X_anomalies, config, rng)
     model.train()
     if head is not None:
         head.train()
@@ -244,52 +240,101 @@ def train_joint(
     phases.append(("joint", config.joint_epochs, config.joint_lambda))
     for phase, epochs, lam in phases:
         for _ in range(epochs):
-            # running sums stay tensors: one host sync per epoch, not per step
-            sums = {k: torch.zeros((), device=X_unlabeled.device) for k in _TERMS}
-            steps = 0
-            for idx in _batches(len(X_unlabeled), config.joint_batch_size, rng):
-                if supervised and head_negatives is not None:
-                    # the score estimator's CE reads the batch's first unlabeled rows
-                    marked = head_negatives[idx]
-                    idx = np.concatenate([idx[marked], idx[~marked]])
-                x_u = X_unlabeled[idx]
-                if supervised:
-                    a_idx = rng.integers(0, len(X_anomalies), size=config.anomaly_batch_size)
-                    x_a = X_anomalies[a_idx]
-                    x_all = torch.cat([x_u, x_a])
-                else:
-                    x_all = x_u
-                if supervised:
-                    # the score estimator's CE sees `batch_size` unlabeled rows per step, as
-                    # in pretraining; decoding the rest at their mean would double the work
-                    n_head = min(len(x_u), config.batch_size)
-                    neg_elbo_rows, features = model.training_terms(x_all, len(x_u), n_head)
-                    neg_elbo = neg_elbo_rows.mean()
-                    penalty = model.anomaly_penalty(features.z[n_head:]).mean()
-                    target = torch.cat([x_u.new_zeros(n_head), x_a.new_ones(len(x_a))])
-                    ce = bce(head(features.stack(config.head_features)), target)
-                    loss = neg_elbo + config.anomaly_penalty * penalty + lam * ce
-                    sums["penalty"] += penalty.detach()
-                    sums["ce"] += ce.detach()
-                else:
-                    neg_elbo = model.negative_elbo(x_u)[0].mean()
-                    loss = neg_elbo
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                nn.utils.clip_grad_norm_(params, clip, foreach=True)
-                optimizer.step()
-                sums["loss"] += loss.detach()
-                sums["neg_elbo"] += neg_elbo.detach()
-                steps += 1
-            means = {k: v.item() / steps for k, v in sums.items()}
-            if not supervised:
-                means["penalty"] = means["ce"] = None
-            history.add(phase, **means)
+            history.add(phase, **_joint_epoch(step, X_unlabeled, lam, head_negatives))
             check_finite(f"{phase} training", len(history.records["phase"]), history, X_unlabeled)
             tick()
     model.eval()
     if head is not None:
         head.eval()
+
+
+def _joint_epoch(
+    step: _JointStep, X_unlabeled: Tensor, lam: float, head_negatives: np.ndarray | None
+) -> dict[str, float | None]:
+    """One pass of joint training over the unlabeled rows: each loss term's epoch mean
+    (None for the penalty and CE terms without supervision)."""
+    # running sums stay tensors: one host sync per epoch, not per step
+    sums = {k: torch.zeros((), device=X_unlabeled.device) for k in _TERMS}
+    steps = 0
+    for idx in _batches(len(X_unlabeled), step.config.joint_batch_size, step.rng):
+        if step.supervised and head_negatives is not None:
+            # the score estimator's CE reads the batch's first unlabeled rows
+            marked = head_negatives[idx]
+            idx = np.concatenate([idx[marked], idx[~marked]])
+        for key, value in step.run(X_unlabeled[idx], lam).items():
+            sums[key] += value
+        steps += 1
+    means: dict[str, float | None] = {k: v.item() / steps for k, v in sums.items()}
+    if not step.supervised:
+        means["penalty"] = means["ce"] = None
+    return means
+
+
+@dataclass
+class _JointStep:
+    """One optimizer step of joint training on a batch of unlabeled rows (with a draw of
+    labeled anomalies when `head` is set, i.e. when training is supervised)."""
+
+    model: VariationalMixture
+    head: ScoreHead | None
+    X_anomalies: Tensor
+    config: Config
+    rng: np.random.Generator
+    params: list[nn.Parameter]
+    optimizer: torch.optim.Optimizer
+    bce: nn.BCEWithLogitsLoss = field(default_factory=nn.BCEWithLogitsLoss)
+
+    @classmethod
+    def build(
+        cls,
+        model: VariationalMixture,
+        head: ScoreHead | None,
+        X_unlabeled: Tensor,
+        X_anomalies: Tensor,
+        config: Config,
+        rng: np.random.Generator,
+    ) -> _JointStep:
+        """The step for `train_joint`'s arguments: supervised with a head and labeled
+        anomalies both; Adam over the model's parameters (and then the head's, if so)."""
+        supervised = head is not None and len(X_anomalies) > 0
+        params = list(model.parameters()) + (list(head.parameters()) if supervised else [])
+        optimizer = _optimizer(params, config, config.joint_batch_size, len(X_unlabeled))
+        return cls(model, head if supervised else None, X_anomalies, config, rng, params, optimizer)
+
+    @property
+    def supervised(self) -> bool:
+        """Whether the anomaly penalty and the score estimator's CE are trained too."""
+        return self.head is not None
+
+    def run(self, x_u: Tensor, lam: float) -> dict[str, Tensor]:
+        """Take one step on the unlabeled rows `x_u`; the step's detached loss terms."""
+        if self.supervised:
+            loss, terms = self._supervised_loss(x_u, lam)
+        else:
+            neg_elbo = self.model.negative_elbo(x_u)[0].mean()
+            loss, terms = neg_elbo, {"neg_elbo": neg_elbo}
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(self.params, self.config.numerics.grad_clip_norm, foreach=True)
+        self.optimizer.step()
+        return {"loss": loss.detach(), **{k: v.detach() for k, v in terms.items()}}
+
+    def _supervised_loss(self, x_u: Tensor, lam: float) -> tuple[Tensor, dict[str, Tensor]]:
+        """-ELBO + eta * penalty + lambda * CE on `x_u` and a draw of labeled anomalies."""
+        config = self.config
+        a_idx = self.rng.integers(0, len(self.X_anomalies), size=config.anomaly_batch_size)
+        x_a = self.X_anomalies[a_idx]
+        x_all = torch.cat([x_u, x_a])
+        # the score estimator's CE sees `batch_size` unlabeled rows per step, as
+        # in pretraining; decoding the rest at their mean would double the work
+        n_head = min(len(x_u), config.batch_size)
+        neg_elbo_rows, features = self.model.training_terms(x_all, len(x_u), n_head)
+        neg_elbo = neg_elbo_rows.mean()
+        penalty = self.model.anomaly_penalty(features.z[n_head:]).mean()
+        target = torch.cat([x_u.new_zeros(n_head), x_a.new_ones(len(x_a))])
+        ce = self.bce(self.head(features.stack(config.head_features)), target)
+        loss = neg_elbo + config.anomaly_penalty * penalty + lam * ce
+        return loss, {"neg_elbo": neg_elbo, "penalty": penalty, "ce": ce}
 
 
 @dataclass

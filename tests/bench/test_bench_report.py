@@ -134,3 +134,18 @@ def test_the_report_pairs_the_reference_with_every_model():
     assert "## Paired against wvad" in text
     assert "| peer | 3 | 3 / 0 / 0 | +0.100 |" in text
     assert "+0.100 [+0.100, +0.100]" in text  # the same gap on every seed
+
+
+def test_the_report_names_every_commit_and_cpu_its_rows_come_from():
+    def row(seed, commit, cpu):
+        extra = {} if commit is None else {"commit": commit, "cpu": cpu}
+        return {"dataset": "d", "ratio": 0.1, "seed": seed, "model": "m", "status": "ok",
+                "auroc": 0.9, "auprc": 0.5, "fit_seconds": 1.0, **extra}  # fmt: skip
+
+    rows = [row(0, "aaa111", "Intel Xeon"), row(1, "bbb222", "AMD EPYC"), row(2, None, None)]
+    meta = {"git_commit": "bbb222", "machine": {"cpu": "AMD EPYC"}}
+    text = build_report(rows, meta)
+    assert "1 at commit aaa111 on Intel Xeon" in text
+    assert "1 at commit bbb222 on AMD EPYC" in text
+    assert "1 at commit unrecorded on unrecorded" in text and "need not be theirs" in text
+    assert "Last run's commit: bbb222." in text

@@ -239,7 +239,7 @@ def test_force_semantics(model_dir, train_csv, tmp_path, capsys):
 
 def test_interrupted_scoring_leaves_no_output(model_dir, train_csv, tmp_path, monkeypatch, capsys):
     calls = []
-    original = WVAD.decision_function
+    original = WVAD.score_and_transform
 
     def interrupt_on_third_chunk(self, X):
         calls.append(1)
@@ -247,7 +247,7 @@ def test_interrupted_scoring_leaves_no_output(model_dir, train_csv, tmp_path, mo
             raise KeyboardInterrupt
         return original(self, X)
 
-    monkeypatch.setattr(WVAD, "decision_function", interrupt_on_third_chunk)
+    monkeypatch.setattr(WVAD, "score_and_transform", interrupt_on_third_chunk)
     out = tmp_path / "s.csv"
     code, _, err = run(capsys, "score", model_dir, train_csv, "--out", out, "--chunk-rows", 50)
     assert code == 130 and "interrupted" in err

@@ -47,9 +47,9 @@ _HIST_TREES = {"learner": "hist", "learning_rate": 0.1, "l2_regularization": 1.0
 #: ("wvad-fusion"), the cross-fitted raw-feature branches ("wvad-branches":
 #: score_mode="stacked" without its neighbour distance, every unlabeled row taken as
 #: normal), the neighbour distance ("wvad-all-rows") and learning "normal" from the
-#: reliable unlabeled rows only ("wvad"). "wvad-previous" is the default before its trees
-#: were grown by CatBoost and its joint epochs halved (commit 0bf328b): scikit-learn's
-#: trees, 400 joint epochs; docs/method.md compares the two on the tuning half.
+#: reliable unlabeled rows only ("wvad"). "wvad-previous" is the default with
+#: scikit-learn's trees and 400 joint epochs, the configuration before CatBoost's trees
+#: (CHANGELOG.md says when and why).
 WVAD_VARIANTS: Mapping[str, Mapping[str, Any]] = {
     "wvad": {},
     "wvad-paper": {"preset": "paper"},

@@ -251,23 +251,46 @@ def _errors_section(rows: Sequence[Row], limit: int = 50) -> list[str]:
     return [*out, ""]
 
 
-def _provenance(meta: dict[str, Any] | None) -> list[str]:
+def _provenance(meta: dict[str, Any] | None, rows: Sequence[Row] = ()) -> list[str]:
+    """Where the rows come from: every (commit, CPU) the rows record with how many rows
+    each, then the last run's times, machine and versions (meta.json). Rows written
+    before rows recorded their own commit are credited to the last run's, and say so."""
+    out = _row_sources(rows, meta)
     if not meta:
-        return []
+        return [*out, ""] if out else []
     versions = meta.get("versions") or {}
     machine = meta.get("machine") or {}
     listed = ", ".join(f"{k} {v}" for k, v in versions.items() if v)
-    out = [
-        f"Run: started {meta.get('started_at')}, finished {meta.get('finished_at')}, "
+    out += [
+        f"Last run: started {meta.get('started_at')}, finished {meta.get('finished_at')}, "
         f"status {meta.get('status')}, jobs {meta.get('jobs')}.",
-        f"Machine: {machine.get('cpu')} ({machine.get('cpus_available')} CPUs available), "
-        f"{machine.get('platform')}.",
+        f"Last run's machine: {machine.get('cpu')} ({machine.get('cpus_available')} CPUs "
+        f"available), {machine.get('platform')}.",
     ]
     if listed:
-        out.append(f"Versions: {listed}.")
+        out.append(f"Last run's versions: {listed}.")
     if meta.get("git_commit"):
-        out.append(f"Commit: {meta['git_commit']}.")
+        out.append(f"Last run's commit: {meta['git_commit']}.")
     return [*out, ""]
+
+
+def _row_sources(rows: Sequence[Row], meta: dict[str, Any] | None) -> list[str]:
+    """'Rows from: ...' naming each commit and CPU with its row count."""
+    counts: dict[tuple[str, str], int] = {}
+    for row in rows:
+        key = (str(row.get("commit") or "unrecorded"), str(row.get("cpu") or "unrecorded"))
+        counts[key] = counts.get(key, 0) + 1
+    if not counts:
+        return []
+    parts = [f"{n} at commit {c} on {cpu}" for (c, cpu), n in sorted(counts.items())]
+    line = f"Rows from: {'; '.join(parts)}."
+    if ("unrecorded", "unrecorded") in counts and meta:
+        line += (
+            " Unrecorded rows were written before rows recorded their commit and CPU; "
+            "this folder's meta.json credits them to its last run's commit, which need not "
+            "be theirs."
+        )
+    return [line]
 
 
 def build_report(
@@ -285,7 +308,7 @@ def build_report(
         "models by mean within each dataset/labels row (1 = best) and averages over rows. "
         "Labels are the share of training anomalies labeled, or their number.",
         "",
-        *_provenance(meta),
+        *_provenance(meta, rows),
     ]
     for field, name in METRICS.items():
         header, body = metric_table(rows, field, axes)

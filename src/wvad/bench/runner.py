@@ -247,16 +247,13 @@ def _one_torch_thread() -> Iterator[None]:
     already pulled torch in: importing it just to set threads would cost models that never
     use it a second or two.
     """
-    torch = sys.modules.get("torch")
-    if torch is None:
+    if "torch" not in sys.modules:
         yield
         return
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    from wvad.runtime import one_torch_thread
+
+    with one_torch_thread():
         yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def _run_cell(task: _Task, factory: Factory, limit_threads: bool) -> dict[str, Any]:
@@ -561,68 +558,112 @@ def run_grid(
     its worker to one thread as with loky. Cells that errored before are skipped unless
     `retry_errors`. Returns `out_dir`.
     """
-    if not isinstance(jobs, int) or jobs == 0:
-        raise BenchError(f"jobs must be a non-zero int (joblib's n_jobs); got {jobs!r}")
-    if dask_scheduler is not None and backend != "dask":
-        raise BenchError(f"a Dask scheduler needs backend='dask'; got backend={backend!r}")
+    _check_execution(jobs, backend, dask_scheduler)
     grid = _make_grid(datasets, ratios, seeds, models, label_counts, known_normals, corruptions)
-    if factory is None:
-        try:
-            grid["models"] = check_model_names(grid["models"])
-        except ValueError as exc:
-            raise BenchError(str(exc)) from None
-        factory = make_model
+    grid["models"], factory = _models_and_factory(grid["models"], factory)
     if loader is None:
         loader = functools.partial(_default_loader, data_dir=data_dir)
-    if splitter is None:
-        splitter = _default_splitter
-
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise BenchError(f"{out} exists and is not a directory")
+    splitter = _default_splitter if splitter is None else splitter
+    out = _output_dir(out_dir)
     results = out / RESULTS_FILE
     # Load data before creating anything, so a bad dataset name leaves no empty directory.
-    data: dict[str, Any] = {}
-    if grid["seeds"] == "auto":  # the seeds follow each table's size
-        _load_missing(data, loader, [(d, "", 0, "") for d in grid["datasets"]])
-    cells = _cells(grid, {d: len(xy[1]) for d, xy in data.items()})
-    _load_missing(data, loader, _pending(cells, results, retry_errors))
+    data, cells = _loaded_cells(grid, loader, results, retry_errors)
     out.mkdir(parents=True, exist_ok=True)
     with _exclusive(out):
         repair_results(results)
         pending = _pending(cells, results, retry_errors)  # again, now that we hold the lock
         _load_missing(data, loader, pending)
-        meta = _start_meta(
-            out,
-            {
-                "grid": grid,
-                "jobs": jobs,
-                "backend": backend if jobs != 1 or backend == "dask" else "sequential",
-                **({"dask_scheduler": dask_scheduler} if backend == "dask" else {}),
-                "n_cells": len(cells),
-                "n_pending_at_start": len(pending),
-                "started_at": _now(),
-                "finished_at": None,
-                "status": "running",
-            },
-        )
-        counts = {"written": 0, "errors": 0}
-        bar = _progress_bar(len(pending), progress)
-        try:
-            with ResultsWriter(results) as writer:
-                for row in _execute(
-                    _tasks(pending, data, splitter), factory, jobs, backend, dask_scheduler
-                ):
-                    writer.write(row)
-                    counts["written"] += 1
-                    counts["errors"] += row["status"] != "ok"
-                    bar.update(1)
-            meta["status"] = "finished"
-        except BaseException:
-            meta["status"] = "interrupted"
-            raise
-        finally:
-            bar.close()
-            meta.update(finished_at=_now(), n_written=counts["written"], n_errors=counts["errors"])
-            _write_json(out / META_FILE, meta)
+        run = _run_meta(grid, jobs, backend, dask_scheduler, len(cells), len(pending))
+        meta = _start_meta(out, run)
+        rows = _execute(_tasks(pending, data, splitter), factory, jobs, backend, dask_scheduler)
+        _write_rows(out, meta, rows, len(pending), progress)
     return out
+
+
+def _check_execution(jobs: Any, backend: str, dask_scheduler: str | None) -> None:
+    """BenchError for a `jobs` joblib cannot take, or a scheduler without the Dask backend."""
+    if not isinstance(jobs, int) or jobs == 0:
+        raise BenchError(f"jobs must be a non-zero int (joblib's n_jobs); got {jobs!r}")
+    if dask_scheduler is not None and backend != "dask":
+        raise BenchError(f"a Dask scheduler needs backend='dask'; got backend={backend!r}")
+
+
+def _models_and_factory(models: list[str], factory: Factory | None) -> tuple[list[str], Factory]:
+    """The grid's models and the factory that builds them: without a factory, wvad's own
+    names (groups expanded, unknown ones a BenchError) built by `make_model`."""
+    if factory is not None:
+        return models, factory
+    try:
+        return check_model_names(models), make_model
+    except ValueError as exc:
+        raise BenchError(str(exc)) from None
+
+
+def _output_dir(out_dir: str | os.PathLike[str]) -> Path:
+    """`out_dir` as a Path; BenchError if it exists and is not a directory."""
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise BenchError(f"{out} exists and is not a directory")
+    return out
+
+
+def _loaded_cells(
+    grid: dict[str, Any], loader: Loader, results: Path, retry_errors: bool
+) -> tuple[dict[str, Any], list[Key]]:
+    """(data, cells): every cell of the grid, and the datasets its pending cells need
+    loaded (with seeds="auto", every dataset first, to read its size)."""
+    data: dict[str, Any] = {}
+    if grid["seeds"] == "auto":  # the seeds follow each table's size
+        _load_missing(data, loader, [(d, "", 0, "") for d in grid["datasets"]])
+    cells = _cells(grid, {d: len(xy[1]) for d, xy in data.items()})
+    _load_missing(data, loader, _pending(cells, results, retry_errors))
+    return data, cells
+
+
+def _run_meta(
+    grid: dict[str, Any],
+    jobs: int,
+    backend: str,
+    dask_scheduler: str | None,
+    n_cells: int,
+    n_pending: int,
+) -> dict[str, Any]:
+    """This run's settings and state for meta.json, as it starts."""
+    return {
+        "grid": grid,
+        "jobs": jobs,
+        "backend": backend if jobs != 1 or backend == "dask" else "sequential",
+        **({"dask_scheduler": dask_scheduler} if backend == "dask" else {}),
+        "n_cells": n_cells,
+        "n_pending_at_start": n_pending,
+        "started_at": _now(),
+        "finished_at": None,
+        "status": "running",
+    }
+
+
+def _write_rows(
+    out: Path, meta: dict[str, Any], rows: Iterator[dict[str, Any]], total: int, progress: bool
+) -> None:
+    """Append each row to results.jsonl as it arrives, stamped with the commit and CPU it
+    was computed at (a report names every one its rows come from), then close this run's
+    meta.json entry with its status ("finished" or "interrupted") and counts, whatever
+    stopped it."""
+    counts = {"written": 0, "errors": 0}
+    stamp = {"commit": meta.get("git_commit"), "cpu": (meta.get("machine") or {}).get("cpu")}
+    bar = _progress_bar(total, progress)
+    try:
+        with ResultsWriter(out / RESULTS_FILE) as writer:
+            for row in rows:
+                writer.write({**row, **stamp})
+                counts["written"] += 1
+                counts["errors"] += row["status"] != "ok"
+                bar.update(1)
+        meta["status"] = "finished"
+    except BaseException:
+        meta["status"] = "interrupted"
+        raise
+    finally:
+        bar.close()
+        meta.update(finished_at=_now(), n_written=counts["written"], n_errors=counts["errors"])
+        _write_json(out / META_FILE, meta)

@@ -22,7 +22,7 @@ import numpy as np
 
 from wvad.data.readers import read_npz
 from wvad.data.registry import SHIPPED_DATASETS, DatasetInfo, get_info
-from wvad.files import staged
+from wvad.files import sha256_of, staged
 
 __all__ = [
     "ChecksumError",
@@ -95,14 +95,6 @@ def cache_dir() -> Path:
     return _env_path("WVAD_CACHE_DIR") or Path.home() / ".cache" / "wvad"
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _mismatch(info: DatasetInfo, where: str, actual: str) -> str:
     return (
         f"{where} has SHA-256 {actual}, but dataset {info.name!r} ({info.filename}) "
@@ -154,14 +146,14 @@ def dataset_path(
         candidate = folder / info.filename
         looked.append(str(candidate))
         if candidate.is_file():
-            actual = _sha256(candidate)
+            actual = sha256_of(candidate)
             if actual != info.sha256:
                 raise ChecksumError(_mismatch(info, str(candidate), actual) + "; it was not used")
             return candidate
 
     shipped = shipped_path(info.name)
     if shipped is not None:
-        actual = _sha256(shipped)
+        actual = sha256_of(shipped)
         if actual != info.sha256:
             raise ChecksumError(_mismatch(info, f"the packaged copy {shipped}", actual))
         return shipped
@@ -170,7 +162,7 @@ def dataset_path(
     cached = cache / info.filename
     looked.append(str(cached))
     if cached.is_file():
-        actual = _sha256(cached)
+        actual = sha256_of(cached)
         if actual == info.sha256:
             return cached
         cached.unlink()

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from wvad.base import BaseDetector
+from wvad.base import BaseDetector, store_params
 from wvad.runtime import resolve_seed
 
 __all__ = ["CatBoost", "LightGBM"]
@@ -49,11 +49,7 @@ class _BoostedClassifier(BaseDetector):
         device: str = "auto",
         verbose: bool = False,
     ) -> None:
-        self.n_jobs = n_jobs
-        self.contamination = contamination
-        self.random_state = random_state
-        self.device = device
-        self.verbose = verbose
+        store_params(self, locals())
 
     def _fit(self, X: np.ndarray, y: np.ndarray, normal: np.ndarray) -> None:
         self.seed_ = resolve_seed(self.random_state)

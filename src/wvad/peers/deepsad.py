@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from wvad.base import store_params
 from wvad.loop import score_in_batches, shuffled_batches, to_tensor, train
 from wvad.peers._base import NeuralPeer
 
@@ -105,19 +106,7 @@ class DeepSAD(NeuralPeer):
         device: str = "auto",
         verbose: bool = False,
     ) -> None:
-        self.hidden = hidden
-        self.rep_dim = rep_dim
-        self.eta = eta
-        self.epochs = epochs
-        self.ae_epochs = ae_epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.pretrain = pretrain
-        self.contamination = contamination
-        self.random_state = random_state
-        self.device = device
-        self.verbose = verbose
+        store_params(self, locals())
 
     def _fit_torch(self, X: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> None:
         device = self.device_

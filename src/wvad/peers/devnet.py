@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from wvad.base import store_params
 from wvad.config import DeviationSettings
 from wvad.evidence.deviation import fit_deviation_network
 from wvad.loop import score_in_batches
@@ -56,20 +57,7 @@ class DevNet(NeuralPeer):
         device: str = "auto",
         verbose: bool = False,
     ) -> None:
-        self.hidden = hidden
-        self.margin = margin
-        self.n_ref = n_ref
-        self.epochs = epochs
-        self.steps_per_epoch = steps_per_epoch
-        self.batch_size = batch_size
-        self.lr = lr
-        self.optimizer = optimizer
-        self.l2 = l2
-        self.clip_norm = clip_norm
-        self.contamination = contamination
-        self.random_state = random_state
-        self.device = device
-        self.verbose = verbose
+        store_params(self, locals())
 
     def _fit_torch(self, X: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> None:
         settings = DeviationSettings(

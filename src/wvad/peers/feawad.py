@@ -25,6 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from wvad.base import store_params
 from wvad.loop import (
     balanced_batches,
     score_in_batches,
@@ -100,16 +101,7 @@ class FeaWAD(NeuralPeer):
         device: str = "auto",
         verbose: bool = False,
     ) -> None:
-        self.margin = margin
-        self.epochs = epochs
-        self.ae_epochs = ae_epochs
-        self.steps_per_epoch = steps_per_epoch
-        self.batch_size = batch_size
-        self.lr = lr
-        self.contamination = contamination
-        self.random_state = random_state
-        self.device = device
-        self.verbose = verbose
+        store_params(self, locals())
 
     def _fit_torch(self, X: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> None:
         device = self.device_

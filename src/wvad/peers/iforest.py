@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.ensemble import IsolationForest
 
-from wvad.base import BaseDetector
+from wvad.base import BaseDetector, store_params
 from wvad.runtime import resolve_seed
 
 __all__ = ["IForest"]
@@ -35,14 +35,7 @@ class IForest(BaseDetector):
         device: str = "auto",
         verbose: bool = False,
     ) -> None:
-        self.n_estimators = n_estimators
-        self.max_samples = max_samples
-        self.max_features = max_features
-        self.n_jobs = n_jobs
-        self.contamination = contamination
-        self.random_state = random_state
-        self.device = device
-        self.verbose = verbose
+        store_params(self, locals())
 
     def _fit(self, X: np.ndarray, y: np.ndarray, normal: np.ndarray) -> None:
         self.seed_ = resolve_seed(self.random_state)

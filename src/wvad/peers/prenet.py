@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from wvad.base import store_params
 from wvad.loop import score_in_batches, split_labels, to_tensor, train
 from wvad.peers._base import NeuralPeer
 
@@ -96,19 +97,7 @@ class PReNet(NeuralPeer):
         device: str = "auto",
         verbose: bool = False,
     ) -> None:
-        self.hidden = hidden
-        self.targets = targets
-        self.n_reference = n_reference
-        self.epochs = epochs
-        self.steps_per_epoch = steps_per_epoch
-        self.batch_size = batch_size
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.optimizer = optimizer
-        self.contamination = contamination
-        self.random_state = random_state
-        self.device = device
-        self.verbose = verbose
+        store_params(self, locals())
 
     def _fit_torch(self, X: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> None:
         device = self.device_

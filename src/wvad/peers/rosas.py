@@ -31,14 +31,15 @@ epoch budget and keeps the final weights.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional
 
-from wvad.loop import score_in_batches, split_labels, to_tensor, train
+from wvad.base import store_params
+from wvad.loop import BatchSampler, score_in_batches, split_labels, to_tensor, train
 from wvad.peers._base import NeuralPeer
 
 __all__ = ["RoSAS", "RoSASNetwork", "dynamic_weighting"]
@@ -106,36 +107,35 @@ class RoSAS(NeuralPeer):
         device: str = "auto",
         verbose: bool = False,
     ) -> None:
-        self.n_emb = n_emb
-        self.margin = margin
-        self.alpha = alpha
-        self.k = k
-        self.T = T
-        self.l2 = l2
-        self.epochs = epochs
-        self.steps_per_epoch = steps_per_epoch
-        self.batch_size = batch_size
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.contamination = contamination
-        self.random_state = random_state
-        self.device = device
-        self.verbose = verbose
+        store_params(self, locals())
 
     def _fit_torch(self, X: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> None:
+        """Train the network on triplets and interpolated rows (see the module docstring)."""
         if int(self.k) < 2:
             raise ValueError(f"k must be >= 2 rows per interpolation; got {self.k!r}")
-        device = self.device_
-        net = RoSASNetwork(X.shape[1], self.n_emb).to(device)
-        Xt = to_tensor(X, device)
+        net = RoSASNetwork(X.shape[1], self.n_emb).to(self.device_)
+        Xt = to_tensor(X, self.device_)
         unlabeled, anomalies = split_labels(y)
-        b = int(self.batch_size)
-        k = int(self.k)
+        epoch_losses = _EpochLosses()
+        self.history_ = train(
+            net,
+            self._loss_fn(net, Xt, epoch_losses),
+            self._sampler(unlabeled, anomalies),
+            epochs=self.epochs,
+            lr=self.lr,
+            rng=rng,
+            weight_decay=self.weight_decay,
+            on_epoch_end=epoch_losses.end_epoch,
+            verbose=self.verbose,
+            name="RoSAS",
+        )
+        self.network_ = net
+
+    def _sampler(self, unlabeled: np.ndarray, anomalies: np.ndarray) -> BatchSampler:
+        """Each epoch's `steps_per_epoch` batches: (anchor, positive, negative) row indices,
+        the k - 1 partner permutations of the 3b rows and their interpolation weights."""
+        b, k = int(self.batch_size), int(self.k)
         no_repeat = unlabeled.size >= b
-        triplet = nn.TripletMarginLoss(margin=self.margin)
-        smooth = nn.SmoothL1Loss(reduction="none")
-        prev = {"emb": 1.0, "score": 1.0}
-        epoch_terms: dict[str, list[float]] = {"emb": [], "score": []}
 
         def sampler(r: np.random.Generator) -> Iterable[tuple[np.ndarray, ...]]:
             for _ in range(self.steps_per_epoch):
@@ -144,13 +144,18 @@ class RoSAS(NeuralPeer):
                 neg = r.choice(anomalies, b, replace=True)
                 rows = 3 * b
                 perms = np.stack([r.permutation(rows) for _ in range(k - 1)])
-                if k == 2:  # x~ = l x_i + (1 - l) x_j, l ~ Dirichlet(alpha, alpha)[1]
-                    first = r.dirichlet([self.alpha, self.alpha], size=rows)[:, 1]
-                    lam = np.column_stack([first, 1.0 - first])
-                else:  # the authors' k-row variant: independent draws, normalised
-                    lam = r.dirichlet([self.alpha, self.alpha], size=(rows, k))[:, :, 1]
-                    lam = lam / lam.sum(axis=1, keepdims=True)
-                yield anchor, pos, neg, perms, lam
+                yield anchor, pos, neg, perms, _mix_weights(r, rows, k, self.alpha)
+
+        return sampler
+
+    def _loss_fn(
+        self, net: RoSASNetwork, Xt: torch.Tensor, epoch_losses: _EpochLosses
+    ) -> Callable[[tuple[np.ndarray, ...]], torch.Tensor]:
+        """The step loss: triplet and interpolation losses, dynamically weighted by the
+        previous epoch's means in `epoch_losses`, plus the embedding L2 penalty."""
+        device, b = self.device_, int(self.batch_size)
+        triplet = nn.TripletMarginLoss(margin=self.margin)
+        smooth = nn.SmoothL1Loss(reduction="none")
 
         def loss_fn(batch: tuple[np.ndarray, ...]) -> torch.Tensor:
             anchor, pos, neg, perms, lam = batch
@@ -160,44 +165,71 @@ class RoSAS(NeuralPeer):
             e_a, e_p, e_n = emb.split(b)
             loss_emb = triplet(e_a, e_p, e_n)
             target = torch.cat([-torch.ones(2 * b, device=device), torch.ones(b, device=device)])
-            lam_t = to_tensor(lam, device)
-            x_mix = lam_t[:, :1] * x_i
-            y_mix = lam_t[:, 0] * target
-            s_mix = lam_t[:, 0] * s_i
-            for j, perm in enumerate(perms, start=1):
-                p = torch.as_tensor(perm, device=device)
-                x_mix = x_mix + lam_t[:, j : j + 1] * x_i[p]
-                y_mix = y_mix + lam_t[:, j] * target[p]
-                s_mix = s_mix + lam_t[:, j] * s_i[p]
+            x_mix, y_mix, s_mix = _interpolate(x_i, target, s_i, perms, to_tensor(lam, device))
             _, s_tilde = net(x_mix)
             loss_score = (smooth(s_tilde, y_mix) + smooth(s_tilde, s_mix)).mean()
-            loss = dynamic_weighting(
-                torch.stack([loss_emb, loss_score]), [prev["emb"], prev["score"]], self.T
-            )
+            losses = torch.stack([loss_emb, loss_score])
+            loss = dynamic_weighting(losses, epoch_losses.previous, self.T)
             loss = loss + self.l2 * torch.linalg.vector_norm(e_a + e_p + e_n)
-            epoch_terms["emb"].append(float(loss_emb.detach()))
-            epoch_terms["score"].append(float(loss_score.detach()))
+            epoch_losses.record(loss_emb, loss_score)
             return loss
 
-        def on_epoch_end(epoch: int, mean: float) -> None:
-            for key in prev:
-                m = float(np.mean(epoch_terms[key])) if epoch_terms[key] else 0.0
-                prev[key] = m if m > 0 else 1.0
-                epoch_terms[key].clear()
-
-        self.history_ = train(
-            net,
-            loss_fn,
-            sampler,
-            epochs=self.epochs,
-            lr=self.lr,
-            rng=rng,
-            weight_decay=self.weight_decay,
-            on_epoch_end=on_epoch_end,
-            verbose=self.verbose,
-            name="RoSAS",
-        )
-        self.network_ = net
+        return loss_fn
 
     def _score(self, X: np.ndarray) -> np.ndarray:
         return score_in_batches(lambda xb: self.network_(xb)[1], X, self.device_)
+
+
+def _mix_weights(r: np.random.Generator, rows: int, k: int, alpha: float) -> np.ndarray:
+    """Interpolation weights, (rows, k), each row summing to 1."""
+    if k == 2:  # x~ = l x_i + (1 - l) x_j, l ~ Dirichlet(alpha, alpha)[1]
+        first = r.dirichlet([alpha, alpha], size=rows)[:, 1]
+        return np.column_stack([first, 1.0 - first])
+    # the authors' k-row variant: independent draws, normalised
+    lam = r.dirichlet([alpha, alpha], size=(rows, k))[:, :, 1]
+    return lam / lam.sum(axis=1, keepdims=True)
+
+
+def _interpolate(
+    x_i: torch.Tensor,
+    target: torch.Tensor,
+    s_i: torch.Tensor,
+    perms: np.ndarray,
+    lam_t: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Rows, targets and scores mixed with their permuted partners: sum_j lam_j v[perm_j]."""
+    x_mix = lam_t[:, :1] * x_i
+    y_mix = lam_t[:, 0] * target
+    s_mix = lam_t[:, 0] * s_i
+    for j, perm in enumerate(perms, start=1):
+        p = torch.as_tensor(perm, device=x_i.device)
+        x_mix = x_mix + lam_t[:, j : j + 1] * x_i[p]
+        y_mix = y_mix + lam_t[:, j] * target[p]
+        s_mix = s_mix + lam_t[:, j] * s_i[p]
+    return x_mix, y_mix, s_mix
+
+
+class _EpochLosses:
+    """Each loss's mean over the previous epoch (1 before the first, or when it was 0), as
+    `dynamic_weighting` reads them, and the current epoch's step values."""
+
+    def __init__(self) -> None:
+        self.prev = {"emb": 1.0, "score": 1.0}
+        self.epoch_terms: dict[str, list[float]] = {"emb": [], "score": []}
+
+    @property
+    def previous(self) -> list[float]:
+        """The previous epoch's means, in the order (embedding, score)."""
+        return [self.prev["emb"], self.prev["score"]]
+
+    def record(self, loss_emb: torch.Tensor, loss_score: torch.Tensor) -> None:
+        """Keep one step's two losses for the epoch's means."""
+        self.epoch_terms["emb"].append(float(loss_emb.detach()))
+        self.epoch_terms["score"].append(float(loss_score.detach()))
+
+    def end_epoch(self, epoch: int, mean: float) -> None:
+        """Turn the epoch's step losses into the means the next epoch weighs by."""
+        for key in self.prev:
+            m = float(np.mean(self.epoch_terms[key])) if self.epoch_terms[key] else 0.0
+            self.prev[key] = m if m > 0 else 1.0
+            self.epoch_terms[key].clear()

@@ -14,7 +14,7 @@ import warnings
 
 import numpy as np
 
-from wvad.base import BaseDetector
+from wvad.base import BaseDetector, store_params
 from wvad.runtime import resolve_seed
 
 __all__ = ["XGBOD"]
@@ -52,14 +52,7 @@ class XGBOD(BaseDetector):
         device: str = "auto",
         verbose: bool = False,
     ) -> None:
-        self.max_depth = max_depth
-        self.learning_rate = learning_rate
-        self.n_estimators = n_estimators
-        self.n_jobs = n_jobs
-        self.contamination = contamination
-        self.random_state = random_state
-        self.device = device
-        self.verbose = verbose
+        store_params(self, locals())
 
     def _fit(self, X: np.ndarray, y: np.ndarray, normal: np.ndarray) -> None:
         cls = _import_xgbod()

@@ -114,9 +114,24 @@ def fit_table(
     same names). `recall` sets the threshold to flag that share of the known anomalies
     scored as held out (WVAD's `threshold`) instead of the `contamination` quantile.
     """
-    from wvad.estimator import WVAD
-
     data, out = _existing_file(data), Path(out)
+    _check_fit_destination(data, out, force)
+    features = _feature_columns(data, label_col, id_col, features)
+    model = _configured_model(preset, settings, random_state, contamination, recall, progress)
+    frame, y, normal = _read_labeled_table(data, label_col, id_col, features)
+    spec = _table_spec(frame, data, features, label_col, id_col, one_hot, y, normal, preset)
+    pd = _import_pandas()
+    X = pd.DataFrame(encode_features(frame, spec, 0, data.name), columns=spec.features)
+    del frame
+    model.fit(X, y, known_normal=normal)
+    spec.versions = _versions()
+    from wvad.archive import save_wvad
+
+    save_wvad(model, out, overwrite=force, documents={SPEC_FILE: spec.document()})
+    return FitResult(model=model, spec=spec, model_dir=out)
+
+
+def _check_fit_destination(data: Path, out: Path, force: bool) -> None:
     table_kind(data)
     if same_file(out, data):
         raise ValueError(f"output {out} is the input file {data}; choose another folder")
@@ -124,6 +139,12 @@ def fit_table(
         raise FileExistsError(f"{out} exists and is not a folder")
     if out.is_dir() and any(out.iterdir()) and not force:
         raise FileExistsError(f"{out} already exists and is not empty; pass --force to replace it")
+
+
+def _feature_columns(
+    data: Path, label_col: str, id_col: str | None, features: Sequence[str] | None
+) -> list[str]:
+    """The feature columns: as given (checked) or every column but the label and id."""
     present = table_columns(data)
     check_columns(data, [label_col] + ([id_col] if id_col else []), present)
     if id_col == label_col:
@@ -138,6 +159,20 @@ def fit_table(
                 raise ValueError(f"the {role} column {column!r} is also listed as a feature")
     if not features:
         raise ValueError(f"{data.name} has no feature columns besides the label and id")
+    return features
+
+
+def _configured_model(
+    preset: str,
+    settings: Mapping[str, Any] | None,
+    random_state: int,
+    contamination: float,
+    recall: float | None,
+    progress: bool,
+) -> Any:
+    """The unfitted WVAD, its settings checked before the table is read."""
+    from wvad.estimator import WVAD
+
     unknown = sorted(set(settings or {}) - set(CONFIG_FIELDS))
     if unknown:
         raise ValueError(f"unknown setting(s) {unknown}; the settings are {list(CONFIG_FIELDS)}")
@@ -149,13 +184,17 @@ def fit_table(
         verbose=progress,
         **(settings or {}),
     )
-    model.get_config()  # a bad setting fails here, before the table is read
+    model.get_config()
+    return model
+
+
+def _read_labeled_table(
+    data: Path, label_col: str, id_col: str | None, features: list[str]
+) -> tuple[Any, np.ndarray, np.ndarray]:
+    """The table, its weak labels and its known normal mask (label cells read as text)."""
     text = [id_col] if id_col else []
-    frames = list(
-        iter_chunks(
-            data, [*text, *features, label_col], 1_000_000, text_columns=[*text, label_col]
-        )
-    )
+    columns = [*text, *features, label_col]
+    frames = list(iter_chunks(data, columns, 1_000_000, text_columns=[*text, label_col]))
     pd = _import_pandas()
     frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     if len(frame) == 0:
@@ -166,6 +205,21 @@ def fit_table(
             f"label column {label_col!r} in {data.name} has no 1s; "
             "at least one known anomaly is needed"
         )
+    return frame, y, normal
+
+
+def _table_spec(
+    frame: Any,
+    data: Path,
+    features: list[str],
+    label_col: str,
+    id_col: str | None,
+    one_hot: bool,
+    y: np.ndarray,
+    normal: np.ndarray,
+    preset: str,
+) -> TableSpec:
+    """What the model will know of the table: its columns and their encoding."""
     categorical = [c for c in features if is_categorical(frame[c])]
     if categorical and not one_hot:
         listed = ", ".join(repr(c) for c in categorical)
@@ -177,7 +231,7 @@ def fit_table(
     encoded = []
     for column in features:
         encoded += one_hot_names(column, categories[column]) if column in categories else [column]
-    spec = TableSpec(
+    return TableSpec(
         input_columns=list(features),
         features=encoded,
         label_col=label_col,
@@ -189,14 +243,6 @@ def fit_table(
         n_known_normal=int(normal.sum()),
         preset=preset,
     )
-    X = pd.DataFrame(encode_features(frame, spec, 0, data.name), columns=encoded)
-    del frame, frames
-    model.fit(X, y, known_normal=normal)
-    spec.versions = _versions()
-    from wvad.archive import save_wvad
-
-    save_wvad(model, out, overwrite=force, documents={SPEC_FILE: spec.document()})
-    return FitResult(model=model, spec=spec, model_dir=out)
 
 
 def load_table_model(model_dir: str | Path) -> tuple[Any, TableSpec]:
@@ -252,7 +298,7 @@ def score_file(
             if len(frame) == 0:  # a file of a header alone
                 continue
             X = encode_features(frame, spec, n_rows, data.name)
-            scores = model.decision_function(X)
+            scores, features = model.score_and_transform(X)
             predicted = (scores > model.threshold_).astype(np.int64)
             id_name, ids = _id_values(frame, spec, n_rows)
             result = pd.DataFrame(
@@ -260,7 +306,7 @@ def score_file(
                     id_name: ids,
                     "score": scores,
                     "predicted": predicted,
-                    "cluster": model.predict_cluster(X),
+                    "cluster": features[:, : model.n_clusters_].argmax(axis=1),
                 }
             )
             writer.write(result)
@@ -368,57 +414,64 @@ def explain_rows(
         raise ValueError("the model was fitted without an id column; select rows by number")
     frame, numbers = _select(data, spec, rows, by_id, chunk_rows)
     X = encode_features(frame, spec, 0, data.name)
-    scores = model.decision_function(X)
+    scores, features = model.score_and_transform(X)
     table = model.explain(X, steps=steps)
-    features = model.transform(X)
-    k, train = model.n_clusters_, np.sort(model.decision_scores_)
-    results = []
-    for i in range(len(frame)):
-        mine = table[table.row == i]
-        pieces = mine[mine.part == "piece"].sort_values("value", key=np.abs, ascending=False)
-        shares = mine[mine.part == "column"].groupby("column", sort=False).value.sum()
-        per_column = _per_input_column(shares.reindex(spec.features).to_numpy(), spec)
-        per_column.sort(key=lambda item: -abs(item[1]))
-        total = sum(abs(v) for _, v in per_column) or 1.0
-        methods = mine[mine.part == "column"].groupby("piece").method.first().to_dict()
-        score = float(scores[i])
-        y = features[i, :k]
-        results.append(
-            {
-                "row": int(numbers[i]),
-                "id": _plain(frame[spec.id_col].iloc[i]) if spec.id_col else None,
-                "score": score,
-                "threshold": float(model.threshold_),
-                "predicted": int(score > model.threshold_),
-                "training_percentile": float(
-                    100.0 * np.searchsorted(train, score, side="left") / len(train)
-                ),
-                "pieces": [
-                    {"piece": p, "contribution": float(v)}
-                    for p, v in zip(pieces.piece, pieces.value, strict=True)
-                ],
-                "reference_score": float(mine[mine.part == "reference"].value.sum()),
-                "columns_abs_total": total,
-                "top_columns": [
-                    {
-                        "column": c,
-                        "value": _plain(frame[c].iloc[i]),
-                        "contribution": v,
-                        "share": v / total,
-                    }
-                    for c, v in per_column[:top]
-                ],
-                "methods": methods,
-                "cluster": int(y.argmax()),
-                "cluster_probability": float(y.max()),
-                "features": {
-                    "f_e": float(features[i, -3]) + 0.0,  # no "-0" for a certain cluster
-                    "f_r": float(features[i, -2]),
-                    "f_c": float(features[i, -1]),
-                },
-            }
-        )
-    return results
+    train = np.sort(model.decision_scores_)
+    context = (model, spec, frame, table, train, top)
+    return [
+        _row_explanation(*context, i, int(numbers[i]), float(scores[i]), features[i])
+        for i in range(len(frame))
+    ]
+
+
+def _row_explanation(
+    model: Any,
+    spec: TableSpec,
+    frame: Any,
+    table: Any,
+    train: np.ndarray,
+    top: int,
+    i: int,
+    number: int,
+    score: float,
+    features: np.ndarray,
+) -> dict[str, Any]:
+    """Row i's explanation (see `explain_rows`) from the explain table of all rows."""
+    mine = table[table.row == i]
+    pieces = mine[mine.part == "piece"].sort_values("value", key=np.abs, ascending=False)
+    shares = mine[mine.part == "column"].groupby("column", sort=False).value.sum()
+    per_column = _per_input_column(shares.reindex(spec.features).to_numpy(), spec)
+    per_column.sort(key=lambda item: -abs(item[1]))
+    total = sum(abs(v) for _, v in per_column) or 1.0
+    y = features[: model.n_clusters_]
+    return {
+        "row": number,
+        "id": _plain(frame[spec.id_col].iloc[i]) if spec.id_col else None,
+        "score": score,
+        "threshold": float(model.threshold_),
+        "predicted": int(score > model.threshold_),
+        "training_percentile": float(
+            100.0 * np.searchsorted(train, score, side="left") / len(train)
+        ),
+        "pieces": [
+            {"piece": p, "contribution": float(v)}
+            for p, v in zip(pieces.piece, pieces.value, strict=True)
+        ],
+        "reference_score": float(mine[mine.part == "reference"].value.sum()),
+        "columns_abs_total": total,
+        "top_columns": [
+            {"column": c, "value": _plain(frame[c].iloc[i]), "contribution": v, "share": v / total}
+            for c, v in per_column[:top]
+        ],
+        "methods": mine[mine.part == "column"].groupby("piece").method.first().to_dict(),
+        "cluster": int(y.argmax()),
+        "cluster_probability": float(y.max()),
+        "features": {
+            "f_e": float(features[-3]) + 0.0,  # no "-0" for a certain cluster
+            "f_r": float(features[-2]),
+            "f_c": float(features[-1]),
+        },
+    }
 
 
 # -- info -------------------------------------------------------------------------------------
