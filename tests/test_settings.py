@@ -114,3 +114,29 @@ def test_fit_table_takes_configs_fields_and_refuses_others(tmp_path):
     with pytest.raises(ValueError, match="n_neighbors must be an int >= 0"):
         fit_table(table, "y", tmp_path / "m", settings={"n_neighbors": -3})
     assert not (tmp_path / "m").exists()
+
+
+def test_nested_settings_are_set_by_name_and_listed_in_the_help(capsys):
+    given = fit_settings(
+        build_parser().parse_args(
+            _fit_args("--set", "trees.max_iter=7", "--set", "deviation.hidden=8,4",
+                      "--set", "fusion.tails=linear", "--set", "deviation.clip_norm=none")
+        )
+    )  # fmt: skip
+    config = Config(**given)
+    assert config.trees.max_iter == 7 and config.deviation.hidden == (8, 4)
+    assert config.fusion.tails == "linear" and config.deviation.clip_norm is None
+    assert config.trees.learner == PRESETS["default"].trees.learner  # the rest: the preset's
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["fit", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for name, default, _, _ in Config.documented():
+        if isinstance(default, _Settings):
+            for sub, _, _, _ in type(default).documented():
+                assert f"{name}.{sub}=" in text, (name, sub)
+    from wvad.cli import UsageError
+
+    with pytest.raises(UsageError, match=r"GROUP\.NAME=VALUE"):
+        fit_settings(build_parser().parse_args(_fit_args("--set", "trees.nothing=1")))
+    with pytest.raises(ValueError, match=r"trees\.max_iter must be an int >= 1"):
+        fit_settings(build_parser().parse_args(_fit_args("--set", "trees.max_iter=0")))

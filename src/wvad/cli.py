@@ -375,6 +375,20 @@ def _add_settings(p: argparse.ArgumentParser) -> None:
             group.add_argument(*flags, nargs="+", metavar="V", type=_item(default), help=help_text)
         else:
             group.add_argument(*flags, type=_rule_type(name, rule), metavar="V", help=help_text)
+    nested = [
+        f"{name}.{sub}={_shown(sub_default)}"
+        for name, default, _, _ in Config.documented()
+        if isinstance(default, _Settings)
+        for sub, sub_default, _, _ in type(default).documented()
+    ]
+    group.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="GROUP.NAME=VALUE",
+        help="a nested setting (numerics, deviation, trees, fusion; see help(wvad.WVAD)), "
+        "repeatable; the default preset's: " + ", ".join(nested),
+    )
     group.add_argument(
         "--all-unlabeled-normal",
         dest="clean_unlabeled",
@@ -493,6 +507,7 @@ def fit_settings(args: argparse.Namespace) -> dict[str, Any]:
     for name, value in given.items():
         if isinstance(value, list):
             given[name] = tuple(value)
+    given.update(_nested_settings(getattr(args, "set", None) or [], args.preset))
     epochs = args.epochs
     if args.epochs_scale is not None:
         preset = PRESETS[args.preset]
@@ -504,6 +519,32 @@ def fit_settings(args: argparse.Namespace) -> dict[str, Any]:
             )
         given.update(zip(EPOCH_FIELDS, epochs, strict=True))
     return given
+
+
+def _nested_settings(assignments: list[str], preset: str) -> dict[str, Any]:
+    """--set GROUP.NAME=VALUE read into whole settings objects: the preset's, with the
+    values given (each read and checked by its field's rule)."""
+    from dataclasses import replace
+
+    from wvad.config import _Settings
+
+    changes: dict[str, dict[str, Any]] = {}
+    for text in assignments:
+        key, sep, value = text.partition("=")
+        group, dot, name = key.partition(".")
+        base = getattr(PRESETS[preset], group, None) if dot and sep else None
+        if not isinstance(base, _Settings) or name not in type(base).__dataclass_fields__:
+            raise UsageError(
+                f"--set takes GROUP.NAME=VALUE with a nested setting (see --help); got {text!r}"
+            )
+        default = getattr(base, name)
+        if isinstance(default, tuple):  # comma-separated items: widths, piece names
+            item = _item(default) if default else str
+            parsed: Any = tuple(item(p) for p in value.split(",")) if value else ()
+        else:
+            parsed = type(base).__dataclass_fields__[name].metadata["rule"].parse(value)
+        changes.setdefault(group, {})[name] = parsed
+    return {g: replace(getattr(PRESETS[preset], g), **c) for g, c in changes.items()}
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
