@@ -36,6 +36,8 @@ from wvad.bench.results import (
     read_rows,
     repair_results,
 )
+from wvad.checks import Int
+from wvad.protocol import COUNT, RATIO, SEED
 
 __all__ = ["BenchError", "environment", "run_grid"]
 
@@ -103,19 +105,21 @@ def _make_grid(
             raise BenchError(f"the grid has no {field}")
     if not grid["ratios"] and not grid["label_counts"]:
         raise BenchError("the grid has no labeled ratios and no label counts")
-    bad = [r for r in grid["ratios"] if not 0.0 < r <= 1.0]
-    if bad:
-        raise BenchError(f"labeled ratios must lie in (0, 1]; got {bad}")
-    if any(k < 1 for k in grid["label_counts"]):
-        raise BenchError(f"label counts must be at least 1; got {grid['label_counts']}")
+    checks = [("labeled ratio", RATIO, grid["ratios"])]
+    checks.append(("label count", COUNT, grid["label_counts"]))
+    checks.append(("known normal share", RATIO, grid["known_normals"]))
+    if grid["seeds"] != "auto":
+        checks.append(("seed", SEED, grid["seeds"]))
+    try:
+        for what, rule, values in checks:
+            for value in values:
+                rule.check(f"each {what}", value)
+    except ValueError as exc:
+        raise BenchError(str(exc)) from None
     for corruption in grid["corruptions"]:
         key, _, value = corruption.partition("=")
         if key not in CORRUPTIONS or not value:
             raise BenchError(f"corruptions are KEY=VALUE with KEY one of {list(CORRUPTIONS)}")
-    if any(not 0.0 < k <= 1.0 for k in grid["known_normals"]):
-        raise BenchError(f"known normal shares must lie in (0, 1]; got {grid['known_normals']}")
-    if grid["seeds"] != "auto" and any(s < 0 for s in grid["seeds"]):
-        raise BenchError(f"seeds must be non-negative; got {grid['seeds']}")
     return grid
 
 
@@ -582,7 +586,7 @@ def run_grid(
 
 def _check_execution(jobs: Any, backend: str, dask_scheduler: str | None) -> None:
     """BenchError for a `jobs` joblib cannot take, or a scheduler without the Dask backend."""
-    if not isinstance(jobs, int) or jobs == 0:
+    if not Int().accepts(jobs) or jobs == 0:
         raise BenchError(f"jobs must be a non-zero int (joblib's n_jobs); got {jobs!r}")
     if dask_scheduler is not None and backend != "dask":
         raise BenchError(f"a Dask scheduler needs backend='dask'; got backend={backend!r}")
