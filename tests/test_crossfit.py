@@ -78,3 +78,42 @@ def test_gini_is_floored_at_chance():
     y = np.array([0, 0, 1, 1])
     assert gini(y, np.array([0.0, 1.0, 2.0, 3.0])) == 1.0
     assert gini(y, np.array([3.0, 2.0, 1.0, 0.0])) == 0.0
+
+
+def test_a_row_and_its_copies_are_held_out_together(monkeypatch):
+    """Duplicated anomalies (and repeated normal rows) must not score their own twins."""
+    from collections import Counter
+
+    data = _blobs()
+    X = np.vstack([data.X, np.repeat(data.X[400:403], 3, axis=0), data.X[:5]])
+    y = np.r_[data.y, np.ones(9, dtype=np.int64), np.zeros(5, dtype=np.int64)]
+    total = Counter(row.tobytes() for row in X)
+    fitted_on = []
+    real_fit = BoostedTrees.fit.__func__
+
+    def spy(cls, rows, config, mixture):
+        fitted_on.append(Counter(row.tobytes() for row in rows.X))
+        return real_fit(cls, rows, config, mixture)
+
+    monkeypatch.setattr(BoostedTrees, "fit", classmethod(spy))
+    cross_fit(BoostedTrees, TrainingData(X, y, 0, CPU), Config())
+    assert len(fitted_on) == 5
+    for counts in fitted_on:  # each row's copies: all fitted on, or all held out
+        assert all(counts.get(key, 0) in (0, n) for key, n in total.items())
+
+
+def test_without_copies_the_folds_are_the_plain_shuffle():
+    from wvad.crossfit import _folds, twin_groups
+
+    rows = np.arange(10, 40)
+    groups = twin_groups(np.random.default_rng(0).random((50, 3)), rows)
+    folds = _folds(np.random.default_rng(7), groups, 4)
+    plain = np.array_split(np.random.default_rng(7).permutation(rows), 4)
+    assert all(np.array_equal(a, b) for a, b in zip(folds, plain, strict=True))
+
+
+def test_identical_labeled_rows_count_once_for_cross_fitting():
+    data = _blobs()
+    X = np.vstack([data.X[:400], np.repeat(data.X[400:401], 3, axis=0)])
+    same = TrainingData(X, np.r_[np.zeros(400), np.ones(3)].astype(np.int64), 0, CPU)
+    assert not can_cross_fit(same)  # three copies are one labeled anomaly

@@ -25,7 +25,15 @@ from sklearn.metrics import roc_auc_score
 from wvad.config import Config
 from wvad.evidence.base import Evidence, Rows, TrainingData
 
-__all__ = ["CrossFit", "can_cross_fit", "cross_fit", "gini", "negatives", "reliable_rows"]
+__all__ = [
+    "CrossFit",
+    "can_cross_fit",
+    "cross_fit",
+    "gini",
+    "negatives",
+    "reliable_rows",
+    "twin_groups",
+]
 
 
 @dataclass(frozen=True)
@@ -39,21 +47,45 @@ class CrossFit:
 
 
 def can_cross_fit(data: TrainingData) -> bool:
-    """Two labeled anomalies and two unlabeled rows: one of each to hold out, one to fit."""
-    return data.n_labeled >= 2 and data.n_unlabeled >= 2
+    """Two distinct labeled anomalies and two distinct unlabeled rows: one of each to hold
+    out, one to fit (a copy of a held-out row is held out with it)."""
+    anomalies, unlabeled = np.flatnonzero(data.y == 1), np.flatnonzero(data.y == 0)
+    return len(twin_groups(data.X, anomalies)) >= 2 and len(twin_groups(data.X, unlabeled)) >= 2
+
+
+def twin_groups(X: np.ndarray, rows: np.ndarray) -> list[np.ndarray]:
+    """`rows` (indices) grouped by identical content, each group a row and its copies, in
+    order of first appearance (without copies: each row alone, in order)."""
+    groups: dict[bytes, list[int]] = {}
+    for i in rows:
+        groups.setdefault(X[i].tobytes(), []).append(int(i))
+    return [np.asarray(g, dtype=np.int64) for g in groups.values()]
+
+
+def _folds(rng: np.random.Generator, groups: list[np.ndarray], n_folds: int) -> list[np.ndarray]:
+    """The groups shuffled and dealt into `n_folds` folds of rows: copies share a fold, so a
+    held-out row's twin is never among the rows its fold model learns from. Without copies
+    this is the plain shuffle-and-split of the rows."""
+    by_head = {int(g[0]): g for g in groups}
+    heads = np.fromiter(by_head, dtype=np.int64, count=len(by_head))
+    return [
+        np.concatenate([by_head[int(h)] for h in part]) if len(part) else part
+        for part in np.array_split(rng.permutation(heads), n_folds)
+    ]
 
 
 def cross_fit(piece: type[Evidence], data: TrainingData, config: Config) -> CrossFit:
     """Score each fold of held-out labeled anomalies and unlabeled rows with `piece`
-    fitted on the other folds (min(fusion.max_folds, n anomalies, n unlabeled) of each,
-    fold k fitted with seed + 1 + k); the Gini pools each fold's anomalies ranked among
-    that fold's unlabeled rows."""
+    fitted on the other folds (min(fusion.max_folds, distinct anomalies, distinct unlabeled
+    rows) of each, copies of a row in its fold, fold k fitted with seed + 1 + k); the Gini
+    pools each fold's anomalies ranked among that fold's unlabeled rows."""
     y = data.y
-    anomalies, unlabeled = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
+    anomalies = twin_groups(data.X, np.flatnonzero(y == 1))
+    unlabeled = twin_groups(data.X, np.flatnonzero(y == 0))
     rng = np.random.default_rng(data.seed)
     n_folds = min(config.fusion.max_folds, len(anomalies), len(unlabeled))
-    held_anomalies = np.array_split(rng.permutation(anomalies), n_folds)
-    held_unlabeled = np.array_split(rng.permutation(unlabeled), n_folds)
+    held_anomalies = _folds(rng, anomalies, n_folds)
+    held_unlabeled = _folds(rng, unlabeled, n_folds)
     folds = []
     for k, (a_fold, u_fold) in enumerate(zip(held_anomalies, held_unlabeled, strict=True)):
         keep = np.ones(len(y), dtype=bool)
