@@ -49,6 +49,7 @@ def save_wvad(
     fitted = {k: getattr(model, k) for k in SAVED}
     fitted["feature_names_in_"] = None if names is None else list(names)
     tensors = {"decision_scores": torch.as_tensor(model.decision_scores_)}
+    tensors["labeled_rows"] = torch.as_tensor(model.labeled_rows_)
     tensors |= {f"mixture.{k}": v for k, v in model.mixture_.state_dict().items()}
     tensors |= {f"scaler.{k}": v for k, v in model.scaler_.state().items()}
     tensors |= {f"score.{k}": v for k, v in model.score_.state().items()}
@@ -83,5 +84,7 @@ def load_wvad(
             prefixed(tensors, "score."), model.score_mode_, config, model.device_
         )
         model.decision_scores_ = tensors["decision_scores"].numpy()
+        empty = torch.zeros(0, dtype=torch.int64)  # format 8 kept no positions
+        model.labeled_rows_ = tensors.get("labeled_rows", empty).numpy()
     model.labels_ = (model.decision_scores_ > model.threshold_).astype(np.int64)
     return model, files.documents

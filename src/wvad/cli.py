@@ -760,6 +760,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         ("clusters K", card["n_clusters"]),
         ("threshold", _threshold_line(card)),
         ("score", _score_line(card)),
+        ("re-check", _recheck_line(card)),
         (
             "training",
             f"{card['fit_seconds']:.1f} s, epochs {config['pretrain_epochs']} / "
@@ -772,6 +773,19 @@ def cmd_info(args: argparse.Namespace) -> int:
     for key, value in lines:
         print(f"{key:<13} {value}")
     return EXIT_OK
+
+
+def _recheck_line(card: dict[str, Any]) -> str:
+    """The labeled rows worth a second look (0-based data rows of the fitted file)."""
+    doubts = card["labels_to_recheck"]
+    if not doubts:
+        return "no label stands out as typical to the pieces that did not learn from them"
+    rows = ", ".join(f"{d['row']} ({d['mean_rank']:.2f})" for d in doubts[:20])
+    more = f" and {len(doubts) - 20} more" if len(doubts) > 20 else ""
+    return (
+        f"{len(doubts)} labeled row(s) look typical to the pieces that did not learn from "
+        f"the labels, row (mean rank among unlabeled rows): {rows}{more}"
+    )
 
 
 def _threshold_line(card: dict[str, Any]) -> str:

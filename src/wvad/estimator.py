@@ -20,7 +20,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from wvad.archive import load_wvad, save_wvad
 from wvad.base import BaseDetector, store_params
-from wvad.checks import Either, Int, OneOf
+from wvad.checks import Either, Int, OneOf, Real
 from wvad.config import CONFIG_FIELDS, Config, parameter_docs
 from wvad.evidence import Rows, TrainingData, iter_rows
 from wvad.explain import explain_frame
@@ -78,6 +78,7 @@ class WVAD(TransformerMixin, BaseDetector):
     n_clusters_ : mixture components (chosen by BIC for n_clusters="auto").
     n_features_in_, feature_names_in_ : the training table's width and column names.
     n_samples_fit_, n_labeled_ : training rows, and labeled anomalies among them.
+    labeled_rows_ : the labeled anomalies' positions among the training rows.
     decision_scores_, threshold_, labels_ : training scores, the threshold (see
         `threshold`), and the training rows' 0/1 predictions (PyOD's names).
     flagged_share_ : the share of the unlabeled training rows above `threshold_`.
@@ -153,6 +154,7 @@ class WVAD(TransformerMixin, BaseDetector):
         self.mixture_, self.score_, self.history_ = mixture.network, score, mixture.history
         self.score_mode_, self.n_clusters_ = score.mode, mixture.network.n_clusters
         self.n_samples_fit_, self.n_labeled_ = int(X.shape[0]), data.n_labeled
+        self.labeled_rows_ = np.flatnonzero(y == 1)
         self.n_known_normal_ = int(normal.sum())
         self.fit_seconds_ = time.perf_counter() - started
         return training_scores
@@ -177,6 +179,28 @@ class WVAD(TransformerMixin, BaseDetector):
         """The `threshold` parameter, checked: None for "contamination", else the recall."""
         target = THRESHOLD.check("threshold", self.threshold)
         return None if target == "contamination" else target
+
+    def labels_to_recheck(self, max_rank: float | None = None) -> Any:
+        """The labeled anomalies worth a second look, most doubtful first, as a pandas
+        DataFrame: `row` (position among the training rows), `mean_rank` and one column per
+        piece that did not learn from the labels (the neighbour distance, the cross-fitted
+        pieces' held-out scores): the row's rank among the unlabeled training rows on it,
+        0 = the most typical, 1 = beyond all. By default a label is listed when its mean
+        rank is an outlier low among the labels' (`FusedScore.labels_to_recheck`); with
+        `max_rank`, when it is below that. Empty without such pieces."""
+        import pandas as pd
+
+        check_is_fitted(self, "score_")
+        if max_rank is not None:
+            max_rank = Real(0.0, 1.0, open_low=True).check("max_rank", max_rank)
+        ranks, found = self.score_.label_ranks, self.score_.labels_to_recheck(max_rank)
+        return pd.DataFrame(
+            {
+                "row": [int(self.labeled_rows_[i]) for i, _ in found],
+                "mean_rank": [rank for _, rank in found],
+                **{name: [float(v[i]) for i, _ in found] for name, v in ranks.items()},
+            }
+        )
 
     def score_weights(self) -> dict[str, float]:
         """Each piece's weight in a fused score ("fusion" or "stacked"), by name; empty for

@@ -56,6 +56,13 @@ __all__ = [
 ]
 
 
+#: Labels worth re-checking (`FusedScore.labels_to_recheck`): a label whose mean rank lies
+#: this many median absolute deviations (at least RECHECK_MIN_SPREAD) below the labels'
+#: median, and below RECHECK_CAP. Chosen on six tuning tables with five wrong labels planted
+#: among twenty (docs/method.md, "Labels worth re-checking").
+RECHECK_SPREADS = 4.0
+RECHECK_MIN_SPREAD = 0.01
+RECHECK_CAP = 0.75
 #: A share of the labeled anomalies a threshold is to flag.
 RECALL = Real(0.0, 1.0, open_low=True)
 
@@ -207,7 +214,25 @@ class ScorePlan:
             score = FusedScore(self.mode, pieces, weights, standard, ginis)
         score.held_out_anomalies = score.combine(self._held_out(evidence))[data.y == 1]
         score.reference_row = np.median(data.X[data.y == 0], axis=0)
+        score.label_ranks = self._label_ranks(pieces, evidence, data.y)
         return score, score.combine(evidence)
+
+    def _label_ranks(
+        self, pieces: dict[str, Evidence], evidence: dict[str, np.ndarray], y: np.ndarray
+    ) -> dict[str, np.ndarray]:
+        """Per piece that did not learn from the labels (the label-blind pieces, and every
+        cross-fitted piece's held-out scores), each labeled anomaly's rank among the
+        unlabeled training rows: the share scoring below it (0 = the most typical row, 1 =
+        beyond every one). A label no such piece ranks high is worth a second look."""
+        blind = {n: v for n, v in evidence.items() if not pieces[n].sees_labels}
+        blind |= {n: cross.scores for n, cross in self.cross_fits.items()}
+        ranks = {}
+        for name, values in blind.items():
+            ordered = np.sort(values[y == 0])
+            below = np.searchsorted(ordered, values[y == 1], side="left")
+            not_above = np.searchsorted(ordered, values[y == 1], side="right")
+            ranks[name] = (below + not_above) / (2.0 * max(len(ordered), 1))
+        return ranks
 
     def _held_out(self, evidence: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """The training rows' evidence with every cross-fitted piece's value replaced by its
@@ -292,6 +317,9 @@ class FusedScore:
         # a typical normal row (the unlabeled training rows' median, scaled): the point
         # explanations measure a row's difference from
         self.reference_row = np.zeros(0)
+        # per label-blind or held-out piece, each labeled anomaly's rank among the unlabeled
+        # training rows (`ScorePlan._label_ranks`), in training order
+        self.label_ranks: dict[str, np.ndarray] = {}
 
     @property
     def fused(self) -> bool:
@@ -302,6 +330,25 @@ class FusedScore:
         """Each piece's weight by name, in the read-out's order; {} when one piece is read
         alone."""
         return dict(self._weights) if self.fused else {}
+
+    def labels_to_recheck(self, max_rank: float | None = None) -> list[tuple[int, float]]:
+        """(position among the labeled anomalies, mean rank) of each labeled anomaly the
+        label-blind and held-out pieces rank, on average, below `max_rank` of the unlabeled
+        rows, most typical first; empty where no such piece was fitted.
+
+        `max_rank` None: the labels are compared with one another, and a label is listed
+        when its mean rank lies more than RECHECK_SPREADS median absolute deviations below
+        the labels' median rank, and below RECHECK_CAP: an outlier among the labels where
+        the pieces tell labeled anomalies apart, and none where they cannot."""
+        if not self.label_ranks:
+            return []
+        mean = np.mean(np.vstack(list(self.label_ranks.values())), axis=0)
+        if max_rank is None:
+            median = float(np.median(mean))
+            spread = max(float(np.median(np.abs(mean - median))), RECHECK_MIN_SPREAD)
+            max_rank = min(RECHECK_CAP, median - RECHECK_SPREADS * spread)
+        doubtful = np.flatnonzero(mean < max_rank)
+        return [(int(i), float(mean[i])) for i in doubtful[np.argsort(mean[doubtful])]]
 
     def threshold_for_recall(self, recall: float) -> float:
         """The highest threshold that flags (score > threshold) at least `recall` of the
@@ -362,6 +409,7 @@ class FusedScore:
         tensors = {f"gini.{n}": torch.tensor(g, dtype=torch.float64) for n, g in self.ginis.items()}
         tensors["held_out_anomalies"] = torch.as_tensor(self.held_out_anomalies)
         tensors["reference_row"] = torch.as_tensor(self.reference_row)
+        tensors |= {f"label_rank.{n}": torch.as_tensor(v) for n, v in self.label_ranks.items()}
         for name, piece in self.pieces.items():
             tensors[f"{name}.weight"] = torch.tensor(self._weights[name], dtype=torch.float64)
             if name in self._standard:
@@ -397,6 +445,7 @@ class FusedScore:
         score = cls(mode, pieces, weights, standard, ginis)
         score.held_out_anomalies = state["held_out_anomalies"].numpy()
         score.reference_row = state["reference_row"].numpy()
+        score.label_ranks = {n: v.numpy() for n, v in prefixed(state, "label_rank.").items()}
         return score
 
 

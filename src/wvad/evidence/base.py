@@ -163,6 +163,9 @@ class Evidence(ABC):
     #: Whether its cross-fitted fold models may score instead of a refit on all rows
     #: (`FusionSettings.bagged`); only for cross-fitted pieces.
     baggable: ClassVar[bool] = False
+    #: Whether its fit reads the labels (directly, or through the mixture they shaped); a
+    #: blind piece's view of a labeled row is evidence on whether the label is right.
+    sees_labels: ClassVar[bool] = True
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """A class that names itself is a piece: registered under its name."""

@@ -33,6 +33,7 @@ class NeighbourDistance(Evidence):
 
     name = "neighbours"
     trust = Trust.UNSUPERVISED
+    sees_labels = False  # its reference rows are unlabeled ones; the labels choose none
 
     def __init__(self, reference: Tensor, k: int, training_position: np.ndarray | None = None):
         self.reference = reference

@@ -1,0 +1,76 @@
+"""Labels worth re-checking: a labeled anomaly that the pieces which did not learn from the
+labels rank among the typical rows is listed, in the API and in `wvad info`."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from wvad import WVAD
+from wvad.data import load_dataset
+from wvad.protocol import weak_split
+
+SHORT = {"pretrain_epochs": 5, "warmup_epochs": 5, "joint_epochs": 10, "random_state": 0}
+
+
+def _planted(shared_dir, seed: int):
+    X, y = load_dataset("thyroid", data_dir=shared_dir)
+    split = weak_split(X, y, n_labeled=20, seed=seed)
+    weak = split.y_train_weak.copy()
+    rng = np.random.default_rng(seed + 10)
+    planted = rng.choice(np.flatnonzero(split.y_train == 0), 5, replace=False)
+    weak[planted] = 1  # five normal rows labeled as anomalies
+    return split.X_train, weak, set(planted.tolist())
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_planted_wrong_labels_are_listed_and_right_ones_are_not(shared_dir, seed):
+    X, weak, planted = _planted(shared_dir, seed)
+    model = WVAD(**SHORT).fit(X, weak)
+    table = model.labels_to_recheck()
+    listed = set(table.row)
+    assert len(listed & planted) >= 4  # most of the five
+    assert len(listed - planted) <= 1  # and at most one of the twenty right labels
+    assert list(table.columns[:2]) == ["row", "mean_rank"]
+    assert table.mean_rank.is_monotonic_increasing  # the most doubtful first
+    assert set(table.columns[2:]) == {"neighbours", "deviation", "boosting"}
+    everything = model.labels_to_recheck(max_rank=1.0)
+    assert set(everything.row) == set(np.flatnonzero(weak == 1))
+
+
+def test_without_label_blind_pieces_nothing_is_listed(table):
+    X, _, weak = table
+    model = WVAD(score_mode="fusion", **SHORT).fit(X, weak)
+    assert model.labels_to_recheck().empty
+    with pytest.raises(ValueError, match=r"max_rank must be a number in \(0, 1\]"):
+        model.labels_to_recheck(max_rank=0)
+
+
+def test_the_list_survives_a_save(shared_dir, tmp_path):
+    X, weak, _ = _planted(shared_dir, 0)
+    model = WVAD(**SHORT).fit(X, weak)
+    loaded = WVAD.load(model.save(tmp_path / "m"))
+    assert loaded.labels_to_recheck().equals(model.labels_to_recheck())
+
+
+def test_wvad_info_lists_the_labels_to_recheck(shared_dir, tmp_path, capsys):
+    import json
+
+    import pandas as pd
+
+    from wvad.cli import main
+
+    X, weak, planted = _planted(shared_dir, 0)
+    frame = pd.DataFrame(X, columns=[f"f{j}" for j in range(X.shape[1])])
+    frame["label"] = np.where(weak == 1, "1", "")
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    args = ["fit", tmp_path / "t.csv", "--label-col", "label", "--epochs", "5", "5", "10"]
+    assert main([str(a) for a in [*args, "--out", tmp_path / "m", "--quiet"]]) == 0
+    capsys.readouterr()
+    assert main(["info", str(tmp_path / "m"), "--json"]) == 0
+    card = json.loads(capsys.readouterr().out)
+    rows = {d["row"] for d in card["labels_to_recheck"]}
+    assert len(rows & planted) >= 4 and len(rows - planted) <= 1
+    assert main(["info", str(tmp_path / "m")]) == 0
+    text = capsys.readouterr().out
+    assert "re-check" in text and "look typical to the pieces" in text
