@@ -254,6 +254,12 @@ class FusionSettings(_Settings):
         "with at least this many known normal rows, a Gini ranks the labeled anomalies among "
         "them alone",
     )
+    proximity_weight: float = setting(
+        0.0,
+        NON_NEGATIVE,
+        "weight of the closeness to the labeled anomalies (the 'proximity' piece), which "
+        "counts from one label on; 0 leaves the piece out",
+    )
     tails: str = setting(
         "bounded",
         OneOf(TAILS),

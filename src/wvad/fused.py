@@ -15,7 +15,9 @@ follows from what the labels show about it (its `Trust`):
   without labels they weigh the same;
 - the cross-fitted pieces: 0 up to a held-out Gini of `fusion.gini_floor`, then linearly
   up to `fusion.max_weight` at a perfect held-out ranking (`wvad.crossfit`). A piece that
-  earns nothing is not fitted at all.
+  earns nothing is not fitted at all;
+- the pieces weighed by a prior (closeness to the labeled anomalies): the weight the piece
+  reads from its settings (`Evidence.prior_weight`).
 
 Cross-fitting runs before the mixture is trained (`ScorePlan`): where the piece that
 `cleans` (the boosted trees) earns weight, its held-out scores also pick the reliable
@@ -291,6 +293,8 @@ class ScorePlan:
         weights.update(zip(unsupervised, map(float, (1.0 - trust_head) * shares), strict=True))
         for name in by_trust[Trust.CROSS_FITTED]:
             weights[name] = cross_fitted_weight(ginis[name], config.fusion)
+        for name in by_trust[Trust.PRIOR]:
+            weights[name] = pieces[name].prior_weight(config, data.n_labeled)
         return weights
 
 

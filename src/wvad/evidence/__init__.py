@@ -20,6 +20,7 @@ from wvad.evidence.mixture import HeadLogit, LogReconstruction, NegativeElbo
 from wvad.evidence.neighbours import NeighbourDistance
 from wvad.evidence.deviation import DeviationPiece
 from wvad.evidence.trees import BoostedTrees
+from wvad.evidence.proximity import KnownAnomalyProximity
 
 # isort: on
 
@@ -30,6 +31,7 @@ __all__ = [
     "DeviationPiece",
     "Evidence",
     "HeadLogit",
+    "KnownAnomalyProximity",
     "LogReconstruction",
     "NegativeElbo",
     "NeighbourDistance",

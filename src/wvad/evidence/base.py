@@ -63,6 +63,9 @@ class Trust(Enum):
     #: Fitted to the labels alone: its in-sample ranking would be near perfect and say
     #: nothing, so its weight comes from a cross-fitted (held-out) ranking.
     CROSS_FITTED = "cross_fitted"
+    #: The labels themselves, meaningful from one label on, when nothing can be held out:
+    #: weighed by a prior the piece reads from its settings (`Evidence.prior_weight`).
+    PRIOR = "prior"
 
 
 @dataclass(frozen=True)
@@ -200,6 +203,11 @@ class Evidence(ABC):
     def score_training(self, rows: Rows) -> Tensor:
         """`score` of the training rows, chunk by chunk in order."""
         return self.score(rows)
+
+    @classmethod
+    def prior_weight(cls, config: Config, n_labeled: int) -> float:
+        """A `Trust.PRIOR` piece's weight for `n_labeled` labeled anomalies."""
+        return 0.0
 
     def exact_shares(self, X: np.ndarray) -> tuple[np.ndarray, str] | None:
         """Each column's exact share of each row's raw score (float64 scaled rows), up to a

@@ -1,0 +1,84 @@
+"""The proximity piece: how close a row lies to the labeled anomalies.
+
+A labeled anomaly says where anomalies are even when it cannot be held out: with one label
+nothing can be cross-fitted, so the supervised pieces earn no weight, yet an anomaly class
+that forms a tight group is found by distance to the one member the user named. The
+evidence is minus the log of the mean Euclidean distance (scaled rows) to the m nearest
+labeled anomalies, m = min(3, n - 1) and at least 1; a labeled row is measured against
+the others (not itself), and with one label against itself: the closest a row can be. It is
+weighed by a prior from its settings (`FusionSettings.proximity_weight`; 0 leaves it out).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from wvad.config import Config
+from wvad.evidence.base import Evidence, Rows, TrainingData, Trust
+from wvad.training import TrainedMixture
+
+__all__ = ["KnownAnomalyProximity"]
+
+#: Labeled anomalies a row's distance is averaged over (fewer when there are fewer).
+NEAREST = 3
+#: A distance below this counts as this: a row on a labeled anomaly stays finite.
+MIN_DISTANCE = 1e-6
+
+
+class KnownAnomalyProximity(Evidence):
+    """-log mean distance from a row to its nearest labeled anomalies (scaled rows)."""
+
+    name = "proximity"
+    trust = Trust.PRIOR
+
+    def __init__(self, anomalies: Tensor, labeled_rows: np.ndarray | None = None) -> None:
+        self.anomalies = anomalies
+        self._labeled_rows = labeled_rows  # training positions of `anomalies`, after fit
+
+    @classmethod
+    def applies(cls, config: Config, data: TrainingData) -> bool:
+        return config.fusion.proximity_weight > 0 and data.n_labeled > 0
+
+    @classmethod
+    def prior_weight(cls, config: Config, n_labeled: int) -> float:
+        return config.fusion.proximity_weight
+
+    @classmethod
+    def fit(
+        cls, data: TrainingData, config: Config, mixture: TrainedMixture | None = None
+    ) -> KnownAnomalyProximity:
+        rows = np.flatnonzero(data.y == 1)
+        anomalies = torch.as_tensor(data.X[rows], dtype=torch.float32, device=data.device)
+        return cls(anomalies, rows)
+
+    def score(self, rows: Rows) -> Tensor:
+        return self._closeness(rows.x, torch.cdist(rows.x, self.anomalies))
+
+    def score_training(self, rows: Rows) -> Tensor:
+        if self._labeled_rows is None:
+            raise RuntimeError("training rows are scored right after fit only")
+        distance = torch.cdist(rows.x, self.anomalies)
+        positions = np.arange(rows.start, rows.start + len(rows))
+        own = np.flatnonzero(np.isin(positions, self._labeled_rows))
+        if len(own) and len(self.anomalies) > 1:  # a labeled row is not its own neighbour
+            which = np.searchsorted(self._labeled_rows, positions[own])
+            distance[own, which] = float("inf")
+        return self._closeness(rows.x, distance)
+
+    def _closeness(self, x: Tensor, distance: Tensor) -> Tensor:
+        """From each row's distances to the labeled anomalies: m = min(NEAREST, n - 1) of
+        them, at least 1, for every row alike (a labeled row has n - 1 others)."""
+        nearest = max(1, min(NEAREST, len(self.anomalies) - 1))
+        kept = distance.topk(nearest, dim=1, largest=False).values
+        return -kept.mean(dim=1).clamp_min(MIN_DISTANCE).log()
+
+    def state(self) -> dict[str, Tensor]:
+        return {"anomalies": self.anomalies.detach().cpu()}
+
+    @classmethod
+    def from_state(
+        cls, state: dict[str, Tensor], config: Config, device: torch.device
+    ) -> KnownAnomalyProximity:
+        return cls(state["anomalies"].to(device))

@@ -1,0 +1,57 @@
+"""The proximity piece: closeness to the labeled anomalies, evidence from one label on."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.metrics import average_precision_score
+
+from wvad import WVAD, DeviationSettings, FusionSettings, TreeSettings
+
+QUICK = dict(
+    pretrain_epochs=5,
+    warmup_epochs=5,
+    joint_epochs=5,
+    deviation=DeviationSettings(epochs=2),
+    trees=TreeSettings(max_iter=5),
+    random_state=0,
+)
+
+
+def _tight_group(seed: int = 0):
+    """Normal rows in 29 tight groups of 20 over the unit cube, the anomalies one more such
+    group: nothing sets them apart but the label on one of them."""
+    rng = np.random.default_rng(seed)
+    centres = rng.random((30, 4))
+    X = np.repeat(centres, 20, axis=0) + 0.01 * rng.standard_normal((600, 4))
+    truth = np.zeros(600, dtype=int)
+    truth[:20] = 1
+    weak = np.zeros(600, dtype=int)
+    weak[0] = 1
+    return X, truth, weak
+
+
+def test_one_label_is_evidence_on_where_its_group_lies():
+    X, truth, weak = _tight_group()
+    default = WVAD(**QUICK).fit(X, weak)
+    assert "proximity" not in default.score_.pieces  # off unless asked for
+    with_it = WVAD(fusion=FusionSettings(proximity_weight=1.0), **QUICK).fit(X, weak)
+    assert with_it.score_weights()["proximity"] == 1.0
+    evidence = with_it.score_.evidence(with_it._rows(X))["proximity"]
+    assert average_precision_score(truth, evidence) > 0.95  # the piece alone, one label
+    assert average_precision_score(truth, with_it.decision_scores_) > 0.9
+
+
+@pytest.mark.parametrize("n_labels", [1, 2, 4])
+def test_a_labeled_row_is_measured_against_the_others_and_everything_survives_a_save(
+    n_labels, tmp_path
+):
+    X, _, weak = _tight_group(1)
+    weak[:n_labels] = 1
+    model = WVAD(fusion=FusionSettings(proximity_weight=0.5), **QUICK).fit(X, weak)
+    assert np.isfinite(model.decision_scores_).all()
+    loaded = WVAD.load(model.save(tmp_path / "m"))
+    assert np.array_equal(loaded.decision_function(X), model.decision_function(X))
+    table = model.explain(X[:3], steps=4)
+    mine = table[(table.piece == "proximity") & (table.part == "column")]
+    assert len(mine) == 3 * X.shape[1] and np.isfinite(mine.value).all()
