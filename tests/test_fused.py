@@ -124,7 +124,8 @@ def test_the_trees_are_fitted_on_the_reliable_rows_and_the_deviation_net_on_all(
 
 def test_stacked_weighs_each_piece_by_what_the_labels_show(stacked):
     weights, ginis = stacked.score_weights(), stacked.score_.ginis
-    assert list(weights) == ["head", "log_f_r", "neg_elbo", "neighbours", "deviation", "boosting"]
+    pieces = ["head", "log_f_r", "neg_elbo", "neighbours", "deviation", "boosting", "proximity"]
+    assert list(weights) == pieces
     assert weights["head"] == pytest.approx(12 / (12 + 25.0))
     unsupervised = [weights[n] for n in ("log_f_r", "neg_elbo", "neighbours")]
     assert min(unsupervised) >= 0 and sum(unsupervised) <= 1 - weights["head"] + 1e-12
@@ -164,10 +165,14 @@ def test_one_label_means_no_cross_fitted_pieces_and_the_fusions_weights(table, s
     one[np.flatnonzero(y_weak)[0]] = 1
     stacked = WVAD(random_state=0, **short).fit(X, one)
     assert stacked.score_.ginis == {}
-    assert list(stacked.score_weights()) == ["head", "log_f_r", "neg_elbo", "neighbours"]
-    # without the distance piece, the same evidence as "fusion": the head's weight is the
+    stacked_pieces = ["head", "log_f_r", "neg_elbo", "neighbours", "proximity"]
+    assert list(stacked.score_weights()) == stacked_pieces
+    assert stacked.score_weights()["proximity"] == stacked.config_.fusion.proximity_weight
+    # without the distance pieces, the same evidence as "fusion": the head's weight is the
     # same, and the best piece's weight is shared by the two instead of going to one
-    bare = WVAD(n_neighbors=0, random_state=0, **short).fit(X, one).score_weights()
+    no_proximity = FusionSettings(proximity_weight=0.0)
+    bare = WVAD(n_neighbors=0, fusion=no_proximity, random_state=0, **short)
+    bare = bare.fit(X, one).score_weights()
     best = WVAD(score_mode="fusion", random_state=0, **short).fit(X, one).score_weights()
     assert list(bare) == list(best) == ["head", "log_f_r", "neg_elbo"]
     assert bare["head"] == best["head"]

@@ -255,10 +255,16 @@ class FusionSettings(_Settings):
         "them alone",
     )
     proximity_weight: float = setting(
-        0.0,
+        0.5,
         NON_NEGATIVE,
         "weight of the closeness to the labeled anomalies (the 'proximity' piece), which "
         "counts from one label on; 0 leaves the piece out",
+    )
+    prior_strength: float = setting(
+        4.0,
+        POSITIVE,
+        "held-out labels that count as much as a prior-weighted piece's prior weight: its "
+        "weight moves from the prior toward what its held-out Gini earns as labels grow",
     )
     tails: str = setting(
         "bounded",

@@ -17,7 +17,9 @@ follows from what the labels show about it (its `Trust`):
   up to `fusion.max_weight` at a perfect held-out ranking (`wvad.crossfit`). A piece that
   earns nothing is not fitted at all;
 - the pieces weighed by a prior (closeness to the labeled anomalies): the weight the piece
-  reads from its settings (`Evidence.prior_weight`).
+  reads from its settings (`Evidence.prior_weight`) at one label, moving toward what its
+  held-out Gini earns as labels grow (`prior_shrunk_weight`; a labeled row's evidence is
+  measured without it).
 
 Cross-fitting runs before the mixture is trained (`ScorePlan`): where the piece that
 `cleans` (the boosted trees) earns weight, its held-out scores also pick the reliable
@@ -53,6 +55,7 @@ __all__ = [
     "ScorePlan",
     "check_bagged",
     "cross_fitted_weight",
+    "prior_shrunk_weight",
     "readout_pieces",
     "shared_weights",
 ]
@@ -112,6 +115,18 @@ def cross_fitted_weight(gini_held_out: float, settings: FusionSettings) -> float
     """A cross-fitted piece's weight for its held-out Gini."""
     floor = settings.gini_floor
     return settings.max_weight * max(0.0, gini_held_out - floor) / (1.0 - floor)
+
+
+def prior_shrunk_weight(
+    prior: float, held_out_gini: float, n_labeled: int, settings: FusionSettings
+) -> float:
+    """A prior-weighted piece's weight: its prior at one label, moving toward the weight its
+    held-out Gini earns (as a cross-fitted piece's would) as the n - 1 labels it is held
+    out against grow; `fusion.prior_strength` labels count as much as the prior."""
+    earned = cross_fitted_weight(held_out_gini, settings)
+    held = max(n_labeled - 1, 0)
+    strength = settings.prior_strength
+    return (strength * prior + held * earned) / (strength + held)
 
 
 def shared_weights(ginis: np.ndarray) -> np.ndarray:
@@ -294,7 +309,10 @@ class ScorePlan:
         for name in by_trust[Trust.CROSS_FITTED]:
             weights[name] = cross_fitted_weight(ginis[name], config.fusion)
         for name in by_trust[Trust.PRIOR]:
-            weights[name] = pieces[name].prior_weight(config, data.n_labeled)
+            held_out = gini(data.y[rows], gaussian[name][rows]) if n > 1 else 0.0
+            weights[name] = prior_shrunk_weight(
+                pieces[name].prior_weight(config, n), held_out, n, config.fusion
+            )
         return weights
 
 

@@ -194,13 +194,16 @@ def _from_version_8(
 ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     """Version 8 recorded no documents: its table.json, where there is one, is read as
     it is (no checksum to check it against). Its pieces were Gaussianised with linear
-    tails on both sides, which its configuration did not name."""
+    tails on both sides and it had no proximity piece, which its configuration did not
+    name."""
     table = path / "table.json"
     if table.is_file():
         documents = {**documents, table.name: _json_object(table)}
     config = description.get("config")
     if isinstance(config, dict) and isinstance(config.get("fusion"), dict):
-        config = {**config, "fusion": {**config["fusion"], "tails": "linear"}}
+        # it had no proximity piece either
+        fusion = {**config["fusion"], "tails": "linear", "proximity_weight": 0.0}
+        config = {**config, "fusion": fusion}
     return {**description, "config": config, "format_version": 9}, documents
 
 

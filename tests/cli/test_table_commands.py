@@ -160,7 +160,7 @@ def test_info_shows_the_model_card(model_dir, capsys):
     assert {"wvad", "torch", "numpy", "pandas"} <= set(card["versions"])
     assert card["score_mode"] == "stacked"
     assert card["branch_ginis"] == {}  # one known anomaly: nothing to cross-fit
-    assert list(card["score_weights"]) == ["head", "log_f_r", "neg_elbo", "neighbours"]
+    assert list(card["score_weights"]) == ["head", "log_f_r", "neg_elbo", "neighbours", "proximity"]
 
 
 def test_fit_recall_sets_the_threshold_from_the_known_anomalies(frame, tmp_path, capsys):

@@ -33,8 +33,9 @@ def _tight_group(seed: int = 0):
 
 def test_one_label_is_evidence_on_where_its_group_lies():
     X, truth, weak = _tight_group()
-    default = WVAD(**QUICK).fit(X, weak)
-    assert "proximity" not in default.score_.pieces  # off unless asked for
+    without = WVAD(fusion=FusionSettings(proximity_weight=0.0), **QUICK).fit(X, weak)
+    assert "proximity" not in without.score_.pieces  # 0 leaves it out
+    assert WVAD(**QUICK).fit(X, weak).score_weights()["proximity"] == 0.5  # the default
     with_it = WVAD(fusion=FusionSettings(proximity_weight=1.0), **QUICK).fit(X, weak)
     assert with_it.score_weights()["proximity"] == 1.0
     evidence = with_it.score_.evidence(with_it._rows(X))["proximity"]

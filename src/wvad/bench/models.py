@@ -49,8 +49,8 @@ _HIST_TREES = {"learner": "hist", "learning_rate": 0.1, "l2_regularization": 1.0
 #: normal), the neighbour distance ("wvad-all-rows") and learning "normal" from the
 #: reliable unlabeled rows only ("wvad"). "wvad-previous" is the default with
 #: scikit-learn's trees and 400 joint epochs, the configuration before CatBoost's trees
-#: (CHANGELOG.md says when and why). "wvad-proximity" adds the closeness to the labeled
-#: anomalies at weight 0.5, the candidate of the few-labels work.
+#: (CHANGELOG.md says when and why). "wvad-no-proximity" is the default without the
+#: closeness to the labeled anomalies.
 WVAD_VARIANTS: Mapping[str, Mapping[str, Any]] = {
     "wvad": {},
     "wvad-paper": {"preset": "paper"},
@@ -59,7 +59,7 @@ WVAD_VARIANTS: Mapping[str, Mapping[str, Any]] = {
     "wvad-branches": {"n_neighbors": 0, "clean_unlabeled": False},
     "wvad-all-rows": {"clean_unlabeled": False},
     "wvad-previous": {"trees": _HIST_TREES, "joint_epochs": 400},
-    "wvad-proximity": {"fusion": {"proximity_weight": 0.5}},
+    "wvad-no-proximity": {"fusion": {"proximity_weight": 0.0}},
     "paper-recon": {"preset": "paper", "score_mode": "reconstruction"},
     "paper-k1": {"preset": "paper", "n_clusters": 1},
     "paper-no-y": {"preset": "paper", "head_features": _without("y")},

@@ -6,7 +6,8 @@ that forms a tight group is found by distance to the one member the user named. 
 evidence is minus the log of the mean Euclidean distance (scaled rows) to the m nearest
 labeled anomalies, m = min(3, n - 1) and at least 1; a labeled row is measured against
 the others (not itself), and with one label against itself: the closest a row can be. It is
-weighed by a prior from its settings (`FusionSettings.proximity_weight`; 0 leaves it out).
+weighed by a prior from its settings (`FusionSettings.proximity_weight`, 0.5 by default:
+chosen on the tuning tables, docs/method.md; 0 leaves it out).
 """
 
 from __future__ import annotations
@@ -54,12 +55,12 @@ class KnownAnomalyProximity(Evidence):
         return cls(anomalies, rows)
 
     def score(self, rows: Rows) -> Tensor:
-        return self._closeness(rows.x, torch.cdist(rows.x, self.anomalies))
+        return self._closeness(rows.x, _distances(rows.x, self.anomalies))
 
     def score_training(self, rows: Rows) -> Tensor:
         if self._labeled_rows is None:
             raise RuntimeError("training rows are scored right after fit only")
-        distance = torch.cdist(rows.x, self.anomalies)
+        distance = _distances(rows.x, self.anomalies)
         positions = np.arange(rows.start, rows.start + len(rows))
         own = np.flatnonzero(np.isin(positions, self._labeled_rows))
         if len(own) and len(self.anomalies) > 1:  # a labeled row is not its own neighbour
@@ -82,3 +83,9 @@ class KnownAnomalyProximity(Evidence):
         cls, state: dict[str, Tensor], config: Config, device: torch.device
     ) -> KnownAnomalyProximity:
         return cls(state["anomalies"].to(device))
+
+
+def _distances(rows: Tensor, anomalies: Tensor) -> Tensor:
+    """Euclidean distances, each pair computed alone (not through a matrix product, whose
+    rounding would depend on the rows scored alongside)."""
+    return torch.cdist(rows, anomalies, compute_mode="donot_use_mm_for_euclid_dist")
