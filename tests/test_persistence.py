@@ -195,3 +195,14 @@ def test_a_save_that_dies_midway_leaves_the_previous_model_whole(tmp_path, fitte
     with pytest.raises(KeyboardInterrupt):
         other.save(path, overwrite=True)
     assert np.array_equal(WVAD.load(path).decision_function(X), before)
+
+
+def test_replacing_a_model_removes_the_documents_only_the_old_one_had(tmp_path, fitted):
+    from wvad.archive import save_wvad
+
+    path = save_wvad(fitted, tmp_path / "model", overwrite=False, documents={"table.json": {}})
+    assert (path / "table.json").is_file()
+    fitted.save(path, overwrite=True)  # saved by the API: no table description
+    assert not (path / "table.json").exists()
+    assert sorted(p.name for p in path.iterdir())[0] == "config.json"
+    WVAD.load(path)

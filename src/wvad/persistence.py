@@ -80,6 +80,7 @@ def write_model(
             f"{path} is not empty; pass overwrite=True to replace the model in it"
         )
     path.mkdir(parents=True, exist_ok=True)
+    replaced = _listed_documents(path / CONFIG_FILE)
     buffer = io.BytesIO()
     torch.save({k: v.detach().cpu() for k, v in tensors.items()}, buffer)
     payload = buffer.getvalue()
@@ -106,7 +107,18 @@ def write_model(
     for old in path.glob(f"{WEIGHTS_PREFIX}*.pt"):  # what the replaced config named
         if old != weights:
             old.unlink(missing_ok=True)
+    for name in replaced - set(texts):  # the replaced model's documents, not this one's
+        (path / name).unlink(missing_ok=True)
     return path
+
+
+def _listed_documents(config_path: Path) -> set[str]:
+    """The documents a model's config.json lists (none where it cannot be read)."""
+    try:
+        listed = json.loads(config_path.read_text()).get(DOCUMENTS, {})
+    except (OSError, ValueError, AttributeError):
+        return set()
+    return {Path(name).name for name in listed} if isinstance(listed, dict) else set()
 
 
 @dataclass(frozen=True)
