@@ -32,6 +32,7 @@ __all__ = [
     "gini",
     "negatives",
     "reliable_rows",
+    "share_below",
     "twin_groups",
 ]
 
@@ -99,7 +100,7 @@ def cross_fit(piece: type[Evidence], data: TrainingData, config: Config) -> Cros
                 x = torch.as_tensor(data.X[rows], dtype=torch.float32, device=data.device)
                 scores[rows] = fitted.score(Rows(x)).double().cpu().numpy()
         reference = negatives(u_fold, data.known_normal, config.fusion.min_known_normals)
-        ranks.append(_share_below(scores[reference], scores[a_fold]))
+        ranks.append(share_below(scores[reference], scores[a_fold]))
     pooled = max(0.0, 2.0 * float(np.mean(np.concatenate(ranks))) - 1.0)
     return CrossFit(pooled, scores, tuple(models))
 
@@ -130,7 +131,7 @@ def gini(labels: np.ndarray, scores: np.ndarray) -> float:
     return max(0.0, 2.0 * float(roc_auc_score(labels, scores)) - 1.0)
 
 
-def _share_below(reference: np.ndarray, values: np.ndarray) -> np.ndarray:
+def share_below(reference: np.ndarray, values: np.ndarray) -> np.ndarray:
     """Per value, the share of `reference` below it (ties count half): its AUROC part."""
     ordered = np.sort(reference)
     below = np.searchsorted(ordered, values, side="left")

@@ -40,7 +40,15 @@ from torch import Tensor
 
 from wvad.checks import Real
 from wvad.config import Config, FusionSettings
-from wvad.crossfit import CrossFit, can_cross_fit, cross_fit, gini, negatives, reliable_rows
+from wvad.crossfit import (
+    CrossFit,
+    can_cross_fit,
+    cross_fit,
+    gini,
+    negatives,
+    reliable_rows,
+    share_below,
+)
 from wvad.evidence import PIECES, Evidence, Rows, TrainingData, Trust, iter_rows
 from wvad.evidence.bag import Bag
 from wvad.fusion import fit_quantiles, gaussianize, gaussianize_tensor, robust_standardize
@@ -243,13 +251,7 @@ class ScorePlan:
         beyond every one). A label no such piece ranks high is worth a second look."""
         blind = {n: v for n, v in evidence.items() if not pieces[n].sees_labels}
         blind |= {n: cross.scores for n, cross in self.cross_fits.items()}
-        ranks = {}
-        for name, values in blind.items():
-            ordered = np.sort(values[y == 0])
-            below = np.searchsorted(ordered, values[y == 1], side="left")
-            not_above = np.searchsorted(ordered, values[y == 1], side="right")
-            ranks[name] = (below + not_above) / (2.0 * max(len(ordered), 1))
-        return ranks
+        return {name: share_below(v[y == 0], v[y == 1]) for name, v in blind.items()}
 
     def _held_out(self, evidence: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """The training rows' evidence with every cross-fitted piece's value replaced by its
