@@ -27,7 +27,7 @@ test: lint
 # in a second environment .floor; CI runs it after `make test`.
 FLOOR := .floor
 FLOOR_TESTS := tests/test_estimator.py tests/test_persistence.py tests/test_sklearn_contract.py \
-	tests/evidence tests/data/test_readers.py
+	tests/test_encoding.py tests/evidence tests/data/test_readers.py
 
 $(FLOOR)/.installed: pyproject.toml constraints/floor.txt
 	test -x $(FLOOR)/bin/python || $(PYTHON) -m venv $(FLOOR)

@@ -46,6 +46,21 @@ def shared_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
+def real_dir() -> Path:
+    """The two real tables' folder (WVAD_REALDATA_DIR, else ../shared/realdata beside the
+    checkout): skipped without it, or failed where WVAD_REQUIRE_DATA=1."""
+    from wvad.data.realdata import realdata_dir
+
+    folder = realdata_dir()
+    if folder is None or not folder.is_dir():
+        reason = "real tables not found: set WVAD_REALDATA_DIR to the folder holding them"
+        if os.environ.get(REQUIRE_DATA, "") not in ("", "0"):
+            pytest.fail(f"{reason}; {REQUIRE_DATA} is set, so this fails instead of skipping")
+        pytest.skip(reason)
+    return folder
+
+
+@pytest.fixture(scope="session")
 def short() -> dict[str, int]:
     """A schedule short enough for unit tests."""
     return dict(SHORT)

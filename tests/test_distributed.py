@@ -129,10 +129,8 @@ def test_without_a_client_the_model_is_one_graph_node(monkeypatch, frame, model)
 def test_model_folder_reuses_the_table_encoding(cluster, tmp_path, frame):
     data = tmp_path / "train.csv"
     frame.to_csv(data, index=False)
-    fitted = fit_table(
-        data, "label", tmp_path / "model", id_col="key", one_hot=True, settings=TWO_EPOCHS
-    )
-    assert fitted.spec.one_hot == {"colour": ["blue", "red"]}
+    fitted = fit_table(data, "label", tmp_path / "model", id_col="key", settings=TWO_EPOCHS)
+    assert fitted.model.encoder_.categorical_columns() == ["colour"]
     ddf = dd.from_pandas(frame, npartitions=N_PARTS)
     out = score_dask(tmp_path / "model", ddf, keep=["key"]).compute()
     score_file(tmp_path / "model", data, tmp_path / "ref.csv")

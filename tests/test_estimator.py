@@ -157,8 +157,8 @@ def test_an_unknown_preset_is_named():
 
 
 def test_bad_scoring_input(fitted):
-    with pytest.raises(ValueError, match="NaN in column"):
-        fitted.decision_function(np.full((2, 6), np.nan))
+    with pytest.raises(ValueError, match=r"infinite values in column\(s\) 0"):
+        fitted.decision_function(np.full((2, 6), np.inf))
     with pytest.raises(ValueError, match="2-D"):
         fitted.decision_function(np.zeros(6))
 

@@ -103,24 +103,36 @@ def test_every_older_readable_version_has_a_migration_and_a_fixture():
         assert (FIXTURES / f"model_v{version}" / "config.json").is_file()
 
 
-def test_a_previous_version_model_folder_loads_and_scores_identically(tmp_path):
-    """tests/fixtures/model_v8 was written by `wvad fit` at format version 8 (commit
-    5189ee5), with the scores `wvad score` gave then."""
+@pytest.mark.parametrize(("version", "commit"), [(8, "5189ee5"), (9, "628f1fb")])
+def test_a_previous_version_model_folder_loads_and_scores_identically(tmp_path, version, commit):
+    """tests/fixtures/model_vN was written by `wvad fit` at format version N (`commit`, on
+    model_v8_data.csv, one-hot colour), with the scores `wvad score` gave then."""
     import shutil
 
     import pandas as pd
 
     from wvad.workflow import load_table_model, score_file
 
-    folder = shutil.copytree(FIXTURES / "model_v8", tmp_path / "model")
+    folder = shutil.copytree(FIXTURES / f"model_v{version}", tmp_path / "model")
     before = {p.name: p.read_bytes() for p in folder.iterdir()}
-    _, spec = load_table_model(folder)
+    model, spec = load_table_model(folder)
     assert spec.one_hot == {"colour": ["blue", "red"]} and spec.id_col == "rid"
+    assert model.encoder_.is_plain()  # numbers in, as that version read them
     out = tmp_path / "scores.csv"
     score_file(folder, FIXTURES / "model_v8_data.csv", out)
-    expected = pd.read_csv(FIXTURES / "model_v8_scores.csv")
+    expected = pd.read_csv(FIXTURES / f"model_v{version}_scores.csv")
     assert pd.read_csv(out).equals(expected)
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before  # read, not rewritten
+
+
+def test_a_model_from_before_missing_values_refuses_one_by_name(tmp_path):
+    import shutil
+
+    folder = shutil.copytree(FIXTURES / "model_v9", tmp_path / "model")
+    model = WVAD.load(folder)
+    row = np.array([[1.0, np.nan, 0.0, 1.0]])
+    with pytest.raises(ValueError, match=r"column 'b' has a missing value .*refit"):
+        model.decision_function(row)
 
 
 def test_a_foreign_or_mismatched_directory_is_refused(tmp_path, fitted):

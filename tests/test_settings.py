@@ -15,6 +15,7 @@ from wvad.presets import PRESETS
 
 #: WVAD's parameters that are the detector's own, not the fit's configuration.
 DETECTOR_PARAMS = {
+    "categorical_features",
     "contamination",
     "threshold",
     "allow_unsupervised",

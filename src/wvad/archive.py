@@ -2,7 +2,8 @@
 
 A model directory (`wvad.persistence`) keeps a JSON description (the configuration, the
 other parameters, the fitted scalars) and one flat dict of tensors, into which each part
-of the fitted estimator puts its own state: the mixture (`mixture.`), the scaler
+of the fitted estimator puts its own state (the column encoding is JSON in the
+description): the mixture (`mixture.`), the scaler
 (`scaler.`) and the fused score with its pieces (`score.`). This module reads and sets the
 estimator's public fitted attributes only; the parts know their own tensors.
 """
@@ -16,6 +17,7 @@ import numpy as np
 import torch
 
 from wvad.config import CONFIG_FIELDS, Config
+from wvad.encoding import TableEncoder
 from wvad.fused import FusedScore
 from wvad.model.mixture import VariationalMixture
 from wvad.persistence import prefixed, read_model, unreadable_model, write_model
@@ -48,6 +50,7 @@ def save_wvad(
     names = getattr(model, "feature_names_in_", None)
     fitted = {k: getattr(model, k) for k in SAVED}
     fitted["feature_names_in_"] = None if names is None else list(names)
+    fitted["encoding"] = model.encoder_.document()
     tensors = {"decision_scores": torch.as_tensor(model.decision_scores_)}
     tensors["labeled_rows"] = torch.as_tensor(model.labeled_rows_)
     tensors |= {f"mixture.{k}": v for k, v in model.mixture_.state_dict().items()}
@@ -73,6 +76,7 @@ def load_wvad(
         model.__dict__.update({k: fitted[k] for k in SAVED})
         if fitted["feature_names_in_"] is not None:
             model.feature_names_in_ = np.asarray(fitted["feature_names_in_"], dtype=object)
+        model.encoder_ = TableEncoder.from_document(fitted["encoding"])
         model.config_ = config
         model.device_ = resolve_device(model.device if device is None else device)
         mixture = VariationalMixture.from_state(

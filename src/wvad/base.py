@@ -49,6 +49,9 @@ class BaseDetector(BaseEstimator):
     requires_labels: bool = True
     #: Whether `fit` takes `known_normal`, rows known to be normal (only WVAD does).
     accepts_known_normals: bool = False
+    #: Whether `fit` reads tables with text columns and missing values itself (else a
+    #: benchmark hands it numbers, `wvad.bench.tables`).
+    reads_tables: bool = False
 
     def __sklearn_tags__(self) -> Tags:
         """Binary weak labels are needed (ClassifierTags(multi_class=False) says "binary
@@ -87,14 +90,14 @@ class BaseDetector(BaseEstimator):
 
     def _fit_checked(self, X: Any, y: Any, known_normal: Any) -> None:
         self._check_contamination()
-        X_arr, names = check_X(X)
+        X_arr, names, width = self._fit_input(X)
         if X_arr.shape[0] < 2:
             raise ValueError("X has 1 sample (n_samples=1); fit needs at least 2 rows")
         y_arr = self._check_fit_labels(y, X_arr.shape[0])
         if known_normal is not None and not self.accepts_known_normals:
             raise ValueError(f"{type(self).__name__} does not use known normal rows")
         normal = check_known_normal(known_normal, y_arr)
-        self.n_features_in_ = X_arr.shape[1]
+        self.n_features_in_ = width
         if names is not None:
             self.feature_names_in_ = np.asarray(names, dtype=object)
         training_scores = self._fit(X_arr, y_arr, normal)
@@ -132,6 +135,12 @@ class BaseDetector(BaseEstimator):
         return np.column_stack([1.0 - p, p])
 
     # -- helpers --------------------------------------------------------------------------
+    def _fit_input(self, X: Any) -> tuple[np.ndarray, list[str] | None, int]:
+        """The training rows as the float array `_fit` reads, the table's column names and
+        its width (as given: a detector that encodes columns may read more)."""
+        X_arr, names = check_X(X)
+        return X_arr, names, X_arr.shape[1]
+
     def _validate_for_scoring(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "n_features_in_")
         X_arr, names = check_X(X)

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "Columns",
     "Flag",
     "Int",
     "Names",
@@ -45,6 +46,7 @@ def _bounded(
     what: str, low: float | None, high: float | None, open_low: bool, open_high: bool
 ) -> str:
     """'an int >= 1', 'a number in (0, 1]', ...: `what` with its bounds."""
+
     def shown(x: float) -> str:
         return f"{x:g}" if isinstance(x, float) else str(x)
 
@@ -229,6 +231,25 @@ class Names(Rule):
 
     def normalise(self, value: Sequence[str]) -> tuple[str, ...]:
         return tuple(value)
+
+
+class Columns(Rule):
+    """A sequence of distinct column references: names (str) or positions (int >= 0),
+    normalised to a tuple in the order given."""
+
+    def describe(self) -> str:
+        return "a sequence of distinct column names or positions"
+
+    def accepts(self, value: Any) -> bool:
+        if isinstance(value, np.ndarray) and value.ndim == 1:
+            value = value.tolist()
+        if not isinstance(value, (list, tuple)):
+            return False
+        ok = all(isinstance(v, str) or (is_int(v) and v >= 0) for v in value)
+        return ok and len(set(value)) == len(value)
+
+    def normalise(self, value: Sequence[Any]) -> tuple[Any, ...]:
+        return tuple(v if isinstance(v, str) else int(v) for v in np.asarray(value, dtype=object))
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from typing import Any
 from wvad import __version__
 from wvad.checks import Int, Real, Rule
 from wvad.presets import PRESETS
+from wvad.workflow.tables import MISSING_MARKERS
 
 __all__ = ["SUBCOMMANDS", "build_parser", "main"]
 
@@ -414,10 +415,13 @@ def _add_fit(sub: argparse._SubParsersAction) -> None:
         "fit WVAD on a CSV or Parquet table and save the model folder",
         "Fit WVAD on DATA (.csv, .tsv, .parquet, .pq). The label column holds 1 for known "
         "anomalies, 0 for known normal rows and is empty for unlabeled rows. Features are "
-        "every other column (but the id column) unless --features names them; they must be "
-        "numeric unless --one-hot. "
-        "The model folder holds the model, its fitted scaling and table.json (columns, "
-        "categories, source file).",
+        "every other column (but the id column) unless --features names them. A column "
+        "mostly of text is a category (and so is each --categorical column); in the others "
+        "a --missing marker is a missing value and other text is refused by its row. The "
+        "model learns both (missing values: the median and a 'was missing' column; "
+        "categories: one column each, unseen ones read as '(other)' or none). "
+        "The model folder holds the model, its fitted encoding and scaling, and table.json "
+        "(columns, missing markers, source file).",
         "wvad fit data.csv --label-col is_fraud --id-col txn_id --out model/",
         "wvad fit data.parquet --label-col y --features a b c --n-clusters 3 --epochs 5 5 20 \\",
         "    --out model/ --force",
@@ -437,10 +441,26 @@ def _add_fit(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--features", nargs="+", metavar="COL", help="feature columns (default: all)")
     p.add_argument("--out", required=True, type=Path, metavar="MODEL_DIR", help="model folder")
     p.add_argument(
+        "--categorical",
+        nargs="+",
+        default=(),
+        metavar="COL",
+        help="feature columns to read as categories although they hold numbers (codes); "
+        "columns of text are categories without it",
+    )
+    p.add_argument(
+        "--missing",
+        nargs="*",
+        default=MISSING_MARKERS,
+        metavar="MARK",
+        help="cells that mean a missing value (default: an empty cell and "
+        + " ".join(repr(m) for m in MISSING_MARKERS if m)
+        + "); kept in table.json, so scoring reads files the same way",
+    )
+    p.add_argument(
         "--one-hot",
         action="store_true",
-        help="one-hot encode non-numeric feature columns (categories unseen in fit score as "
-        "all zeros)",
+        help="accepted for older commands; text columns are categories without it",
     )
     p.add_argument(
         "--random-state",
@@ -450,9 +470,7 @@ def _add_fit(sub: argparse._SubParsersAction) -> None:
         metavar="N",
         help="random seed (default 0)",
     )
-    p.add_argument(
-        "--preset", choices=tuple(PRESETS), default="default", help="configuration"
-    )
+    p.add_argument("--preset", choices=tuple(PRESETS), default="default", help="configuration")
     _add_threshold_and_epochs(p)
     _add_settings(p)
     _add_common(p)
@@ -556,7 +574,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
         args.out,
         id_col=args.id_col,
         features=args.features,
-        one_hot=args.one_hot,
+        categorical=args.categorical,
+        missing=tuple(dict.fromkeys(["", *args.missing])),
         preset=args.preset,
         settings=fit_settings(args),
         random_state=args.random_state,
@@ -745,12 +764,15 @@ def cmd_info(args: argparse.Namespace) -> int:
         return EXIT_OK
     config = card["config"]
     columns = ", ".join(card["input_columns"])
-    one_hot = "; ".join(f"{c}: {', '.join(v)}" for c, v in card["one_hot"].items())
+    one_hot = "; ".join(f"{c}: {len(v)} categories" for c, v in card["categories"].items())
+    flagged = ", ".join(card["missing_filled"])
+    inputs = f"{card['n_model_columns']}" + (f" (one-hot {one_hot})" if one_hot else "")
+    inputs += f"; missing-value columns: {flagged}" if flagged else ""
     lines = [
         ("model", card["model_dir"]),
         ("trained on", f"{card['source'] or '(unknown file)'}: {card['n_rows']} rows"),
         ("columns", f"{len(card['input_columns'])}: {columns}"),
-        ("model inputs", f"{card['n_features']}" + (f" (one-hot {one_hot})" if one_hot else "")),
+        ("model inputs", inputs),
         (
             "label column",
             f"{card['label_col']}: {card['n_labeled']} known anomalies, "

@@ -96,21 +96,23 @@ def dask_client(address: str | None = None, *, n_workers: int | None = None) -> 
 class _Scorer:
     """The fitted model and how to turn a partition into its input matrix.
 
-    `spec` (a TableSpec from a model folder) encodes the table as `wvad score` does: its
-    feature columns, one-hot categories and numeric checks. Without a spec, `columns` are
-    taken as they are, in the model's column order.
+    `spec` (a TableSpec from a model folder) reads the table as `wvad score` does: its
+    feature columns, categories and numeric checks. Without a spec, `columns` are taken as
+    they are, in the model's column order (the model reads text and missing values).
     """
 
     model: Any
     columns: list[str]
     spec: Any = None
 
-    def matrix(self, frame: Any, where: str) -> np.ndarray:
+    def matrix(self, frame: Any, where: str) -> Any:
         if self.spec is not None:
-            from wvad.workflow.tables import encode_features
+            from wvad.workflow.tables import model_input
 
-            return encode_features(frame, self.spec, 0, where)
-        return frame[self.columns].to_numpy(dtype=np.float64)
+            return model_input(frame, self.spec, self.model, 0, where)
+        if self.model.encoder_.is_plain():
+            return frame[self.columns].to_numpy(dtype=np.float64, na_value=np.nan)
+        return frame[self.columns].to_numpy(dtype=object)
 
     def score(self, frame: Any, keep: Sequence[str], where: str) -> Any:
         import pandas as pd
@@ -264,7 +266,7 @@ def score_file_dask(
     model, spec = load_table_model(model_dir)
     columns = spec.read_columns()
     check_columns(data, columns, table_columns(data))
-    ddf = _read_partitions(dd, data, kind, spec, columns, blocksize)
+    ddf = _read_partitions(dd, data, kind, spec, model, columns, blocksize)
     keep = [spec.id_col] if spec.id_col else []
     scorer = _Scorer(model=model, columns=list(spec.input_columns), spec=spec)
     with dask_client(address) as client:
@@ -275,12 +277,20 @@ def score_file_dask(
 
 
 def _read_partitions(
-    dd: Any, data: Path, kind: str, spec: Any, columns: list[str], blocksize: int | str | None
+    dd: Any,
+    data: Path,
+    kind: str,
+    spec: Any,
+    model: Any,
+    columns: list[str],
+    blocksize: int | str | None,
 ) -> Any:
     """A lazy Dask DataFrame of `columns` of the CSV or Parquet file `data`; the id and
-    one-hot columns of a CSV are read as text."""
+    categorical columns of a CSV are read as text, its missing markers as missing."""
+    from wvad.workflow.tables import text_columns
+
     if kind == "csv":
-        text = [c for c in dict.fromkeys([spec.id_col, *spec.one_hot]) if c]
+        text = text_columns(spec, model)
         sep = "\t" if data.suffix.lower() == ".tsv" else ","
         return dd.read_csv(
             str(data),
@@ -288,6 +298,8 @@ def _read_partitions(
             usecols=columns,
             dtype=dict.fromkeys(text, object),
             blocksize=blocksize,
+            keep_default_na=False,
+            na_values=list(spec.missing_markers),
         )
     return dd.read_parquet(str(data), columns=columns)
 
@@ -318,6 +330,6 @@ def _write_in_order(
 
 
 def _text(series: Any) -> Any:
-    from wvad.workflow.tables import _as_text
+    from wvad.workflow.tables import as_text
 
-    return _as_text(series)
+    return as_text(series)

@@ -20,8 +20,9 @@ from sklearn.utils.validation import check_is_fitted
 
 from wvad.archive import load_wvad, save_wvad
 from wvad.base import BaseDetector, store_params
-from wvad.checks import Either, Int, OneOf, Real
+from wvad.checks import Columns, Either, Int, OneOf, Real
 from wvad.config import CONFIG_FIELDS, Config, parameter_docs
+from wvad.encoding import TableEncoder, read_table
 from wvad.evidence import Rows, TrainingData, iter_rows
 from wvad.explain import explain_frame
 from wvad.fused import RECALL, ScorePlan
@@ -30,12 +31,14 @@ from wvad.presets import DEFAULT, preset_config
 from wvad.runtime import resolve_device, resolve_seed, steady_arithmetic
 from wvad.scaling import Scaler
 from wvad.training import fit_mixture
-from wvad.validation import check_mixture_rows
+from wvad.validation import check_consistent, check_mixture_rows
 
 __all__ = ["WVAD"]
 
 #: The threshold rule: the contamination quantile, or a target recall of the labels.
 THRESHOLD = Either(OneOf(("contamination",)), RECALL)
+#: Which columns are categories: those holding text, or those and further ones named.
+CATEGORICAL = Either(OneOf(("from_dtype",)), Columns())
 
 
 class WVAD(TransformerMixin, BaseDetector):
@@ -58,6 +61,11 @@ class WVAD(TransformerMixin, BaseDetector):
 
     The detector's own:
 
+    categorical_features : "from_dtype" (default: the columns holding text, i.e. pandas
+        `object`, `string` and `category` columns and numpy string arrays, are categories)
+        or a sequence of further column names or positions to read as categories (numeric
+        codes). See `wvad.encoding` for how columns, missing values and categories unseen
+        in fit are encoded.
     contamination : expected share of anomalies; sets `threshold_` for `predict`.
     threshold : "contamination" (the training scores' 1 - contamination quantile, PyOD's
         rule) or a target recall in (0, 1]: `threshold_` flags that share of the labeled
@@ -77,6 +85,8 @@ class WVAD(TransformerMixin, BaseDetector):
     score_mode_ : the read-out used ("elbo" where "head" met a fit without labels).
     n_clusters_ : mixture components (chosen by BIC for n_clusters="auto").
     n_features_in_, feature_names_in_ : the training table's width and column names.
+    encoder_ : the `TableEncoder` that turns its columns (numbers with missing values,
+        categories) into the model's columns (`encoder_.encoded_names()`).
     n_samples_fit_, n_labeled_ : training rows, and labeled anomalies among them.
     labeled_rows_ : the labeled anomalies' positions among the training rows.
     decision_scores_, threshold_, labels_ : training scores, the threshold (see
@@ -113,6 +123,7 @@ class WVAD(TransformerMixin, BaseDetector):
         deviation: Any = DEFAULT.deviation,
         trees: Any = DEFAULT.trees,
         fusion: Any = DEFAULT.fusion,
+        categorical_features: Any = "from_dtype",
         contamination: float = 0.1,
         threshold: str | float = "contamination",
         allow_unsupervised: bool = False,
@@ -132,8 +143,17 @@ class WVAD(TransformerMixin, BaseDetector):
         """The checked configuration these parameters give (a ValueError names a bad one)."""
         return Config(**{name: getattr(self, name) for name in CONFIG_FIELDS})
 
+    def __sklearn_tags__(self) -> Any:
+        """Missing values and text categories are input WVAD reads (`wvad.encoding`)."""
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.categorical = True
+        tags.input_tags.string = True
+        return tags
+
     # -- fitting --------------------------------------------------------------------------
     accepts_known_normals = True
+    reads_tables = True
 
     @steady_arithmetic()
     def _fit(self, X: np.ndarray, y: np.ndarray, normal: np.ndarray) -> np.ndarray:
@@ -142,7 +162,8 @@ class WVAD(TransformerMixin, BaseDetector):
         check_mixture_rows(y, config.n_clusters)
         seed, device = resolve_seed(self.random_state), resolve_device(self.device)
         scaler = Scaler.fit(X, config.scaling, config.numerics.max_scaled)
-        names = getattr(self, "feature_names_in_", None)
+        plain_array = self.encoder_.is_plain() and not self.encoder_.names_given
+        names = None if plain_array else self.encoder_.encoded_names()  # None: by position
         data = TrainingData(scaler.training_rows(X, names), y, seed, device, normal)
         plan = ScorePlan.make(data, config)
         negatives = plan.normal_unlabeled(y)
@@ -158,6 +179,26 @@ class WVAD(TransformerMixin, BaseDetector):
         self.n_known_normal_ = int(normal.sum())
         self.fit_seconds_ = time.perf_counter() - started
         return training_scores
+
+    def _fit_input(self, X: Any) -> tuple[np.ndarray, list[str] | None, int]:
+        """Learn the training table's encoding (`wvad.encoding`) and encode it."""
+        categorical = CATEGORICAL.check("categorical_features", self.categorical_features)
+        table = read_table(X)
+        self.encoder_ = TableEncoder.fit(table, categorical)
+        return self.encoder_.encode(table), table.names, table.width
+
+    def _validate_for_scoring(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "encoder_")
+        table = read_table(X)
+        fitted_names = getattr(self, "feature_names_in_", None)
+        check_consistent(
+            table.width,
+            table.names,
+            self.n_features_in_,
+            None if fitted_names is None else list(fitted_names),
+            model=type(self).__name__,
+        )
+        return self.encoder_.encode(table)
 
     def threshold_for_recall(self, recall: float) -> float:
         """The threshold above which `predict` flags at least `recall` of the labeled
@@ -229,10 +270,7 @@ class WVAD(TransformerMixin, BaseDetector):
         up to `steps`-point integrated gradients for the others). See `wvad.explain`."""
         check_is_fitted(self, "score_")
         steps = Int(1).check("steps", steps)
-        X_arr = self._validate_for_scoring(X)
-        names = getattr(self, "feature_names_in_", None)
-        names = [f"x{j}" for j in range(X_arr.shape[1])] if names is None else list(names)
-        return explain_frame(self, X_arr, names, steps)
+        return explain_frame(self, self._validate_for_scoring(X), self.encoder_, steps)
 
     @steady_arithmetic()
     def label_free_decision_function(self, X: Any) -> np.ndarray:
@@ -270,7 +308,8 @@ class WVAD(TransformerMixin, BaseDetector):
 
     @steady_arithmetic()
     def reconstruction_errors(self, X: Any) -> np.ndarray:
-        """Squared reconstruction error per row and input column, in the scaled space: the
+        """Squared reconstruction error per row and input column, in the scaled space (a
+        category's and a missing indicator's model columns summed into their column): the
         largest entries name the columns the mixture explains worst (rows sum to
         ||x - x^||^2, f_r's numerator squared)."""
         with torch.inference_mode():
@@ -278,7 +317,7 @@ class WVAD(TransformerMixin, BaseDetector):
                 self.mixture_.reconstruction_errors(rows.x).double().cpu().numpy()
                 for rows in self._rows(self._validate_for_scoring(X))
             ]
-        return np.concatenate(parts)
+        return self.encoder_.per_source(np.concatenate(parts))
 
     def predict_cluster(self, X: Any) -> np.ndarray:
         """Index of the most probable mixture component per row."""
@@ -297,6 +336,4 @@ class WVAD(TransformerMixin, BaseDetector):
         return load_wvad(cls, Path(path), device)[0]
 
 
-WVAD.__doc__ = WVAD.__doc__.replace(
-    "    {settings}", textwrap.indent(parameter_docs(), "    ")
-)
+WVAD.__doc__ = WVAD.__doc__.replace("    {settings}", textwrap.indent(parameter_docs(), "    "))

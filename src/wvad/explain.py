@@ -18,7 +18,9 @@ Two levels, each with its method named in the output:
     add up to the difference up to the quadrature's error, which the output reports.
 
 All of it runs in the model's scaled space, where the columns' shares are the same as in
-the raw one (the scaling is affine per column).
+the raw one (the scaling is affine per column). Shares are reported per source column: a
+category's one-hot columns and a "was missing" indicator add into their column's share
+(`TableEncoder.per_source`), so the shares still add up.
 """
 
 from __future__ import annotations
@@ -37,21 +39,23 @@ REFERENCE_METHOD = "the reference row's contribution (median unlabeled training 
 VIA_READOUT = "through the Gaussianising map by its secant"
 
 
-def explain_frame(model: Any, X: np.ndarray, names: list[str], steps: int) -> Any:
+def explain_frame(model: Any, X: np.ndarray, encoder: Any, steps: int) -> Any:
     """`explain_rows` as a pandas DataFrame (columns row, part, piece, column, value,
-    method), the tidy table `WVAD.explain` returns."""
+    method), the tidy table `WVAD.explain` returns; `X` holds encoded rows, `encoder` (a
+    `TableEncoder`) names their source columns."""
     try:
         import pandas as pd
     except ImportError:  # pragma: no cover - pandas is in the data and dev extras
         raise ImportError(
             "WVAD.explain returns a pandas DataFrame: pip install wvad[data]"
         ) from None
-    return pd.DataFrame(explain_rows(model, X, names, steps))
+    return pd.DataFrame(explain_rows(model, X, encoder, steps))
 
 
-def explain_rows(model: Any, X: np.ndarray, names: list[str], steps: int) -> list[dict]:
-    """Tidy records for the validated raw rows `X` of fitted WVAD `model`: one per row and
-    piece ("piece", "reference") and one per row, piece and column ("column")."""
+def explain_rows(model: Any, X: np.ndarray, encoder: Any, steps: int) -> list[dict]:
+    """Tidy records for the validated, encoded rows `X` of fitted WVAD `model`: one per row
+    and piece ("piece", "reference") and one per row, piece and source column ("column")."""
+    names = encoder.source_names
     score = model.score_
     scaled = model.scaler_.transform(X)
     reference = score.reference_row[None, :]
@@ -64,6 +68,7 @@ def explain_rows(model: Any, X: np.ndarray, names: list[str], steps: int) -> lis
         if name not in shares:
             continue  # weight 0: no share of the score
         columns, method = _column_shares(model, name, piece, scaled, evidence, base, steps)
+        columns = encoder.per_source(columns)
         for i in range(len(X)):
             records.append(_record(i, "piece", name, "", shares[name][i], PIECE_METHOD))
             records.append(

@@ -51,7 +51,7 @@ __all__ = [
 
 FORMAT = "wvad-model"
 #: The model format this wvad writes; it reads this and the versions `MIGRATIONS` lift.
-FORMAT_VERSION = 9
+FORMAT_VERSION = 10
 CONFIG_FILE = "config.json"
 #: config.json's key for the further JSON files of a model and their SHA-256.
 DOCUMENTS = "documents"
@@ -219,9 +219,27 @@ def _from_version_8(
     return {**description, "config": config, "format_version": 9}, documents
 
 
+def _from_version_9(
+    path: Path, description: dict[str, Any], documents: dict[str, dict[str, Any]]
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """Version 9 read numbers only, every column as itself, and refused missing values:
+    the encoding of that is a number column per input column with no value to fill."""
+    fitted = description.get("fitted")
+    if isinstance(fitted, dict) and "encoding" not in fitted:
+        names = fitted.get("feature_names_in_")
+        width = fitted.get("n_features_in_")
+        labels = names if names is not None else [f"x{j}" for j in range(int(width or 0))]
+        column = {"kind": "number", "fill": None, "values": True, "flags_missing": False}
+        columns = [{"name": n, **column, "categories": [], "other": False} for n in labels]
+        encoding = {"names_given": names is not None, "columns": columns}
+        description = {**description, "fitted": {**fitted, "encoding": encoding}}
+    return {**description, "format_version": 10}, documents
+
+
 #: How a directory of format version v is read as version v + 1 (after its checks).
 MIGRATIONS: dict[int, Callable[..., tuple[dict[str, Any], dict[str, dict[str, Any]]]]] = {
     8: _from_version_8,
+    9: _from_version_9,
 }
 #: Every format version this wvad reads: its own and those it migrates.
 READABLE_VERSIONS = (*sorted(MIGRATIONS), FORMAT_VERSION)

@@ -15,9 +15,10 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import MinMaxScaler
 
 from wvad.checks import Int, Real
+from wvad.encoding import read_table
 from wvad.validation import check_target, check_X
 
-__all__ = ["WeakSplit", "weak_split"]
+__all__ = ["WeakSplit", "is_mixed_table", "weak_split"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -30,10 +31,10 @@ class WeakSplit:
     of the original X.
     """
 
-    X_train: np.ndarray
+    X_train: Any  # float64 array; a DataFrame for a mixed table
     y_train_weak: np.ndarray
     y_train: np.ndarray
-    X_test: np.ndarray
+    X_test: Any
     y_test: np.ndarray
     labeled_idx: np.ndarray
     train_idx: np.ndarray
@@ -71,7 +72,9 @@ def weak_split(
     """Split (X, y) as ADBench does for weakly-supervised detection.
 
     1. ``train_test_split(test_size=test_size, stratify=y, shuffle=True, random_state=seed)``.
-    2. A MinMaxScaler fitted on the training rows scales both parts.
+    2. A MinMaxScaler fitted on the training rows scales both parts. A mixed table (a
+       DataFrame with text columns or missing values, `is_mixed_table`) is kept as two
+       DataFrames instead: each model reads it its own way (`wvad.bench.tables`).
     3. ``int(labeled_ratio * n_train_anomalies)`` training anomalies (or, given
        ``n_labeled`` instead, that many, capped by how many there are), drawn without
        replacement by ``numpy.random.default_rng(seed)``, get weak label 1; all other
@@ -102,14 +105,21 @@ def weak_split(
     The corruptions draw from generators of their own, so the split and labels stay those
     of the same seed without them.
     """
-    X, _ = check_X(X)
+    mixed = is_mixed_table(X)
+    if mixed:
+        X = X.reset_index(drop=True)
+        read_table(X)  # refuses what no model could read, before any split
+    else:
+        X, _ = check_X(X)
     y = check_target(y, X.shape[0])
     labeled_ratio, n_labeled = _check_label_amount(labeled_ratio, n_labeled)
     label_noise = SHARE.check("label_noise", label_noise)
     known_normal_share = SHARE.check("known_normal_share", known_normal_share)
     test_size = TEST_SIZE.check("test_size", test_size)
     seed = SEED.check("seed", seed)
-    split = _scaled_split(X, y, test_size, seed)
+    split = _table_split(X, y, test_size, seed) if mixed else _scaled_split(X, y, test_size, seed)
+    if mixed and (duplicate_anomalies != 1 or noise_features != 0):
+        raise ValueError("duplicated anomalies and noise columns are for numeric tables")
     labeled_idx = _labeled_rows(split.y_train, labeled_ratio, n_labeled, label_noise, seed)
     split = _with_labels(split, labeled_idx, known_normal_share, seed)
     _check_corruptions(duplicate_anomalies, noise_features)
@@ -128,9 +138,51 @@ def _check_label_amount(
     return labeled_ratio, COUNT.check("n_labeled", n_labeled)
 
 
+def is_mixed_table(X: Any) -> bool:
+    """A DataFrame with a column that is not numbers, or a missing value: a table each
+    model reads its own way (`wvad.bench.tables`), not one min-max scaled matrix."""
+    if not (hasattr(X, "columns") and hasattr(X, "dtypes")):
+        return False
+    numeric = all(getattr(dt, "kind", "O") in "biuf" for dt in X.dtypes)
+    return not numeric or bool(X.isna().to_numpy().any())
+
+
+def _table_split(X: Any, y: np.ndarray, test_size: float, seed: int) -> WeakSplit:
+    """`_scaled_split` for a mixed table: the same rows, the parts kept as DataFrames and
+    left unscaled (each model scales and encodes its training part itself)."""
+    train_idx, test_idx = _split_rows(y, test_size, seed)
+    return WeakSplit(
+        X_train=X.iloc[train_idx].reset_index(drop=True),
+        y_train_weak=np.zeros_like(y[train_idx]),
+        y_train=y[train_idx],
+        X_test=X.iloc[test_idx].reset_index(drop=True),
+        y_test=y[test_idx],
+        labeled_idx=np.empty(0, dtype=np.int64),
+        train_idx=train_idx.astype(np.int64),
+        test_idx=test_idx.astype(np.int64),
+    )
+
+
 def _scaled_split(X: np.ndarray, y: np.ndarray, test_size: float, seed: int) -> WeakSplit:
     """Steps 1 and 2 of `weak_split`: the stratified split, both parts scaled by a
     MinMaxScaler fitted on the training rows, with no row labeled yet."""
+    train_idx, test_idx = _split_rows(y, test_size, seed)
+    y_train = y[train_idx]
+    scaler = MinMaxScaler().fit(X[train_idx])
+    return WeakSplit(
+        X_train=scaler.transform(X[train_idx]),
+        y_train_weak=np.zeros_like(y_train),
+        y_train=y_train,
+        X_test=scaler.transform(X[test_idx]),
+        y_test=y[test_idx],
+        labeled_idx=np.empty(0, dtype=np.int64),
+        train_idx=train_idx.astype(np.int64),
+        test_idx=test_idx.astype(np.int64),
+    )
+
+
+def _split_rows(y: np.ndarray, test_size: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Step 1 of `weak_split`: the training and test rows, stratified by y."""
     n_anomalies = int(y.sum())
     n_normal = y.size - n_anomalies
     if n_anomalies < 2 or n_normal < 2:
@@ -147,18 +199,7 @@ def _scaled_split(X: np.ndarray, y: np.ndarray, test_size: float, seed: int) -> 
             f"cannot split {y.size} rows with test_size={test_size:g} and both classes on "
             f"each side: {exc}"
         ) from None
-    y_train = y[train_idx]
-    scaler = MinMaxScaler().fit(X[train_idx])
-    return WeakSplit(
-        X_train=scaler.transform(X[train_idx]),
-        y_train_weak=np.zeros_like(y_train),
-        y_train=y_train,
-        X_test=scaler.transform(X[test_idx]),
-        y_test=y[test_idx],
-        labeled_idx=np.empty(0, dtype=np.int64),
-        train_idx=train_idx.astype(np.int64),
-        test_idx=test_idx.astype(np.int64),
-    )
+    return train_idx, test_idx
 
 
 def _labeled_rows(

@@ -12,7 +12,6 @@ from cli_helpers import EPOCHS, FEATURES, run
 
 from wvad import WVAD
 from wvad.workflow import load_table_model
-from wvad.workflow.tables import encode_features
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -254,33 +253,68 @@ def test_interrupted_scoring_leaves_no_output(model_dir, train_csv, tmp_path, mo
     assert list(tmp_path.iterdir()) == []
 
 
-def test_one_hot_categories_are_saved_and_unseen_ones_encode_as_zeros(
-    frame, data_dir, tmp_path, capsys
-):
+def test_text_categories_and_missing_cells_need_no_preprocessing(frame, data_dir, tmp_path, capsys):
     model_dir = tmp_path / "m"
     base = ["fit", data_dir / "train.parquet", "--label-col", "label", "--clusters", "2", *EPOCHS]
-    code, _, err = run(capsys, *base, "--features", *FEATURES, "colour", "--out", model_dir)
-    assert code == 2 and "non-numeric feature column(s)" in err and "'colour'" in err
+    code, _, _ = run(capsys, *base, "--features", *FEATURES, "colour", "--out", model_dir)
+    assert code == 0
+    model, spec = load_table_model(model_dir)
+    assert spec.one_hot == {} and spec.features == [*FEATURES, "colour"]
+    assert model.encoder_.encoded_names()[4:] == ["colour=blue", "colour=red"]
+
+    new = frame.head(20).astype({"x1": object}).copy()
+    new.loc[:4, "colour"] = "green"  # unseen in fit
+    new.loc[1, "x1"] = "?"  # a missing marker
+    new.loc[2, "x1"] = None  # an empty cell
+    new.to_csv(tmp_path / "new.csv", index=False)
+    code, _, _ = run(capsys, "score", model_dir, tmp_path / "new.csv", "--out", tmp_path / "s.csv")
+    scores = pd.read_csv(tmp_path / "s.csv")
+    assert code == 0 and scores["row"].tolist() == list(range(20))
+    assert np.isfinite(scores["score"]).all()
+    code, out, _ = run(
+        capsys, "explain", model_dir, tmp_path / "new.csv", "--rows", "1", "--json", "--top", "5"
+    )
+    columns = {c["column"]: c["value"] for c in json.loads(out)[0]["top_columns"]}
+    assert code == 0 and columns["colour"] == "green" and columns["x1"] is None
+
+    new.loc[3, "x1"] = "oops"  # text that is no marker: refused by its row, not guessed
+    new.to_csv(tmp_path / "bad.csv", index=False)
+    code, _, err = run(
+        capsys, "score", model_dir, tmp_path / "bad.csv", "--out", tmp_path / "b.csv"
+    )
+    assert code == 2 and "column 'x1' in bad.csv has text 'oops' at row 3" in err
+
+
+def test_missing_markers_and_numeric_categories_are_the_users_to_choose(
+    frame, data_dir, tmp_path, capsys
+):
+    table = frame.copy()
+    table["x2"] = table["x2"].astype(object)
+    table.loc[:9, "x2"] = "-"
+    table["grade"] = np.arange(len(table)) % 3
+    table.to_csv(tmp_path / "t.csv", index=False)
+    base = ["fit", tmp_path / "t.csv", "--label-col", "label", "--clusters", "2", *EPOCHS]
+    features = ["--features", *FEATURES, "grade"]
+    code, _, err = run(capsys, *base, *features, "--out", tmp_path / "a")
+    assert code == 2 and "column 'x2' in t.csv has text '-' at row 0" in err
     code, _, _ = run(
-        capsys, *base, "--features", *FEATURES, "colour", "--one-hot", "--out", model_dir
+        capsys,
+        *base,
+        *features,
+        "--missing",
+        "-",
+        "--categorical",
+        "grade",
+        "--out",
+        tmp_path / "b",
     )
     assert code == 0
-    _, spec = load_table_model(model_dir)
-    assert spec.one_hot == {"colour": ["blue", "red"]}
-    assert spec.features == [*FEATURES, "colour=blue", "colour=red"]
-
-    new = frame.head(20).copy()
-    new.loc[:4, "colour"] = "green"  # unseen in fit
-    new.to_csv(tmp_path / "new.csv", index=False)
-    encoded = encode_features(new, spec, 0, "new.csv")
-    assert (encoded[:5, 4:] == 0).all() and (encoded[5:, 4:].sum(axis=1) == 1).all()
-    code, _, _ = run(capsys, "score", model_dir, tmp_path / "new.csv", "--out", tmp_path / "s.csv")
-    assert code == 0
-    scores = pd.read_csv(tmp_path / "s.csv")
-    assert scores.columns[0] == "row" and scores["row"].tolist() == list(range(20))
-    code, out, _ = run(capsys, "explain", model_dir, tmp_path / "new.csv", "--rows", "0", "--json")
-    columns = {c["column"]: c["value"] for c in json.loads(out)[0]["top_columns"]}
-    assert code == 0 and columns["colour"] == "green"
+    model, spec = load_table_model(tmp_path / "b")
+    assert spec.missing_markers == ["", "-"]
+    assert "x2=(missing)" in model.encoder_.encoded_names()
+    assert model.encoder_.categorical_columns() == ["grade"]
+    code, out, _ = run(capsys, "info", tmp_path / "b")
+    assert code == 0 and "grade: 3 categories" in out and "missing-value columns: x2" in out
 
 
 def test_progress_is_quiet_when_stderr_is_not_a_terminal(train_csv, tmp_path, capsys):

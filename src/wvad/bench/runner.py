@@ -36,6 +36,7 @@ from wvad.bench.results import (
     read_rows,
     repair_results,
 )
+from wvad.bench.tables import model_inputs
 from wvad.checks import Int
 from wvad.protocol import COUNT, RATIO, SEED
 
@@ -56,6 +57,10 @@ class BenchError(Exception):
 # -- defaults (lazy imports of modules that live elsewhere in wvad) ------------------------
 def _default_loader(name: str, *, data_dir: str | os.PathLike[str] | None = None):
     from wvad.data import default_data_dir, load_dataset
+    from wvad.data.realdata import REAL_TABLES, load_real_table
+
+    if name in REAL_TABLES:  # a real table from its published file (WVAD_REALDATA_DIR)
+        return load_real_table(name)
 
     # A source checkout benchmarks on the shared folder beside it before any download.
     return load_dataset(name, data_dir=data_dir or default_data_dir())
@@ -292,19 +297,20 @@ def _run_cell(task: _Task, factory: Factory, limit_threads: bool) -> dict[str, A
         try:
             with _thread_limits(limit_threads):
                 model = factory(task.model, task.seed)
+                fit_part, test_part = model_inputs(model, X_train, X_test)
                 with _one_torch_thread():
                     start = time.perf_counter()
                     if normal is not None and getattr(model, "accepts_known_normals", False):
-                        model.fit(X_train, y_train, known_normal=normal)
+                        model.fit(fit_part, y_train, known_normal=normal)
                     else:  # a detector that cannot use them sees them as unlabeled rows
-                        model.fit(X_train, y_train)
+                        model.fit(fit_part, y_train)
                     row["fit_seconds"] = time.perf_counter() - start
                     start = time.perf_counter()
-                    scores = model.decision_function(X_test)
+                    scores = model.decision_function(test_part)
                     row["score_seconds"] = time.perf_counter() - start
             row.update(_metrics(y_test, scores))
             row.update(_label_thresholds(model, scores, y_test))
-            row.update(_label_free(model, X_test, y_test))
+            row.update(_label_free(model, test_part, y_test))
             row["status"] = "ok"
         except Exception as exc:
             row["error"] = _describe(exc)

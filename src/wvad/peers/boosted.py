@@ -5,7 +5,9 @@ labeled anomalies as class 1 and every unlabeled row as class 0 (Han et al., Neu
 CatBoost is its best method at 10% labeled). No anomaly-detection machinery at all, which
 is what makes them the bar a specialised detector has to clear.
 
-- `CatBoost` (Prokhorenkova et al., NeurIPS 2018): `CatBoostClassifier` with its defaults.
+- `CatBoost` (Prokhorenkova et al., NeurIPS 2018): `CatBoostClassifier` with its defaults;
+  it reads text columns as its categorical features and missing numbers natively, as a
+  user would hand it a table.
 - `LightGBM` (Ke et al., NeurIPS 2017): `LGBMClassifier` with its defaults.
 
 Both score by the raw log-odds (the margin before the sigmoid), which ranks like the
@@ -20,7 +22,9 @@ from typing import Any
 import numpy as np
 
 from wvad.base import BaseDetector, store_params
+from wvad.encoding import Table, category_text, read_table
 from wvad.runtime import resolve_seed
+from wvad.validation import check_consistent
 
 __all__ = ["CatBoost", "LightGBM"]
 
@@ -58,7 +62,11 @@ class _BoostedClassifier(BaseDetector):
 
 
 class CatBoost(_BoostedClassifier):
-    """CatBoost with its defaults on the weak labels; score = raw log-odds."""
+    """CatBoost with its defaults on the weak labels; score = raw log-odds. Text columns
+    are its categorical features (a missing one the category "(missing)"), missing numbers
+    its own NaN handling."""
+
+    reads_tables = True
 
     def _classifier(self) -> Any:
         catboost = _require("catboost")
@@ -67,9 +75,40 @@ class CatBoost(_BoostedClassifier):
             thread_count=self.n_jobs,
             verbose=self.verbose,
             allow_writing_files=False,  # no catboost_info/ folder in the caller's directory
+            cat_features=list(self.categorical_) or None,
         )
 
-    def _score(self, X: np.ndarray) -> np.ndarray:
+    def _fit_input(self, X: Any) -> tuple[Any, list[str] | None, int]:
+        table = read_table(X)
+        self.categorical_ = tuple(sorted(table.text))
+        return self._as_pool_input(table), table.names, table.width
+
+    def _validate_for_scoring(self, X: Any) -> Any:
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(self, "categorical_")
+        table = read_table(X)
+        names = getattr(self, "feature_names_in_", None)
+        check_consistent(
+            table.width, table.names, self.n_features_in_, None if names is None else list(names)
+        )
+        return self._as_pool_input(table)
+
+    def _as_pool_input(self, table: Table) -> Any:
+        """Numbers as a float array (NaN kept), or with categories a DataFrame whose
+        categorical columns are strings."""
+        if not self.categorical_:
+            return table.numbers
+        import pandas as pd
+
+        frame = pd.DataFrame(table.numbers)
+        for j in self.categorical_:
+            values = table.text.get(j)
+            text = category_text(table.numbers[:, j]) if values is None else values
+            frame[j] = np.where(text == None, "(missing)", text).astype(str)  # noqa: E711
+        return frame
+
+    def _score(self, X: Any) -> np.ndarray:
         raw = self.model_.predict(X, prediction_type="RawFormulaVal")
         return np.asarray(raw, dtype=np.float64)
 

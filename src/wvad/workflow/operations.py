@@ -19,21 +19,23 @@ from wvad.config import CONFIG_FIELDS
 from wvad.data.readers import _existing_file, _import_pandas
 from wvad.presets import preset_name
 from wvad.workflow.tables import (
+    MISSING_MARKERS,
     SPEC_FILE,
     AtomicTableWriter,
     TableSpec,
-    categories_of,
+    as_text,
     check_columns,
     check_output_path,
     count_rows,
-    encode_features,
     is_categorical,
     iter_chunks,
-    one_hot_names,
+    model_input,
+    numeric_column,
     parse_labels,
     same_file,
     table_columns,
     table_kind,
+    text_columns,
 )
 
 __all__ = [
@@ -95,7 +97,8 @@ def fit_table(
     *,
     id_col: str | None = None,
     features: Sequence[str] | None = None,
-    one_hot: bool = False,
+    categorical: Sequence[str] = (),
+    missing: Sequence[str] = MISSING_MARKERS,
     preset: str = "default",
     settings: Mapping[str, Any] | None = None,
     random_state: int = 0,
@@ -108,8 +111,10 @@ def fit_table(
 
     `label_col` holds 1 (or "anomaly", "yes", ...) for known anomalies, 0 (or "normal",
     "no", ...) for known normal rows, and is empty for unlabeled rows. Features are
-    `features` or every column but the label and id columns; non-numeric ones are refused
-    unless `one_hot`, which encodes them with the categories seen here (saved in table.json).
+    `features` or every column but the label and id columns. A column most of whose cells
+    are not numbers is a category, and so is every column in `categorical` (numeric codes);
+    the others are numbers, where a cell equal to one of `missing` is a missing value and
+    any other text is refused by its row. The model encodes both (`wvad.encoding`).
     `settings` overrides the preset's `Config` fields by name (`WVAD`'s parameters of the
     same names). `recall` sets the threshold to flag that share of the known anomalies
     scored as held out (WVAD's `threshold`) instead of the `contamination` quantile.
@@ -118,10 +123,11 @@ def fit_table(
     _check_fit_destination(data, out, force)
     features = _feature_columns(data, label_col, id_col, features)
     model = _configured_model(preset, settings, random_state, contamination, recall, progress)
-    frame, y, normal = _read_labeled_table(data, label_col, id_col, features)
-    spec = _table_spec(frame, data, features, label_col, id_col, one_hot, y, normal, preset)
-    pd = _import_pandas()
-    X = pd.DataFrame(encode_features(frame, spec, 0, data.name), columns=spec.features)
+    check_columns(data, list(categorical), features)
+    frame, y, normal = _read_labeled_table(data, label_col, id_col, features, categorical, missing)
+    spec = _table_spec(frame, data, features, label_col, id_col, y, normal, preset)
+    spec.missing_markers = list(missing)
+    X = _fit_input(frame, features, categorical, data.name)
     del frame
     model.fit(X, y, known_normal=normal)
     spec.versions = _versions()
@@ -189,12 +195,18 @@ def _configured_model(
 
 
 def _read_labeled_table(
-    data: Path, label_col: str, id_col: str | None, features: list[str]
+    data: Path,
+    label_col: str,
+    id_col: str | None,
+    features: list[str],
+    categorical: Sequence[str],
+    missing: Sequence[str],
 ) -> tuple[Any, np.ndarray, np.ndarray]:
     """The table, its weak labels and its known normal mask (label cells read as text)."""
     text = [id_col] if id_col else []
     columns = [*text, *features, label_col]
-    frames = list(iter_chunks(data, columns, 1_000_000, text_columns=[*text, label_col]))
+    text += [*categorical, label_col]
+    frames = list(iter_chunks(data, columns, 1_000_000, text_columns=text, missing=missing))
     pd = _import_pandas()
     frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     if len(frame) == 0:
@@ -214,35 +226,36 @@ def _table_spec(
     features: list[str],
     label_col: str,
     id_col: str | None,
-    one_hot: bool,
     y: np.ndarray,
     normal: np.ndarray,
     preset: str,
 ) -> TableSpec:
-    """What the model will know of the table: its columns and their encoding."""
-    categorical = [c for c in features if is_categorical(frame[c])]
-    if categorical and not one_hot:
-        listed = ", ".join(repr(c) for c in categorical)
-        raise ValueError(
-            f"non-numeric feature column(s) in {data.name}: {listed}; leave them out with "
-            "--features or encode them with --one-hot"
-        )
-    categories = {c: categories_of(frame[c]) for c in categorical}
-    encoded = []
-    for column in features:
-        encoded += one_hot_names(column, categories[column]) if column in categories else [column]
+    """What the command line will know of the table: its columns and labels."""
     return TableSpec(
         input_columns=list(features),
-        features=encoded,
+        features=list(features),
         label_col=label_col,
         id_col=id_col,
-        one_hot=categories,
         source=data.name,
         n_rows=len(frame),
         n_labeled=int(y.sum()),
         n_known_normal=int(normal.sum()),
         preset=preset,
     )
+
+
+def _fit_input(frame: Any, features: list[str], categorical: Sequence[str], source: str) -> Any:
+    """The feature columns as the model reads them: categories (a column mostly of text,
+    or named in `categorical`) as text, the others as numbers with missing values."""
+    pd = _import_pandas()
+    columns = {}
+    for column in features:
+        series = frame[column]
+        if column in categorical or is_categorical(series):
+            columns[column] = as_text(series).to_numpy(dtype=object)
+        else:
+            columns[column] = numeric_column(series, column, 0, source, allow_missing=True)
+    return pd.DataFrame(columns, index=range(len(frame)))
 
 
 def load_table_model(model_dir: str | Path) -> tuple[Any, TableSpec]:
@@ -285,11 +298,12 @@ def score_file(
     table_kind(out)
     check_output_path(out, [data], force=force)
     model, spec = load_table_model(model_dir)
-    text = [spec.id_col] if spec.id_col else []
-    text += list(spec.one_hot)
+    text = text_columns(spec, model)
     pd = _import_pandas()
     n_rows = n_flagged = 0
-    chunks = iter_chunks(data, spec.read_columns(), chunk_rows, text_columns=text)
+    chunks = iter_chunks(
+        data, spec.read_columns(), chunk_rows, text_columns=text, missing=spec.missing_markers
+    )
     with (
         tqdm(total=count_rows(data), disable=not progress, desc="score", unit="row") as bar,
         AtomicTableWriter(out, replace=force) as writer,
@@ -297,7 +311,7 @@ def score_file(
         for frame in chunks:
             if len(frame) == 0:  # a file of a header alone
                 continue
-            X = encode_features(frame, spec, n_rows, data.name)
+            X = model_input(frame, spec, model, n_rows, data.name)
             scores, features = model.score_and_transform(X)
             predicted = (scores > model.threshold_).astype(np.int64)
             id_name, ids = _id_values(frame, spec, n_rows)
@@ -322,6 +336,7 @@ def score_file(
 def _select(
     data: Path,
     spec: TableSpec,
+    text: list[str],
     rows: Sequence[Any],
     by_id: bool,
     chunk_rows: int,
@@ -338,10 +353,11 @@ def _select(
         if min(asked) < 0:
             raise ValueError(f"row numbers start at 0; got {min(asked)}")
     wanted = set(asked)
-    text = [spec.id_col] if spec.id_col else []
-    text += list(spec.one_hot)
     picked, numbers, offset = [], [], 0
-    for frame in iter_chunks(data, spec.read_columns(), chunk_rows, text_columns=text):
+    chunks = iter_chunks(
+        data, spec.read_columns(), chunk_rows, text_columns=text, missing=spec.missing_markers
+    )
+    for frame in chunks:
         index = np.arange(offset, offset + len(frame))
         by_key = frame[spec.id_col].isin(wanted).to_numpy() if by_id else None
         mask = by_key if by_key is not None else np.isin(index, list(wanted))
@@ -363,9 +379,10 @@ def _select(
     return found.iloc[positions].reset_index(drop=True), numbers[positions]
 
 
-def _per_input_column(values: np.ndarray, spec: TableSpec) -> list[tuple[str, float]]:
-    """Per input column: one-hot columns' values summed back to their source column."""
-    out, j = [], 0
+def _per_input_column(shares: Any, spec: TableSpec) -> list[tuple[str, float]]:
+    """Per input column: the model's shares (by its source column), one-hot columns of a
+    model from before its own encoding summed back to their column."""
+    values, out, j = shares.to_numpy(), [], 0
     for column in spec.input_columns:
         width = len(spec.one_hot[column]) if column in spec.one_hot else 1
         out.append((column, float(values[j : j + width].sum())))
@@ -412,8 +429,8 @@ def explain_rows(
         by_id = spec.id_col is not None
     if by_id and spec.id_col is None:
         raise ValueError("the model was fitted without an id column; select rows by number")
-    frame, numbers = _select(data, spec, rows, by_id, chunk_rows)
-    X = encode_features(frame, spec, 0, data.name)
+    frame, numbers = _select(data, spec, text_columns(spec, model), rows, by_id, chunk_rows)
+    X = model_input(frame, spec, model, 0, data.name)
     scores, features = model.score_and_transform(X)
     table = model.explain(X, steps=steps)
     train = np.sort(model.decision_scores_)
@@ -440,7 +457,7 @@ def _row_explanation(
     mine = table[table.row == i]
     pieces = mine[mine.part == "piece"].sort_values("value", key=np.abs, ascending=False)
     shares = mine[mine.part == "column"].groupby("column", sort=False).value.sum()
-    per_column = _per_input_column(shares.reindex(spec.features).to_numpy(), spec)
+    per_column = _per_input_column(shares.reindex(list(model.encoder_.source_names)), spec)
     per_column.sort(key=lambda item: -abs(item[1]))
     total = sum(abs(v) for _, v in per_column) or 1.0
     y = features[: model.n_clusters_]
@@ -475,6 +492,18 @@ def _row_explanation(
 
 
 # -- info -------------------------------------------------------------------------------------
+def _categories(model: Any, spec: TableSpec) -> dict[str, list[str]]:
+    """Each categorical column's categories as the model reads them (this side's one-hot
+    categories for a model from before its own encoding)."""
+    if spec.one_hot:
+        return dict(spec.one_hot)
+    return {
+        code.name: [*code.categories, *(["(other)"] if code.other else [])]
+        for code in model.encoder_.codes
+        if code.kind == "category"
+    }
+
+
 def model_card(model_dir: str | Path) -> dict[str, Any]:
     """What a fitted model is: its data, labels, clusters, threshold, timing and settings."""
     import json
@@ -494,7 +523,14 @@ def model_card(model_dir: str | Path) -> dict[str, Any]:
         "n_features": int(model.n_features_in_),
         "input_columns": spec.input_columns,
         "features": spec.features,
-        "one_hot": spec.one_hot,
+        "n_model_columns": len(model.encoder_.encoded_names()),
+        "categories": _categories(model, spec),
+        "missing_filled": {
+            code.name: code.fill
+            for code in model.encoder_.codes
+            if code.flags_missing and code.kind == "number"
+        },
+        "missing_markers": spec.missing_markers,
         "label_col": spec.label_col,
         "id_col": spec.id_col,
         "n_labeled": int(model.n_labeled_),

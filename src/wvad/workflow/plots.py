@@ -19,11 +19,12 @@ from wvad.workflow.operations import DEFAULT_CHUNK_ROWS, explain_rows, load_tabl
 from wvad.workflow.tables import (
     check_columns,
     count_rows,
-    encode_features,
     iter_chunks,
+    model_input,
     parse_labels,
     same_file,
     table_columns,
+    text_columns,
 )
 
 __all__ = ["PLOT_FILES", "plot_model"]
@@ -153,15 +154,18 @@ def _score_table(
     from tqdm.auto import tqdm
 
     columns = spec.read_columns() + ([label_col] if label_col else [])
-    text = ([spec.id_col] if spec.id_col else []) + list(spec.one_hot)
+    text = text_columns(spec, model)
     scores, labels, features = [], [], []
     kept = offset = 0
     with tqdm(total=count_rows(data), disable=not progress, desc="plot", unit="row") as bar:
-        for frame in iter_chunks(data, columns, chunk_rows, text_columns=text):
+        chunks = iter_chunks(
+            data, columns, chunk_rows, text_columns=text, missing=spec.missing_markers
+        )
+        for frame in chunks:
             if len(frame) == 0:
                 continue
             chunk_scores, chunk_features = model.score_and_transform(
-                encode_features(frame, spec, offset, data.name)
+                model_input(frame, spec, model, offset, data.name)
             )
             scores.append(chunk_scores)
             if label_col:

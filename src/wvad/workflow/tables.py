@@ -26,6 +26,7 @@ __all__ = [
     "check_output_path",
     "encode_features",
     "iter_chunks",
+    "model_input",
     "parse_labels",
     "table_columns",
 ]
@@ -35,6 +36,11 @@ SPEC_FORMAT = "wvad-table"
 SPEC_VERSION = 1
 CSV_SUFFIXES = (".csv", ".tsv")
 PARQUET_SUFFIXES = (".parquet", ".pq")
+#: The cells a table file marks a missing value with, unless `wvad fit --missing` says
+#: otherwise: an empty cell, pandas' markers and "?" (the UCI tables' mark).
+MISSING_MARKERS = (
+    "", "?", "NA", "N/A", "n/a", "NaN", "nan", "-nan", "NULL", "null", "None", "<NA>", "#N/A",
+)  # fmt: skip
 #: A non-numeric column counts as categorical (not "numeric with a few bad cells") when fewer
 #: than this share of its non-empty values parse as numbers.
 NUMERIC_SHARE = 0.5
@@ -44,8 +50,11 @@ NUMERIC_SHARE = 0.5
 class TableSpec:
     """What `wvad fit` learnt about the table, kept as table.json beside the model.
 
-    `input_columns` are the columns read from a data file, in order; `features` the model's
-    columns after one-hot encoding (`one_hot` maps each encoded column to its categories).
+    `input_columns` are the columns read from a data file, in order, and `features` the
+    model's input columns: the same (the model encodes categories and missing values
+    itself, `wvad.encoding`), except for models fitted before it did, whose categories this
+    side one-hot encoded (`one_hot` maps such a column to its categories). `missing_markers`
+    are the cells read as missing values.
     """
 
     input_columns: list[str]
@@ -59,6 +68,7 @@ class TableSpec:
     n_known_normal: int | None = None
     preset: str | None = None
     versions: dict[str, str] = field(default_factory=dict)
+    missing_markers: list[str] = field(default_factory=lambda: list(MISSING_MARKERS))
 
     def document(self) -> dict[str, Any]:
         """The JSON object saved as table.json, under the model's checksums."""
@@ -191,10 +201,13 @@ def iter_chunks(
     chunk_rows: int,
     *,
     text_columns: Sequence[str] = (),
+    missing: Sequence[str] = MISSING_MARKERS,
 ) -> Iterator[Any]:
     """Yield DataFrames of at most `chunk_rows` rows holding `columns`, in that order.
 
-    `text_columns` are read as strings (ids, categories), so every chunk types them alike.
+    `text_columns` are read as strings (ids, categories), so every chunk types them alike;
+    cells equal to one of `missing` are missing values (in a Parquet file: its nulls, and
+    text cells equal to a marker).
     """
     if chunk_rows < 1:
         raise ValueError(f"chunk size must be at least 1 row; got {chunk_rows}")
@@ -206,7 +219,13 @@ def iter_chunks(
     if table_kind(path) == "csv":
         dtypes = {c: str for c in text_columns if c in columns}
         reader = pd.read_csv(
-            path, sep=_sep(path), usecols=columns, dtype=dtypes, chunksize=chunk_rows
+            path,
+            sep=_sep(path),
+            usecols=columns,
+            dtype=dtypes,
+            chunksize=chunk_rows,
+            keep_default_na=False,
+            na_values=list(missing),
         )
         with reader:
             for frame in reader:
@@ -221,14 +240,22 @@ def iter_chunks(
         frame.columns = [str(c) for c in frame.columns]
         for column in text_columns:
             if column in frame.columns:
-                frame[column] = _as_text(frame[column])
+                text = as_text(frame[column])
+                frame[column] = text.where(~text.isin(list(missing)), None)
         yield frame[columns]
 
 
-def read_frame(path: Path, columns: Sequence[str], *, text_columns: Sequence[str] = ()) -> Any:
+def read_frame(
+    path: Path,
+    columns: Sequence[str],
+    *,
+    text_columns: Sequence[str] = (),
+    missing: Sequence[str] = MISSING_MARKERS,
+) -> Any:
     """The whole table (for fitting), through the same reader as the chunks."""
     pd = _import_pandas()
-    frames = list(iter_chunks(path, columns, 1_000_000, text_columns=text_columns))
+    chunks = iter_chunks(path, columns, 1_000_000, text_columns=text_columns, missing=missing)
+    frames = list(chunks)
     if not frames:
         raise ValueError(f"{path} has no rows")
     frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
@@ -238,7 +265,7 @@ def read_frame(path: Path, columns: Sequence[str], *, text_columns: Sequence[str
 
 
 # -- columns -> numbers -----------------------------------------------------------------------
-def _as_text(series: Any) -> Any:
+def as_text(series: Any) -> Any:
     """Strings, with missing values kept missing (None)."""
     values = series.astype(object)
     missing = values.isna().to_numpy()
@@ -267,8 +294,11 @@ def is_categorical(series: Any) -> bool:
     return float(parsed.notna().mean()) < NUMERIC_SHARE
 
 
-def numeric_column(series: Any, column: str, offset: int, source: str) -> np.ndarray:
-    """The column as float64; text, empty cells, NaN or inf name the column and first bad row."""
+def numeric_column(
+    series: Any, column: str, offset: int, source: str, *, allow_missing: bool = False
+) -> np.ndarray:
+    """The column as float64 (missing values NaN where `allow_missing`); text, inf, and a
+    missing value otherwise, name the column and first bad row."""
     pd = _import_pandas()
     if _is_numeric(series):
         values = series.to_numpy(dtype=np.float64, na_value=np.nan)
@@ -278,6 +308,8 @@ def numeric_column(series: Any, column: str, offset: int, source: str) -> np.nda
         values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
         text = raw.notna().to_numpy() & np.isnan(values)
     bad = ~np.isfinite(values)
+    if allow_missing:
+        bad &= ~np.isnan(values) | text
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         if text[i]:
@@ -346,12 +378,39 @@ def encode_features(frame: Any, spec: TableSpec, offset: int, source: str) -> np
         if categories is None:
             parts.append(numeric_column(series, column, offset, source)[:, None])
             continue
-        codes = pd.Index(categories).get_indexer(_as_text(series))
+        codes = pd.Index(categories).get_indexer(as_text(series))
         block = np.zeros((len(series), len(categories)), dtype=np.float64)
         known = codes >= 0
         block[np.flatnonzero(known), codes[known]] = 1.0
         parts.append(block)
     return np.hstack(parts) if parts else np.empty((len(frame), 0))
+
+
+def text_columns(spec: TableSpec, model: Any) -> list[str]:
+    """The columns a data file's reader reads as text: the id, and the categorical ones
+    (the model's own, or those this side one-hot encodes for a model from before)."""
+    categorical = [*spec.one_hot, *model.encoder_.categorical_columns()]
+    return [c for c in dict.fromkeys([spec.id_col, *categorical]) if c]
+
+
+def model_input(frame: Any, spec: TableSpec, model: Any, offset: int, source: str) -> Any:
+    """What `model` reads for one chunk of the file `source` (its first row `offset`): the
+    input columns, numbers checked (a cell that is text, not a missing marker, is refused
+    by its row) and categories as text; one-hot encoded numbers for a model that
+    predates its own encoding (`TableSpec.one_hot`)."""
+    if spec.one_hot:
+        return encode_features(frame, spec, offset, source)
+    pd = _import_pandas()
+    columns = {}
+    for column, code in zip(spec.input_columns, model.encoder_.codes, strict=True):
+        series = frame[column]
+        if code.kind == "category":
+            columns[column] = as_text(series).to_numpy(dtype=object)
+        else:
+            columns[column] = numeric_column(
+                series, column, offset, source, allow_missing=code.fill is not None
+            )
+    return pd.DataFrame(columns, index=range(len(frame)))
 
 
 # -- output -----------------------------------------------------------------------------------
