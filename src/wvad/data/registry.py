@@ -12,8 +12,8 @@ from dataclasses import dataclass
 __all__ = [
     "DATASET_GROUPS",
     "PAPER_DATASETS",
-    "REGISTRY",
     "REAL_DATASETS",
+    "REGISTRY",
     "REPORT_DATASETS",
     "SCALE_DATASETS",
     "SHIPPED_DATASETS",
