@@ -283,3 +283,44 @@ def test_corruption_cells_split_with_the_named_corruption(tmp_path):
     assert {"labeled_ratio": 0.5, "duplicate_anomalies": 3} in seen
     with pytest.raises(BenchError, match="KEY=VALUE"):
         run(tmp_path / "c", corruptions=["flip=0.1"])
+
+
+def test_a_mixed_table_reaches_each_model_in_its_form(tmp_path):
+    """Text columns and missing values pass the runner's split as DataFrames: WVAD and
+    CatBoost read them, the other peers get them imputed, one-hot encoded and scaled."""
+    import pandas as pd
+
+    from wvad.bench.models import make_model
+
+    rng = np.random.default_rng(0)
+    n = 200
+    y = (np.arange(n) < 20).astype(np.int64)
+    frame = pd.DataFrame(
+        {
+            "v": rng.normal(size=n) + 3 * y,
+            "lab": np.where(rng.random(n) < 0.3, np.nan, rng.normal(size=n)),
+            "kind": rng.choice(["a", "b", None], n).astype(object),
+        }
+    )
+    seen = {}
+
+    def factory(name, seed):
+        model = make_model(name, seed)
+        if name == "wvad":
+            model.set_params(pretrain_epochs=1, warmup_epochs=1, joint_epochs=1, n_clusters=1)
+        original = model.fit
+
+        def fit(X, y, **kw):
+            seen[name] = type(X).__name__
+            return original(X, y, **kw)
+
+        model.fit = fit
+        return model
+
+    out = run_grid(
+        datasets=["mixed"], ratios=[0.5], seeds=[0], models=["wvad", "catboost", "iforest"],
+        out_dir=tmp_path / "m", loader=lambda name: (frame, y), factory=factory, progress=False,
+    )  # fmt: skip
+    rows = read_rows(out / "results.jsonl")
+    assert [r["status"] for r in rows] == ["ok"] * 3, [r["error"] for r in rows]
+    assert seen == {"wvad": "DataFrame", "catboost": "DataFrame", "iforest": "ndarray"}

@@ -38,7 +38,7 @@ from wvad.bench.results import (
 )
 from wvad.bench.tables import model_inputs
 from wvad.checks import Int
-from wvad.protocol import COUNT, RATIO, SEED
+from wvad.protocol import COUNT, RATIO, SEED, is_mixed_table
 
 __all__ = ["BenchError", "environment", "run_grid"]
 
@@ -192,7 +192,7 @@ class _Task:
     setting: str  # `label_setting`: "0.1" or "3 labels"
     seed: int
     model: str
-    arrays: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None] | None
+    arrays: tuple[Any, np.ndarray, Any, np.ndarray, np.ndarray | None] | None  # X: see _features
     split_error: str | None = None
 
 
@@ -208,9 +208,9 @@ def _tasks(pending: Sequence[Key], data: dict[str, Any], splitter: Splitter) -> 
             split = splitter(X, y, seed=s, **_labels_of(r))
             normal = getattr(split, "known_normal", None)
             arrays = (
-                np.asarray(split.X_train, dtype=np.float64),
+                _features(split.X_train),
                 np.asarray(split.y_train_weak).astype(np.int64).ravel(),
-                np.asarray(split.X_test, dtype=np.float64),
+                _features(split.X_test),
                 np.asarray(split.y_test).astype(np.int64).ravel(),
                 None if normal is None or not np.any(normal) else np.asarray(normal, bool),
             )
@@ -218,6 +218,11 @@ def _tasks(pending: Sequence[Key], data: dict[str, Any], splitter: Splitter) -> 
             error = f"split failed: {_describe(exc)}"
         for m in models:
             yield _Task(d, r, s, m, arrays, error)
+
+
+def _features(part: Any) -> Any:
+    """A split's part as a float array; a mixed table's stays the DataFrame it is."""
+    return part if is_mixed_table(part) else np.asarray(part, dtype=np.float64)
 
 
 def _describe(exc: BaseException) -> str:
