@@ -140,3 +140,19 @@ def test_corruptions_change_only_what_they_name():
     assert np.array_equal(noisy.y_train_weak, clean.y_train_weak)
     with pytest.raises(ValueError, match="duplicate_anomalies must be an int >= 1"):
         weak_split(X, y, labeled_ratio=0.1, seed=3, duplicate_anomalies=0)
+
+
+def test_removed_cells_are_at_random_or_the_largest_and_leave_the_rest_alone(data):
+    clean = weak_split(*data, labeled_ratio=0.25, seed=1)
+    mcar = weak_split(*data, labeled_ratio=0.25, seed=1, missing_cells=0.3)
+    gone = np.isnan(mcar.X_train)
+    assert 0.25 < gone.mean() < 0.35 and np.isnan(mcar.X_test).any()
+    assert np.array_equal(mcar.X_train[~gone], clean.X_train[~gone])
+    assert np.array_equal(mcar.labeled_idx, clean.labeled_idx)
+    mnar = weak_split(*data, labeled_ratio=0.25, seed=1, missing_largest=0.1)
+    for j in range(clean.X_train.shape[1]):
+        column, removed = clean.X_train[:, j], np.isnan(mnar.X_train[:, j])
+        assert column[removed].min() > column[~removed].max()  # the largest, and only those
+        assert abs(removed.mean() - 0.1) < 0.02
+    with pytest.raises(ValueError, match=r"missing_cells must be a number in \[0, 1\)"):
+        weak_split(*data, labeled_ratio=0.25, seed=1, missing_cells=1.0)

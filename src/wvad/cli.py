@@ -177,7 +177,9 @@ def _add_bench_grid(p: argparse.ArgumentParser) -> None:
         metavar="KEY=VALUE",
         help="also run every label setting with the training part corrupted: wrong=S (a "
         "share S of the labels on normal rows), dup=K (each training anomaly K times), "
-        "noise=S (S x columns of uniform noise added) (default: none)",
+        "noise=S (S x columns of uniform noise added), mcar=S (a share S of the cells of both "
+        "parts removed at random), mnar=S (per column the cells above its training part's "
+        "1 - S quantile removed) (default: none)",
     )
     p.add_argument(
         "--seeds",

@@ -54,6 +54,7 @@ TEST_SIZE = Real(0.0, 1.0, open_low=True, open_high=True)
 COUNT = Int(1)
 SEED = Int(0, 2**32 - 1)
 NOISE_COLUMNS = Real(0.0, 10.0)
+MISSING_SHARE = Real(0.0, 1.0, open_high=True)
 
 
 def weak_split(
@@ -68,6 +69,8 @@ def weak_split(
     known_normal_share: float = 0.0,
     duplicate_anomalies: int = 1,
     noise_features: float = 0.0,
+    missing_cells: float = 0.0,
+    missing_largest: float = 0.0,
 ) -> WeakSplit:
     """Split (X, y) as ADBench does for weakly-supervised detection.
 
@@ -102,6 +105,11 @@ def weak_split(
         training part (ADBench's "duplicated anomalies"; its copies share its weak label).
     noise_features : float >= 0, irrelevant columns of uniform noise in [0, 1] added to
         both parts, as a share of the table's columns (ADBench's "irrelevant features").
+    missing_cells : float in [0, 1), the share of cells of both parts removed (NaN)
+        completely at random.
+    missing_largest : float in [0, 1), per column, the cells above its training part's
+        1 - missing_largest quantile removed in both parts: missing not at random, as a
+        sensor that reads nothing beyond its range.
     The corruptions draw from generators of their own, so the split and labels stay those
     of the same seed without them.
     """
@@ -124,6 +132,7 @@ def weak_split(
     split = _with_labels(split, labeled_idx, known_normal_share, seed)
     _check_corruptions(duplicate_anomalies, noise_features)
     split = _with_noise_columns(split, noise_features, seed)
+    split = _with_missing_cells(split, missing_cells, missing_largest, seed, mixed)
     return _with_duplicates(split, duplicate_anomalies)
 
 
@@ -292,6 +301,30 @@ def _with_noise_columns(split: WeakSplit, share: float, seed: int) -> WeakSplit:
         X_train=np.hstack([X_train, noise[: len(X_train)]]),
         X_test=np.hstack([X_test, noise[len(X_train) :]]),
     )
+
+
+def _with_missing_cells(
+    split: WeakSplit, at_random: float, largest: float, seed: int, mixed: bool
+) -> WeakSplit:
+    """`split` with cells removed (NaN): `at_random` of them drawn by a generator of their
+    own ([seed, 3]), and per column those above its training part's 1 - `largest`
+    quantile."""
+    at_random = MISSING_SHARE.check("missing_cells", at_random)
+    largest = MISSING_SHARE.check("missing_largest", largest)
+    if at_random == 0 and largest == 0:
+        return split
+    if mixed:
+        raise ValueError("missing cells are injected into numeric tables only")
+    X_train, X_test = split.X_train.copy(), split.X_test.copy()
+    if largest > 0:
+        ceiling = np.quantile(X_train, 1.0 - largest, axis=0)
+        X_train[X_train > ceiling] = np.nan
+        X_test[X_test > ceiling] = np.nan
+    if at_random > 0:
+        rng = np.random.default_rng([seed, 3])
+        X_train[rng.random(X_train.shape) < at_random] = np.nan
+        X_test[rng.random(X_test.shape) < at_random] = np.nan
+    return replace(split, X_train=X_train, X_test=X_test)
 
 
 def _with_duplicates(split: WeakSplit, duplicate_anomalies: int) -> WeakSplit:

@@ -88,7 +88,13 @@ AUTO_SEEDS_SMALL, AUTO_SEEDS_LARGE, AUTO_SEEDS_ROWS = 10, 5, 2000
 
 #: Corruptions of the training part (ADBench's robustness settings), as KEY=VALUE: the
 #: weak_split keyword each key sets.
-CORRUPTIONS = {"wrong": "label_noise", "dup": "duplicate_anomalies", "noise": "noise_features"}
+CORRUPTIONS = {
+    "wrong": "label_noise",
+    "dup": "duplicate_anomalies",
+    "noise": "noise_features",
+    "mcar": "missing_cells",
+    "mnar": "missing_largest",
+}
 
 
 def _make_grid(
@@ -221,7 +227,8 @@ def _tasks(pending: Sequence[Key], data: dict[str, Any], splitter: Splitter) -> 
 
 
 def _features(part: Any) -> Any:
-    """A split's part as a float array; a mixed table's stays the DataFrame it is."""
+    """A split's part as a float array (NaN where cells were removed); a mixed table's
+    stays the DataFrame it is."""
     return part if is_mixed_table(part) else np.asarray(part, dtype=np.float64)
 
 

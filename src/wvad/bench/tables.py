@@ -22,11 +22,21 @@ MISSING_CATEGORY = "(missing)"
 
 
 def model_inputs(model: Any, X_train: Any, X_test: Any) -> tuple[Any, Any]:
-    """The training and test parts as `model` reads them."""
-    if not is_mixed_table(X_train) or getattr(model, "reads_tables", False):
+    """The training and test parts as `model` reads them: a mixed table, or an array with
+    removed cells (NaN), preprocessed for the peers that read complete numbers only."""
+    if getattr(model, "reads_tables", False) or not _needs_reading(X_train, X_test):
         return X_train, X_test
-    preprocessing = peer_preprocessing(X_train).fit(X_train)
-    return preprocessing.transform(X_train), preprocessing.transform(X_test)
+    import pandas as pd
+
+    train, test = (pd.DataFrame(x).rename(columns=str) for x in (X_train, X_test))
+    preprocessing = peer_preprocessing(train).fit(train)
+    return preprocessing.transform(train), preprocessing.transform(test)
+
+
+def _needs_reading(X_train: Any, X_test: Any) -> bool:
+    if is_mixed_table(X_train):
+        return True
+    return bool(np.isnan(X_train).any() or np.isnan(X_test).any())
 
 
 def _text_as_categories(frame: Any) -> Any:
