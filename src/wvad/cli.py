@@ -724,6 +724,7 @@ def _print_columns(r: dict[str, Any], cancelling: float = 10.0) -> None:
     for c in r["top_columns"]:
         value = c["value"]
         shown = f"{value:.6g}" if isinstance(value, float) else str(value)
+        shown = "(missing)" if value is None else shown
         print(
             f"    {c['column']:<{width}}  value {shown:>12}  {c['contribution']:+10.4g}  "
             f"({c['share']:+.0%})"
@@ -766,9 +767,9 @@ def cmd_info(args: argparse.Namespace) -> int:
         return EXIT_OK
     config = card["config"]
     columns = ", ".join(card["input_columns"])
-    one_hot = "; ".join(f"{c}: {len(v)} categories" for c, v in card["categories"].items())
+    one_hot = ", ".join(f"{c} ({len(v)})" for c, v in card["categories"].items())
     flagged = ", ".join(card["missing_filled"])
-    inputs = f"{card['n_model_columns']}" + (f" (one-hot {one_hot})" if one_hot else "")
+    inputs = f"{card['n_model_columns']}" + (f"; categories: {one_hot}" if one_hot else "")
     inputs += f"; missing-value columns: {flagged}" if flagged else ""
     lines = [
         ("model", card["model_dir"]),

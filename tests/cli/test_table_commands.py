@@ -314,7 +314,7 @@ def test_missing_markers_and_numeric_categories_are_the_users_to_choose(
     assert "x2=(missing)" in model.encoder_.encoded_names()
     assert model.encoder_.categorical_columns() == ["grade"]
     code, out, _ = run(capsys, "info", tmp_path / "b")
-    assert code == 0 and "grade: 3 categories" in out and "missing-value columns: x2" in out
+    assert code == 0 and "categories: grade (3)" in out and "missing-value columns: x2" in out
 
 
 def test_progress_is_quiet_when_stderr_is_not_a_terminal(train_csv, tmp_path, capsys):
