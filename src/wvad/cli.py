@@ -460,6 +460,15 @@ def _add_fit(sub: argparse._SubParsersAction) -> None:
         + "); kept in table.json, so scoring reads files the same way",
     )
     p.add_argument(
+        "--answers",
+        nargs="+",
+        type=Path,
+        default=(),
+        metavar="FILE",
+        help="files from `wvad suggest` with their label column filled in: their labels "
+        "override DATA's for the rows they name",
+    )
+    p.add_argument(
         "--one-hot",
         action="store_true",
         help="accepted for older commands; text columns are categories without it",
@@ -578,6 +587,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
         features=args.features,
         categorical=args.categorical,
         missing=tuple(dict.fromkeys(["", *args.missing])),
+        answers=args.answers,
         preset=args.preset,
         settings=fit_settings(args),
         random_state=args.random_state,
@@ -897,6 +907,52 @@ def cmd_plot(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# -- suggest ------------------------------------------------------------------------------------
+def _add_suggest(sub: argparse._SubParsersAction) -> None:
+    from wvad.suggest import STRATEGIES
+
+    p = _parser(
+        sub,
+        "suggest",
+        "choose the rows most worth an analyst's look; write them with a label to fill in",
+        "Score DATA with the model in MODEL_DIR and write the N rows most worth labeling next "
+        "to OUT, in the order to ask: id (or row), an empty 'label' column for the analyst "
+        "(anomaly / normal / empty), score, uncertainty (1 at the threshold), why it was "
+        "chosen ('high score' or 'near the threshold') and the column that sets it most "
+        "apart, with its value and share. Rows whose label cell in DATA already says anomaly "
+        "or normal are skipped. Fill the label column in, then fit the next model with "
+        "`wvad fit DATA ... --answers OUT`. Strategies: top (highest scores: finds anomalies "
+        "now), uncertain (nearest the threshold: refines the model), mixed (both, the "
+        "uncertain share growing with the labels the model has).",
+        "wvad suggest model/ data.csv --n 20 --out to_label.csv",
+        "wvad fit data.csv --label-col label --answers to_label.csv --out model2/",
+    )
+    p.add_argument("model_dir", type=Path, metavar="MODEL_DIR", help="folder from `wvad fit`")
+    p.add_argument("data", type=Path, metavar="DATA", help="CSV or Parquet table")
+    p.add_argument("--out", required=True, type=Path, metavar="OUT", help=".csv or .parquet")
+    p.add_argument("--n", type=_positive_int, default=20, metavar="N", help="rows (default 20)")
+    p.add_argument(
+        "--strategy", choices=STRATEGIES, default="mixed", help="how to choose (default mixed)"
+    )
+    _add_common(p)
+    p.set_defaults(func=cmd_suggest)
+
+
+def cmd_suggest(args: argparse.Namespace) -> int:
+    from wvad.workflow import suggest_file
+
+    summary = suggest_file(
+        args.model_dir, args.data, args.out, n=args.n, strategy=args.strategy, force=args.force
+    )
+    if not args.quiet:
+        print(
+            f"scored {summary.n_rows} rows, {summary.n_candidates} without a label; wrote the "
+            f"{summary.n_suggested} to ask about to {summary.out} (fill in its label column, "
+            f"then: wvad fit DATA ... --answers {summary.out})"
+        )
+    return EXIT_OK
+
+
 #: Each adds one subcommand; add more here.
 SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_bench,
@@ -906,6 +962,7 @@ SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_explain,
     _add_info,
     _add_plot,
+    _add_suggest,
 ]
 
 

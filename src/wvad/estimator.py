@@ -37,6 +37,8 @@ __all__ = ["WVAD"]
 
 #: The threshold rule: the contamination quantile, or a target recall of the labels.
 THRESHOLD = Either(OneOf(("contamination",)), RECALL)
+#: Integrated-gradient steps of the reasons `suggest` gives (a ranking, not a report).
+EXPLAIN_STEPS = 16
 #: Which columns are categories: those holding text, or those and further ones named.
 CATEGORICAL = Either(OneOf(("from_dtype",)), Columns())
 
@@ -243,6 +245,46 @@ class WVAD(TransformerMixin, BaseDetector):
             }
         )
 
+    def suggest(self, X: Any, n: int = 10, *, exclude: Any = None, strategy: str = "mixed") -> Any:
+        """The `n` rows of `X` most worth an analyst's look, in the order to ask, as a
+        pandas DataFrame: `row` (position in X), `score`, `uncertainty` (1 at the
+        threshold, `wvad.suggest.uncertainty`), `why` ("high score" or "near the
+        threshold") and the row's `column` with the largest share of its score's distance
+        from a typical row (`explain`), with that `share`. `exclude`: the rows already
+        labeled either way (a boolean mask or positions), never suggested. `strategy`:
+        "top", "uncertain" or "mixed" (`wvad.suggest`)."""
+        import pandas as pd
+
+        from wvad.suggest import choose_rows, uncertainty
+
+        check_is_fitted(self, "score_")
+        n = Int(1).check("n", n)
+        scores = self.decision_function(X)
+        candidates = _candidates(exclude, len(scores))
+        gap = np.abs(scores - self.threshold_)
+        n_labels = int(self.n_labeled_) + int(self.n_known_normal_)
+        chosen = choose_rows(scores, gap, candidates, n, strategy, n_labels)
+        rows = np.array([c.row for c in chosen], dtype=np.int64)
+        columns, shares = self._leading_columns(X, rows)
+        return pd.DataFrame(
+            {
+                "row": rows,
+                "score": scores[rows],
+                "uncertainty": uncertainty(scores[rows], self.threshold_, self.decision_scores_),
+                "why": [c.why for c in chosen],
+                "column": columns,
+                "share": shares,
+            }
+        )
+
+    def _leading_columns(self, X: Any, rows: np.ndarray) -> tuple[list[str], list[float]]:
+        from wvad.suggest import leading_columns
+
+        if rows.size == 0:
+            return [], []
+        subset = X.iloc[rows] if hasattr(X, "iloc") else np.asarray(X)[rows]
+        return leading_columns(self.explain(subset, steps=EXPLAIN_STEPS), rows.size)
+
     def score_weights(self) -> dict[str, float]:
         """Each piece's weight in a fused score ("fusion" or "stacked"), by name; empty for
         the read-outs of one piece alone."""
@@ -334,6 +376,26 @@ class WVAD(TransformerMixin, BaseDetector):
     def load(cls, path: str | Path, *, device: str | None = None) -> WVAD:
         """Read a model written by `save`; scores are bit-identical on the same device."""
         return load_wvad(cls, Path(path), device)[0]
+
+
+def _candidates(exclude: Any, n_rows: int) -> np.ndarray:
+    """The rows that may be suggested: all but `exclude` (a boolean mask or positions)."""
+    candidates = np.ones(n_rows, dtype=bool)
+    if exclude is None:
+        return candidates
+    marks = np.asarray(exclude)
+    if marks.dtype == bool:
+        if marks.shape != (n_rows,):
+            raise ValueError(
+                f"exclude must be one flag per row ({n_rows}); got shape {marks.shape}"
+            )
+        return ~marks
+    if marks.dtype.kind not in "iu" or marks.ndim != 1:
+        raise ValueError("exclude must be a boolean mask or a list of row positions")
+    if marks.size and (marks.min() < 0 or marks.max() >= n_rows):
+        raise ValueError(f"exclude holds a position outside 0..{n_rows - 1}")
+    candidates[marks] = False
+    return candidates
 
 
 WVAD.__doc__ = WVAD.__doc__.replace("    {settings}", textwrap.indent(parameter_docs(), "    "))

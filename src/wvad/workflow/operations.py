@@ -99,6 +99,7 @@ def fit_table(
     features: Sequence[str] | None = None,
     categorical: Sequence[str] = (),
     missing: Sequence[str] = MISSING_MARKERS,
+    answers: Sequence[str | Path] = (),
     preset: str = "default",
     settings: Mapping[str, Any] | None = None,
     random_state: int = 0,
@@ -115,6 +116,8 @@ def fit_table(
     are not numbers is a category, and so is every column in `categorical` (numeric codes);
     the others are numbers, where a cell equal to one of `missing` is a missing value and
     any other text is refused by its row. The model encodes both (`wvad.encoding`).
+    `answers` are files written by `wvad suggest` and filled in by an analyst: their labels
+    override the table's for the rows they name (`wvad.workflow.labelling.merge_answers`).
     `settings` overrides the preset's `Config` fields by name (`WVAD`'s parameters of the
     same names). `recall` sets the threshold to flag that share of the known anomalies
     scored as held out (WVAD's `threshold`) instead of the `contamination` quantile.
@@ -125,6 +128,11 @@ def fit_table(
     model = _configured_model(preset, settings, random_state, contamination, recall, progress)
     check_columns(data, list(categorical), features)
     frame, y, normal = _read_labeled_table(data, label_col, id_col, features, categorical, missing)
+    if answers:
+        from wvad.workflow.labelling import merge_answers
+
+        keys = frame[id_col].to_numpy() if id_col else np.arange(len(frame))
+        y, normal = merge_answers(answers, keys, y, normal, id_col)
     spec = _table_spec(frame, data, features, label_col, id_col, y, normal, preset)
     spec.missing_markers = list(missing)
     X = _fit_input(frame, features, categorical, data.name)
