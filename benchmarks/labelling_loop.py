@@ -106,6 +106,32 @@ def run_loop(loop, split, rounds, batch, seed):
         normal[rows[truth == 0]] = True
 
 
+def summarise(path: Path) -> str:
+    """Markdown: per loop and round, the anomalies found so far and the test AUROC / AUPRC,
+    means over the (table, seed, start) runs every loop finished."""
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    runs: dict[tuple, dict[str, list[dict]]] = {}
+    for row in rows:
+        runs.setdefault((row["dataset"], row["seed"], row["start"]), {}).setdefault(
+            row["loop"], []
+        ).append(row)
+    loops = sorted({row["loop"] for row in rows}, key=LOOPS.index)
+    complete = [r for r in runs.values() if all(loop in r for loop in loops)]
+    lines = [f"{len(complete)} runs (table, seed, start) with every loop; means over them.", ""]
+    lines += ["| loop | round | questions | anomalies found | test AUROC | test AUPRC |"]
+    lines += ["|---|--:|--:|--:|--:|--:|"]
+    for loop in loops:
+        for rnd in range(max(row["round"] for row in rows) + 1):
+            cells = [r[loop][rnd] for r in complete if rnd < len(r[loop])]
+            lines.append(
+                f"| {loop} | {rnd} | {np.mean([c['asked'] for c in cells]):.0f} | "
+                f"{np.mean([c['found'] for c in cells]):.1f} | "
+                f"{np.mean([c['auroc'] for c in cells]):.3f} | "
+                f"{np.mean([c['auprc'] for c in cells]):.3f} |"
+            )
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", nargs="+", required=True)
@@ -115,7 +141,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--batch", type=int, default=10)
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--summary", action="store_true", help="print OUT's table and stop")
     args = parser.parse_args()
+    if args.summary:
+        print(summarise(args.out / "rounds.jsonl"))
+        return
     torch.set_num_threads(1)
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / "rounds.jsonl"
