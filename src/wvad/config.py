@@ -337,6 +337,11 @@ class Config(_Settings):
         "let the cross-fitted trees pick the unlabeled rows 'normal' is learned from",
     )
     scaling: str = setting("minmax", OneOf(SCALINGS), "column scaling fitted on the training rows")
+    missing_indicators: bool = setting(
+        True,
+        Flag(),
+        "add a 'was missing' column for each number column with a missing value at fit",
+    )
     numerics: Numerics = setting(Numerics(), Nested(Numerics), "numerical guards and EM")
     deviation: DeviationSettings = setting(
         DeviationSettings(), Nested(DeviationSettings), "the deviation network piece"

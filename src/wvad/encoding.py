@@ -283,9 +283,13 @@ class TableEncoder:
         object.__setattr__(self, "sources", tuple(np.repeat(np.arange(len(widths)), widths)))
 
     @classmethod
-    def fit(cls, table: Table, categorical: Any = "from_dtype") -> TableEncoder:
+    def fit(
+        cls, table: Table, categorical: Any = "from_dtype", *, indicators: bool = True
+    ) -> TableEncoder:
         """Learn each column's code from the training `table`; `categorical` is
-        "from_dtype" or further columns (names or positions) to read as categories."""
+        "from_dtype" or further columns (names or positions) to read as categories;
+        `indicators` False: number columns get no "was missing" column (a column with no
+        value at fit then reads as nothing)."""
         forced = _categorical_positions(categorical, table)
         names = table.column_names()
         codes = []
@@ -295,7 +299,7 @@ class TableEncoder:
                 values = text if text is not None else category_text(table.numbers[:, j])
                 codes.append(_category_code(name, values))
             else:
-                codes.append(_number_code(name, table.numbers[:, j]))
+                codes.append(_number_code(name, table.numbers[:, j], indicators))
         return cls(tuple(codes), table.names is not None)
 
     @classmethod
@@ -390,13 +394,12 @@ def _categorical_positions(categorical: Any, table: Table) -> set[int]:
     return positions
 
 
-def _number_code(name: str, numbers: np.ndarray) -> ColumnCode:
+def _number_code(name: str, numbers: np.ndarray, indicators: bool) -> ColumnCode:
     missing = np.isnan(numbers)
     if missing.all():
-        return ColumnCode(name, "number", fill=0.0, values=False, flags_missing=True)
-    return ColumnCode(
-        name, "number", fill=float(np.median(numbers[~missing])), flags_missing=bool(missing.any())
-    )
+        return ColumnCode(name, "number", fill=0.0, values=False, flags_missing=indicators)
+    fill = float(np.median(numbers[~missing]))
+    return ColumnCode(name, "number", fill=fill, flags_missing=indicators and bool(missing.any()))
 
 
 def _category_code(name: str, text: np.ndarray) -> ColumnCode:

@@ -121,6 +121,7 @@ class WVAD(TransformerMixin, BaseDetector):
         n_neighbors: int = DEFAULT.n_neighbors,
         clean_unlabeled: bool = DEFAULT.clean_unlabeled,
         scaling: str = DEFAULT.scaling,
+        missing_indicators: bool = DEFAULT.missing_indicators,
         numerics: Any = DEFAULT.numerics,
         deviation: Any = DEFAULT.deviation,
         trees: Any = DEFAULT.trees,
@@ -185,8 +186,9 @@ class WVAD(TransformerMixin, BaseDetector):
     def _fit_input(self, X: Any) -> tuple[np.ndarray, list[str] | None, int]:
         """Learn the training table's encoding (`wvad.encoding`) and encode it."""
         categorical = CATEGORICAL.check("categorical_features", self.categorical_features)
+        indicators = self.get_config().missing_indicators
         table = read_table(X)
-        self.encoder_ = TableEncoder.fit(table, categorical)
+        self.encoder_ = TableEncoder.fit(table, categorical, indicators=indicators)
         return self.encoder_.encode(table), table.names, table.width
 
     def _validate_for_scoring(self, X: Any) -> np.ndarray:
