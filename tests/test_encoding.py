@@ -45,7 +45,7 @@ def _mixed(n=300, seed=0):
 # -- the encoder ------------------------------------------------------------------------------
 def test_each_kind_of_column_gets_its_code():
     frame, _ = _mixed()
-    encoder = TableEncoder.fit(read_table(frame))
+    encoder = TableEncoder.fit(read_table(frame), "from_dtype", indicators=True)
     assert encoder.encoded_names() == [
         "dose",
         "lab", "lab=(missing)",
@@ -62,7 +62,7 @@ def test_each_kind_of_column_gets_its_code():
 
 def test_missing_values_take_the_median_and_set_their_indicator():
     frame, _ = _mixed()
-    encoder = TableEncoder.fit(read_table(frame))
+    encoder = TableEncoder.fit(read_table(frame), "from_dtype", indicators=True)
     X = encoder.encode(read_table(frame))
     missing = frame["lab"].isna().to_numpy()
     assert np.array_equal(X[:, 2], missing.astype(float))
@@ -72,7 +72,7 @@ def test_missing_values_take_the_median_and_set_their_indicator():
 
 def test_what_fit_did_not_see_has_a_defined_reading():
     train = pd.DataFrame({"n": [1.0, 2.0, 3.0, 4.0], "c": ["a", "b", "a", "b"]})
-    encoder = TableEncoder.fit(read_table(train))
+    encoder = TableEncoder.fit(read_table(train), "from_dtype", indicators=True)
     new = pd.DataFrame({"n": [np.nan, 9.0], "c": ["zzz", None]})
     X = encoder.encode(read_table(new))
     # a missing value where fit saw none: the median, no indicator to set
@@ -81,9 +81,19 @@ def test_what_fit_did_not_see_has_a_defined_reading():
     assert np.array_equal(X[:, 1:], np.zeros((2, 2)))
 
 
+def test_without_indicators_a_missing_number_is_its_median_alone():
+    frame, _ = _mixed()
+    encoder = TableEncoder.fit(read_table(frame), "from_dtype", indicators=False)
+    names = encoder.encoded_names()
+    assert "lab=(missing)" not in names and "visits=(missing)" not in names
+    assert "source=(missing)" in names  # a category's missing value is a category
+    gone = TableEncoder.fit(read_table(pd.DataFrame({"g": [np.nan, np.nan]})), (), indicators=False)
+    assert gone.encoded_names() == ["g=(missing)"]  # all it can say
+
+
 def test_an_all_missing_column_keeps_only_its_indicator():
     train = pd.DataFrame({"n": [1.0, 2.0, 3.0], "gone": [np.nan, None, np.nan]})
-    encoder = TableEncoder.fit(read_table(train))
+    encoder = TableEncoder.fit(read_table(train), "from_dtype", indicators=True)
     assert encoder.encoded_names() == ["n", "gone=(missing)"]
     X = encoder.encode(read_table(pd.DataFrame({"n": [1.0], "gone": [7.0]})))
     assert np.array_equal(X, [[1.0, 0.0]])  # a value now: it is not missing, nothing else
@@ -93,7 +103,7 @@ def test_rare_categories_beyond_the_cap_share_one_column_with_unseen_ones():
     values = [f"c{i:03d}" for i in range(MAX_CATEGORIES + 20)]
     frequent = [v for v in values[:MAX_CATEGORIES] for _ in range(3)]
     frame = pd.DataFrame({"c": frequent + values[MAX_CATEGORIES:]})
-    encoder = TableEncoder.fit(read_table(frame))
+    encoder = TableEncoder.fit(read_table(frame), "from_dtype", indicators=True)
     code = encoder.codes[0]
     assert len(code.categories) == MAX_CATEGORIES and code.other
     X = encoder.encode(read_table(pd.DataFrame({"c": ["never", values[-1], "c000"]})))
@@ -102,21 +112,21 @@ def test_rare_categories_beyond_the_cap_share_one_column_with_unseen_ones():
 
 def test_numeric_codes_can_be_named_categories_by_name_or_position():
     frame = pd.DataFrame({"zip": [94110, 10001, 94110, 60601], "v": [0.1, 0.2, 0.3, 0.4]})
-    by_name = TableEncoder.fit(read_table(frame), ("zip",))
-    by_position = TableEncoder.fit(read_table(frame), (0,))
+    by_name = TableEncoder.fit(read_table(frame), ("zip",), indicators=True)
+    by_position = TableEncoder.fit(read_table(frame), (0,), indicators=True)
     assert by_name.encoded_names() == by_position.encoded_names()
     assert by_name.encoded_names()[:3] == ["zip=10001", "zip=60601", "zip=94110"]
     with pytest.raises(ValueError, match="categorical_features names 'zap'"):
-        TableEncoder.fit(read_table(frame), ("zap",))
+        TableEncoder.fit(read_table(frame), ("zap",), indicators=True)
     with pytest.raises(ValueError, match="position 5; X has 2"):
-        TableEncoder.fit(read_table(frame), (5,))
+        TableEncoder.fit(read_table(frame), (5,), indicators=True)
 
 
 def test_the_encoder_round_trips_through_json():
     import json
 
     frame, _ = _mixed()
-    encoder = TableEncoder.fit(read_table(frame))
+    encoder = TableEncoder.fit(read_table(frame), "from_dtype", indicators=True)
     again = TableEncoder.from_document(json.loads(json.dumps(encoder.document())))
     assert again == encoder
     assert np.array_equal(again.encode(read_table(frame)), encoder.encode(read_table(frame)))
@@ -138,7 +148,9 @@ def test_bad_tables_are_refused_by_name(X, message):
 
 
 def test_text_where_fit_saw_numbers_is_refused_not_filled():
-    encoder = TableEncoder.fit(read_table(pd.DataFrame({"n": [1.0, 2.0]})))
+    encoder = TableEncoder.fit(
+        read_table(pd.DataFrame({"n": [1.0, 2.0]})), "from_dtype", indicators=True
+    )
     with pytest.raises(ValueError, match="'n' holds text \\(such as 'oops'\\); it held numbers"):
         encoder.encode(read_table(pd.DataFrame({"n": ["oops", None]})))
 

@@ -338,7 +338,7 @@ class Config(_Settings):
     )
     scaling: str = setting("minmax", OneOf(SCALINGS), "column scaling fitted on the training rows")
     missing_indicators: bool = setting(
-        True,
+        False,
         Flag(),
         "add a 'was missing' column for each number column with a missing value at fit",
     )

@@ -10,9 +10,10 @@ missing). Which columns are categorical follows from the dtype: text (pandas `ob
 `TableEncoder` learns, per column, at fit:
 
 - a number column: its median (what a missing value becomes, scikit-learn's
-  `SimpleImputer(strategy="median")` rule) and, when it had missing values, a "was
-  missing" indicator column (`SimpleImputer(add_indicator=True)`'s "missing-only" rule);
-  a column with no value at fit keeps its indicator alone (values seen later are ignored);
+  `SimpleImputer(strategy="median")` rule) and, with `Config.missing_indicators` and when
+  it had missing values, a "was missing" indicator column (`SimpleImputer(add_indicator=
+  True)`'s "missing-only" rule); a column with no value at fit keeps its indicator alone
+  (values seen later are ignored);
 - a categorical column: one 0/1 column per category seen (`OneHotEncoder`), the rarest
   grouped into one "(other)" column beyond `MAX_CATEGORIES`, plus the indicator when it
   had missing values.
@@ -283,13 +284,12 @@ class TableEncoder:
         object.__setattr__(self, "sources", tuple(np.repeat(np.arange(len(widths)), widths)))
 
     @classmethod
-    def fit(
-        cls, table: Table, categorical: Any = "from_dtype", *, indicators: bool = True
-    ) -> TableEncoder:
+    def fit(cls, table: Table, categorical: Any, *, indicators: bool) -> TableEncoder:
         """Learn each column's code from the training `table`; `categorical` is
         "from_dtype" or further columns (names or positions) to read as categories;
-        `indicators` False: number columns get no "was missing" column (a column with no
-        value at fit then reads as nothing)."""
+        `indicators`: whether a number column with a missing value gets a "was missing"
+        column (`Config.missing_indicators`; a column with no value at fit keeps its
+        indicator either way, the only thing it can say)."""
         forced = _categorical_positions(categorical, table)
         names = table.column_names()
         codes = []
@@ -397,7 +397,7 @@ def _categorical_positions(categorical: Any, table: Table) -> set[int]:
 def _number_code(name: str, numbers: np.ndarray, indicators: bool) -> ColumnCode:
     missing = np.isnan(numbers)
     if missing.all():
-        return ColumnCode(name, "number", fill=0.0, values=False, flags_missing=indicators)
+        return ColumnCode(name, "number", fill=0.0, values=False, flags_missing=True)
     fill = float(np.median(numbers[~missing]))
     return ColumnCode(name, "number", fill=fill, flags_missing=indicators and bool(missing.any()))
 

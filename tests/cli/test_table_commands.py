@@ -305,6 +305,7 @@ def test_missing_markers_and_numeric_categories_are_the_users_to_choose(
         "-",
         "--categorical",
         "grade",
+        "--missing-indicators",
         "--out",
         tmp_path / "b",
     )
