@@ -909,7 +909,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
 # -- suggest ------------------------------------------------------------------------------------
 def _add_suggest(sub: argparse._SubParsersAction) -> None:
-    from wvad.suggest import STRATEGIES
+    from wvad.suggest import DEFAULT_STRATEGY, STRATEGIES
 
     p = _parser(
         sub,
@@ -923,7 +923,8 @@ def _add_suggest(sub: argparse._SubParsersAction) -> None:
         "or normal are skipped. Fill the label column in, then fit the next model with "
         "`wvad fit DATA ... --answers OUT`. Strategies: top (highest scores: finds anomalies "
         "now), uncertain (nearest the threshold: refines the model), mixed (both, the "
-        "uncertain share growing with the labels the model has).",
+        "uncertain share growing with the labels the model has); top finds the most anomalies "
+        "and leaves as good a model (docs/results.md).",
         "wvad suggest model/ data.csv --n 20 --out to_label.csv",
         "wvad fit data.csv --label-col label --answers to_label.csv --out model2/",
     )
@@ -932,7 +933,10 @@ def _add_suggest(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, type=Path, metavar="OUT", help=".csv or .parquet")
     p.add_argument("--n", type=_positive_int, default=20, metavar="N", help="rows (default 20)")
     p.add_argument(
-        "--strategy", choices=STRATEGIES, default="mixed", help="how to choose (default mixed)"
+        "--strategy",
+        choices=STRATEGIES,
+        default=DEFAULT_STRATEGY,
+        help=f"how to choose (default {DEFAULT_STRATEGY})",
     )
     _add_common(p)
     p.set_defaults(func=cmd_suggest)

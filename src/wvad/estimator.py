@@ -30,6 +30,7 @@ from wvad.model.mixture import MixtureFeatures
 from wvad.presets import DEFAULT, preset_config
 from wvad.runtime import resolve_device, resolve_seed, steady_arithmetic
 from wvad.scaling import Scaler
+from wvad.suggest import DEFAULT_STRATEGY
 from wvad.training import fit_mixture
 from wvad.validation import check_consistent, check_mixture_rows
 
@@ -247,14 +248,16 @@ class WVAD(TransformerMixin, BaseDetector):
             }
         )
 
-    def suggest(self, X: Any, n: int = 10, *, exclude: Any = None, strategy: str = "mixed") -> Any:
+    def suggest(
+        self, X: Any, n: int = 10, *, exclude: Any = None, strategy: str = DEFAULT_STRATEGY
+    ) -> Any:
         """The `n` rows of `X` most worth an analyst's look, in the order to ask, as a
         pandas DataFrame: `row` (position in X), `score`, `uncertainty` (1 at the
         threshold, `wvad.suggest.uncertainty`), `why` ("high score" or "near the
         threshold") and the row's `column` with the largest share of its score's distance
         from a typical row (`explain`), with that `share`. `exclude`: the rows already
         labeled either way (a boolean mask or positions), never suggested. `strategy`:
-        "top", "uncertain" or "mixed" (`wvad.suggest`)."""
+        "top" (default), "uncertain" or "mixed" (`wvad.suggest`)."""
         import pandas as pd
 
         from wvad.suggest import choose_rows, uncertainty

@@ -25,6 +25,7 @@ import numpy as np
 from wvad.checks import OneOf
 
 __all__ = [
+    "DEFAULT_STRATEGY",
     "MIX_LABELS",
     "STRATEGIES",
     "STRATEGY",
@@ -36,6 +37,9 @@ __all__ = [
 
 STRATEGIES = ("top", "uncertain", "mixed")
 STRATEGY = OneOf(STRATEGIES)
+#: The strategy `WVAD.suggest` and `wvad suggest` use unless told: chosen with the simulated
+#: analyst on the tuning half (docs/results.md, "The analyst's loop").
+DEFAULT_STRATEGY = "top"
 #: "mixed": the label count at which half the questions are uncertainty questions.
 MIX_LABELS = 20
 

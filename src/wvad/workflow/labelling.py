@@ -19,6 +19,7 @@ import numpy as np
 
 from wvad.checks import Int
 from wvad.data.readers import _existing_file, _import_pandas
+from wvad.suggest import DEFAULT_STRATEGY
 from wvad.workflow.tables import (
     AtomicTableWriter,
     TableSpec,
@@ -78,7 +79,7 @@ def suggest_file(
     out: str | os.PathLike[str],
     *,
     n: int = 20,
-    strategy: str = "mixed",
+    strategy: str = DEFAULT_STRATEGY,
     chunk_rows: int = 100_000,
     force: bool = False,
 ) -> SuggestSummary:
