@@ -86,6 +86,11 @@ def test_the_loop_on_files_suggests_then_fits_on_the_answers(tmp_path, capsys):
     assert code == 0
     assert after.n_labeled_ == before.n_labeled_ + 2
     assert after.n_known_normal_ == before.n_known_normal_ + 3
+    code, _, _ = run(capsys, "suggest", tmp_path / "m2", tmp_path / "t.csv", "--n", "6",
+                     "--answers", tmp_path / "ask.csv", "--out", tmp_path / "ask2.csv")  # fmt: skip
+    again = pd.read_csv(tmp_path / "ask2.csv", dtype={"key": str})
+    answered = set(asked.key[asked.label.fillna("") != ""])
+    assert code == 0 and not set(again.key) & (labeled | answered)
     asked.loc[0, "key"] = "nobody"
     asked.to_csv(tmp_path / "bad.csv", index=False)
     code, _, err = run(capsys, *fit, "--answers", tmp_path / "bad.csv", "--out", tmp_path / "m3")

@@ -927,11 +927,20 @@ def _add_suggest(sub: argparse._SubParsersAction) -> None:
         "and leaves as good a model (docs/results.md).",
         "wvad suggest model/ data.csv --n 20 --out to_label.csv",
         "wvad fit data.csv --label-col label --answers to_label.csv --out model2/",
+        "wvad suggest model2/ data.csv --answers to_label.csv --out round2.csv",
     )
     p.add_argument("model_dir", type=Path, metavar="MODEL_DIR", help="folder from `wvad fit`")
     p.add_argument("data", type=Path, metavar="DATA", help="CSV or Parquet table")
     p.add_argument("--out", required=True, type=Path, metavar="OUT", help=".csv or .parquet")
     p.add_argument("--n", type=_positive_int, default=20, metavar="N", help="rows (default 20)")
+    p.add_argument(
+        "--answers",
+        nargs="+",
+        type=Path,
+        default=(),
+        metavar="FILE",
+        help="earlier rounds' filled-in files: the rows they answer are not asked again",
+    )
     p.add_argument(
         "--strategy",
         choices=STRATEGIES,
@@ -946,7 +955,13 @@ def cmd_suggest(args: argparse.Namespace) -> int:
     from wvad.workflow import suggest_file
 
     summary = suggest_file(
-        args.model_dir, args.data, args.out, n=args.n, strategy=args.strategy, force=args.force
+        args.model_dir,
+        args.data,
+        args.out,
+        n=args.n,
+        strategy=args.strategy,
+        answers=args.answers,
+        force=args.force,
     )
     if not args.quiet:
         print(

@@ -50,17 +50,19 @@ class SuggestSummary:
 
 def _scores_and_labeled(
     model: Any, spec: TableSpec, data: Path, chunk_rows: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Every row's score, and whether its label cell (if the file has the model's label
-    column) already says anomaly or normal."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every row's score, whether its label cell (if the file has the model's label
+    column) already says anomaly or normal, and its key (id, else row number)."""
     label = spec.label_col if spec.label_col in table_columns(data) else None
     columns = spec.read_columns(with_label=label is not None)
     text = text_columns(spec, model) + ([label] if label else [])
     chunks = iter_chunks(data, columns, chunk_rows, text_columns=text, missing=spec.missing_markers)
-    scores, labeled, offset = [], [], 0
+    scores, labeled, keys, offset = [], [], [], 0
     for frame in chunks:
         if len(frame) == 0:
             continue
+        ids = frame[spec.id_col] if spec.id_col else np.arange(offset, offset + len(frame))
+        keys.append(np.asarray(ids, dtype=object))
         scores.append(model.decision_function(model_input(frame, spec, model, offset, data.name)))
         if label:
             y, normal = parse_labels(frame[label], label, offset, data.name)
@@ -70,7 +72,7 @@ def _scores_and_labeled(
         offset += len(frame)
     if not scores:
         raise ValueError(f"{data} has no rows to choose from")
-    return np.concatenate(scores), np.concatenate(labeled)
+    return np.concatenate(scores), np.concatenate(labeled), np.concatenate(keys)
 
 
 def suggest_file(
@@ -80,13 +82,15 @@ def suggest_file(
     *,
     n: int = 20,
     strategy: str = DEFAULT_STRATEGY,
+    answers: Sequence[str | os.PathLike[str]] = (),
     chunk_rows: int = 100_000,
     force: bool = False,
 ) -> SuggestSummary:
     """Write the `n` rows of `data` most worth an analyst's look to `out` (CSV or Parquet),
     in the order to ask: id (or row number), an empty `label` to fill in, score,
     uncertainty, why it was chosen and the column that sets it most apart, with its value
-    and share. Rows whose label cell already says anomaly or normal are not suggested."""
+    and share. Rows whose label cell already says anomaly or normal, or that an `answers`
+    file (an earlier round's, filled in) answers, are not suggested."""
     from wvad.suggest import STRATEGY, choose_rows, leading_columns, uncertainty
     from wvad.workflow.operations import _select, load_table_model
 
@@ -95,7 +99,11 @@ def suggest_file(
     table_kind(out)
     check_output_path(out, [data], force=force)
     model, spec = load_table_model(model_dir)
-    scores, labeled = _scores_and_labeled(model, spec, data, chunk_rows)
+    scores, labeled, keys = _scores_and_labeled(model, spec, data, chunk_rows)
+    if answers:
+        none = np.zeros(len(scores), dtype=np.int64)
+        y, normal = merge_answers(answers, keys, none, np.zeros(len(scores), bool), spec.id_col)
+        labeled |= (y == 1) | normal
     n_labels = int(model.n_labeled_) + int(model.n_known_normal_)
     gap = np.abs(scores - model.threshold_)
     chosen = choose_rows(scores, gap, ~labeled, n, strategy, n_labels)
