@@ -1,0 +1,60 @@
+"""Why the top-score loop can leave a worse model: the weights per round, on one table.
+
+Runs the simulated analyst's "top" loop (`benchmarks/labelling_loop.py`) by hand on one
+table and seed and prints, per round, the labels so far, the test AUROC and each piece's
+weight, then refits the final labels without the known normals.
+
+    python benchmarks/loop_weights.py --dataset cardio --seed 0
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+import torch
+from sklearn.metrics import roc_auc_score
+
+from wvad import WVAD
+from wvad.data import default_data_dir, load_dataset
+from wvad.protocol import weak_split
+
+
+def _report(tag: str, model: WVAD, split, y_weak, normal) -> None:
+    auroc = roc_auc_score(split.y_test, model.decision_function(split.X_test))
+    weights = ", ".join(f"{k} {v:.2f}" for k, v in model.score_weights().items())
+    print(f"{tag}: {int(y_weak.sum())} labels, {int(normal.sum())} normals, "
+          f"AUROC {auroc:.3f}; {weights}")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", default="cardio")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--start", type=int, default=1)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--batch", type=int, default=10)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    X, y = load_dataset(args.dataset, data_dir=default_data_dir())
+    split = weak_split(X, y, n_labeled=args.start, seed=args.seed)
+    y_weak, asked = split.y_train_weak.copy(), split.y_train_weak == 1
+    normal = np.zeros(len(y_weak), dtype=bool)
+    for r in range(args.rounds + 1):
+        model = WVAD(random_state=args.seed).fit(
+            split.X_train, y_weak, known_normal=normal if normal.any() else None
+        )
+        _report(f"round {r}", model, split, y_weak, normal)
+        if r == args.rounds:
+            break
+        rows = model.suggest(split.X_train, args.batch, exclude=asked, strategy="top").row
+        truth = split.y_train[rows.to_numpy()]
+        asked[rows] = True
+        y_weak[rows[truth == 1]] = 1
+        normal[rows[truth == 0]] = True
+    no_normals = WVAD(random_state=args.seed).fit(split.X_train, y_weak)
+    _report("the last labels, no known normals", no_normals, split, y_weak, normal * False)
+
+
+if __name__ == "__main__":
+    main()
