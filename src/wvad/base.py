@@ -22,6 +22,7 @@ from sklearn.utils import ClassifierTags, Tags
 from sklearn.utils.validation import check_is_fitted
 
 from wvad.checks import OneOf, Real
+from wvad.encoding import Table, read_table
 from wvad.validation import check_consistent, check_known_normal, check_labels, check_X
 
 __all__ = ["BaseDetector", "store_params"]
@@ -144,15 +145,26 @@ class BaseDetector(BaseEstimator):
     def _validate_for_scoring(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "n_features_in_")
         X_arr, names = check_X(X)
+        self._check_fitted_columns(X_arr.shape[1], names)
+        return X_arr
+
+    def _scoring_table(self, X: Any) -> Table:
+        """X read as a table (`wvad.encoding.read_table`: text and missing values kept) and
+        checked to have the fitted columns, for the detectors that read tables."""
+        check_is_fitted(self, "n_features_in_")
+        table = read_table(X)
+        self._check_fitted_columns(table.width, table.names)
+        return table
+
+    def _check_fitted_columns(self, width: int, names: list[str] | None) -> None:
         fitted_names = getattr(self, "feature_names_in_", None)
         check_consistent(
-            X_arr.shape[1],
+            width,
             names,
             self.n_features_in_,
             None if fitted_names is None else list(fitted_names),
             model=type(self).__name__,
         )
-        return X_arr
 
     def _check_fit_labels(self, y: Any, n_rows: int) -> np.ndarray:
         if y is None:

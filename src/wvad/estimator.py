@@ -30,16 +30,14 @@ from wvad.model.mixture import MixtureFeatures
 from wvad.presets import DEFAULT, preset_config
 from wvad.runtime import resolve_device, resolve_seed, steady_arithmetic
 from wvad.scaling import Scaler
-from wvad.suggest import DEFAULT_STRATEGY
+from wvad.suggest import DEFAULT_STRATEGY, REASON_STEPS
 from wvad.training import fit_mixture
-from wvad.validation import check_consistent, check_mixture_rows
+from wvad.validation import check_mixture_rows
 
 __all__ = ["WVAD"]
 
 #: The threshold rule: the contamination quantile, or a target recall of the labels.
 THRESHOLD = Either(OneOf(("contamination",)), RECALL)
-#: Integrated-gradient steps of the reasons `suggest` gives (a ranking, not a report).
-EXPLAIN_STEPS = 16
 #: Which columns are categories: those holding text, or those and further ones named.
 CATEGORICAL = Either(OneOf(("from_dtype",)), Columns())
 
@@ -194,16 +192,7 @@ class WVAD(TransformerMixin, BaseDetector):
 
     def _validate_for_scoring(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "encoder_")
-        table = read_table(X)
-        fitted_names = getattr(self, "feature_names_in_", None)
-        check_consistent(
-            table.width,
-            table.names,
-            self.n_features_in_,
-            None if fitted_names is None else list(fitted_names),
-            model=type(self).__name__,
-        )
-        return self.encoder_.encode(table)
+        return self.encoder_.encode(self._scoring_table(X))
 
     def threshold_for_recall(self, recall: float) -> float:
         """The threshold above which `predict` flags at least `recall` of the labeled
@@ -288,7 +277,7 @@ class WVAD(TransformerMixin, BaseDetector):
         if rows.size == 0:
             return [], []
         subset = X.iloc[rows] if hasattr(X, "iloc") else np.asarray(X)[rows]
-        return leading_columns(self.explain(subset, steps=EXPLAIN_STEPS), rows.size)
+        return leading_columns(self.explain(subset, steps=REASON_STEPS), rows.size)
 
     def score_weights(self) -> dict[str, float]:
         """Each piece's weight in a fused score ("fusion" or "stacked"), by name; empty for

@@ -27,6 +27,7 @@ from wvad.checks import OneOf
 __all__ = [
     "DEFAULT_STRATEGY",
     "MIX_LABELS",
+    "REASON_STEPS",
     "STRATEGIES",
     "STRATEGY",
     "Suggestion",
@@ -40,6 +41,8 @@ STRATEGY = OneOf(STRATEGIES)
 #: The strategy `WVAD.suggest` and `wvad suggest` use unless told: chosen with the simulated
 #: analyst on the tuning half (docs/results.md, "The analyst's loop").
 DEFAULT_STRATEGY = "top"
+#: Integrated-gradient steps of the reason each suggestion gives (a ranking, not a report).
+REASON_STEPS = 16
 #: "mixed": the label count at which half the questions are uncertainty questions.
 MIX_LABELS = 20
 

@@ -67,18 +67,23 @@ def _env_path(variable: str) -> Path | None:
     return Path(value).expanduser() if value else None
 
 
-def default_data_dir() -> Path | None:
-    """The shared dataset folder: ``WVAD_DATA_DIR`` if set, else ``../shared/datasets`` next
-    to a source checkout (the folder holding pyproject.toml), else None.
-    """
-    from_env = _env_path("WVAD_DATA_DIR")
+def shared_folder(variable: str, name: str) -> Path | None:
+    """The folder the environment variable `variable` names if set, else ``../shared/NAME``
+    next to a source checkout (the folder holding pyproject.toml), else None."""
+    from_env = _env_path(variable)
     if from_env is not None:
         return from_env
     root = Path(__file__).resolve().parents[3]
-    sibling = root.parent / "shared" / "datasets"
+    sibling = root.parent / "shared" / name
     if (root / "pyproject.toml").is_file() and sibling.is_dir():
         return sibling
     return None
+
+
+def default_data_dir() -> Path | None:
+    """The shared dataset folder: ``WVAD_DATA_DIR`` if set, else ``../shared/datasets`` next
+    to a source checkout, else None."""
+    return shared_folder("WVAD_DATA_DIR", "datasets")
 
 
 def shipped_path(name: str) -> Path | None:

@@ -67,11 +67,9 @@ class RealTable:
 
 def realdata_dir() -> Path | None:
     """`WVAD_REALDATA_DIR` if set, else ``../shared/realdata`` beside a source checkout."""
-    value = os.environ.get("WVAD_REALDATA_DIR", "").strip()
-    if value:
-        return Path(value).expanduser()
-    sibling = Path(__file__).resolve().parents[3].parent / "shared" / "realdata"
-    return sibling if sibling.is_dir() else None
+    from wvad.data.download import shared_folder
+
+    return shared_folder("WVAD_REALDATA_DIR", "realdata")
 
 
 def _thyroid(path: Path) -> tuple[Any, np.ndarray]:

@@ -24,7 +24,6 @@ import numpy as np
 from wvad.base import BaseDetector, store_params
 from wvad.encoding import Table, category_text, read_table
 from wvad.runtime import resolve_seed
-from wvad.validation import check_consistent
 
 __all__ = ["CatBoost", "LightGBM"]
 
@@ -87,12 +86,7 @@ class CatBoost(_BoostedClassifier):
         from sklearn.utils.validation import check_is_fitted
 
         check_is_fitted(self, "categorical_")
-        table = read_table(X)
-        names = getattr(self, "feature_names_in_", None)
-        check_consistent(
-            table.width, table.names, self.n_features_in_, None if names is None else list(names)
-        )
-        return self._as_pool_input(table)
+        return self._as_pool_input(self._scoring_table(X))
 
     def _as_pool_input(self, table: Table) -> Any:
         """Numbers as a float array (NaN kept), or with categories a DataFrame whose

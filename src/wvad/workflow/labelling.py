@@ -19,7 +19,8 @@ import numpy as np
 
 from wvad.checks import Int
 from wvad.data.readers import _existing_file, _import_pandas
-from wvad.suggest import DEFAULT_STRATEGY
+from wvad.suggest import DEFAULT_STRATEGY, REASON_STEPS
+from wvad.workflow.operations import ROW_COLUMN
 from wvad.workflow.tables import (
     AtomicTableWriter,
     TableSpec,
@@ -37,7 +38,6 @@ __all__ = ["ANSWER_COLUMN", "SuggestSummary", "merge_answers", "suggest_file"]
 
 #: The column of a suggestions file the analyst fills in.
 ANSWER_COLUMN = "label"
-ROW_COLUMN = "row"
 
 
 @dataclass
@@ -109,7 +109,7 @@ def suggest_file(
     chosen = choose_rows(scores, gap, ~labeled, n, strategy, n_labels)
     rows = [c.row for c in chosen]
     frame, _ = _select(data, spec, text_columns(spec, model), rows, False, chunk_rows)
-    explained = model.explain(model_input(frame, spec, model, 0, data.name), steps=16)
+    explained = model.explain(model_input(frame, spec, model, 0, data.name), steps=REASON_STEPS)
     columns, shares = leading_columns(explained, len(rows))
     pd = _import_pandas()
     key = spec.id_col or ROW_COLUMN
