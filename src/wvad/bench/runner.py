@@ -293,6 +293,8 @@ def _run_cell(task: _Task, factory: Factory, limit_threads: bool) -> dict[str, A
         "auprc": None,
         "fit_seconds": None,
         "score_seconds": None,
+        "fit_peak_mb": None,
+        "score_peak_mb": None,
         "n_train": None,
         "n_test": None,
         "n_labeled": None,
@@ -311,15 +313,19 @@ def _run_cell(task: _Task, factory: Factory, limit_threads: bool) -> dict[str, A
                 model = factory(task.model, task.seed)
                 fit_part, test_part = model_inputs(model, X_train, X_test)
                 with _one_torch_thread():
+                    reset_peak_memory()
                     start = time.perf_counter()
                     if normal is not None and getattr(model, "accepts_known_normals", False):
                         model.fit(fit_part, y_train, known_normal=normal)
                     else:  # a detector that cannot use them sees them as unlabeled rows
                         model.fit(fit_part, y_train)
                     row["fit_seconds"] = time.perf_counter() - start
+                    row["fit_peak_mb"] = peak_memory_mb()
+                    reset_peak_memory()
                     start = time.perf_counter()
                     scores = model.decision_function(test_part)
                     row["score_seconds"] = time.perf_counter() - start
+                    row["score_peak_mb"] = peak_memory_mb()
             row.update(_metrics(y_test, scores))
             row.update(_label_thresholds(model, scores, y_test))
             row.update(_label_free(model, test_part, y_test))
@@ -329,6 +335,26 @@ def _run_cell(task: _Task, factory: Factory, limit_threads: bool) -> dict[str, A
             row["traceback"] = traceback.format_exc()[-4000:]
     row["finished_at"] = _now()
     return row
+
+
+def reset_peak_memory() -> None:
+    """Start this process's peak resident memory afresh (Linux: `clear_refs` 5), so the
+    next `peak_memory_mb` is the peak of what ran since; elsewhere nothing."""
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
+
+
+def peak_memory_mb() -> float | None:
+    """This process's peak resident memory (MiB) since `reset_peak_memory` (Linux's
+    VmHWM), which includes the data and libraries already loaded; None where unknown."""
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024.0
+    return None
 
 
 def _metrics(y_test: np.ndarray, scores: Any) -> dict[str, float]:
