@@ -135,6 +135,24 @@ def test_a_model_from_before_missing_values_refuses_one_by_name(tmp_path):
         model.decision_function(row)
 
 
+def test_a_version_10_model_loads_scores_identically_and_ran_every_epoch(tmp_path):
+    """tests/fixtures/model_v10 was written by `wvad fit --epochs 3 3 3 --random-state 0`
+    at acd04f2 (format 10, which ran every epoch on any table) on model_v8_data.csv, with
+    the scores `wvad score` gave then."""
+    import shutil
+
+    import pandas as pd
+
+    from wvad.workflow import load_table_model, score_file
+
+    folder = shutil.copytree(FIXTURES / "model_v10", tmp_path / "model")
+    model, _ = load_table_model(folder)
+    assert model.epoch_rows is None and model.config_.epoch_rows is None
+    out = tmp_path / "scores.csv"
+    score_file(folder, FIXTURES / "model_v8_data.csv", out)
+    assert pd.read_csv(out).equals(pd.read_csv(FIXTURES / "model_v10_scores.csv"))
+
+
 def test_a_foreign_or_mismatched_directory_is_refused(tmp_path, fitted):
     import torch
 

@@ -37,6 +37,35 @@ def test_chunked_encoding_for_em_does_not_change_the_fit(monkeypatch, table, qui
     assert np.allclose(whole, chunked, atol=1e-3)
 
 
+@pytest.mark.parametrize(
+    ("epochs", "rows", "epoch_rows", "expected"),
+    [
+        (50, 20_000, 20_000, 50),  # up to the limit: every epoch
+        (50, 20_001, 20_000, 50),  # just above: ceil keeps every epoch
+        (50, 400_000, 20_000, 3),  # ceil(50 * 20k / 400k) = ceil(2.5)
+        (200, 4_000_000, 20_000, 1),
+        (200, 4_000_000, None, 200),  # no limit
+        (0, 400_000, 20_000, 0),  # a phase turned off stays off
+    ],
+)
+def test_a_phase_on_a_large_table_runs_the_epochs_of_epoch_rows_rows(
+    epochs, rows, epoch_rows, expected
+):
+    assert training.phase_epochs(epochs, rows, epoch_rows) == expected
+
+
+def test_the_history_shows_fewer_epochs_when_the_unlabeled_rows_pass_epoch_rows(
+    table, quick_pieces
+):
+    X, _, y_weak = table
+    n_unlabeled = int((y_weak == 0).sum())
+    schedule = {"pretrain_epochs": 4, "warmup_epochs": 2, "joint_epochs": 6}
+    model = WVAD(epoch_rows=n_unlabeled // 2, random_state=0, **schedule, **quick_pieces)
+    phases = model.fit(X, y_weak).history_["phase"]
+    assert [phases.count(p) for p in ("pretrain", "warmup", "joint")] == [2, 1, 3]
+    assert np.isfinite(model.decision_function(X)).all()
+
+
 @pytest.mark.parametrize("batch_size", [64, 1000])
 def test_batches_cover_every_row_once(batch_size):
     batches = list(training._batches(1450, batch_size, np.random.default_rng(0)))

@@ -301,6 +301,12 @@ class Config(_Settings):
     pretrain_epochs: int = setting(50, Int(0), "e1: autoencoder pretraining epochs")
     warmup_epochs: int = setting(100, Int(0), "e2: mixture warm-up epochs")
     joint_epochs: int = setting(200, Int(0), "e3: joint training epochs")
+    epoch_rows: int | None = setting(
+        20_000,
+        Optional(Int(1)),
+        "with more unlabeled rows than this, each phase runs ceil(epochs x epoch_rows / rows) "
+        "epochs: the mixture sees as many rows as on a table of this size (None: every epoch)",
+    )
     warmup_lambda: float = setting(
         0.01, NON_NEGATIVE, "weight of the estimator's cross-entropy in e2"
     )

@@ -107,6 +107,7 @@ class WVAD(TransformerMixin, BaseDetector):
         pretrain_epochs: int = DEFAULT.pretrain_epochs,
         warmup_epochs: int = DEFAULT.warmup_epochs,
         joint_epochs: int = DEFAULT.joint_epochs,
+        epoch_rows: int | None = DEFAULT.epoch_rows,
         warmup_lambda: float = DEFAULT.warmup_lambda,
         joint_lambda: float = DEFAULT.joint_lambda,
         anomaly_penalty: float = DEFAULT.anomaly_penalty,

@@ -51,7 +51,7 @@ __all__ = [
 
 FORMAT = "wvad-model"
 #: The model format this wvad writes; it reads this and the versions `MIGRATIONS` lift.
-FORMAT_VERSION = 10
+FORMAT_VERSION = 11
 CONFIG_FILE = "config.json"
 #: config.json's key for the further JSON files of a model and their SHA-256.
 DOCUMENTS = "documents"
@@ -236,10 +236,21 @@ def _from_version_9(
     return {**description, "format_version": 10}, documents
 
 
+def _from_version_10(
+    path: Path, description: dict[str, Any], documents: dict[str, dict[str, Any]]
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """Version 10 ran every epoch whatever the table's size: `epoch_rows` None."""
+    config = description.get("config")
+    if isinstance(config, dict):
+        config = {**config, "epoch_rows": None}
+    return {**description, "config": config, "format_version": 11}, documents
+
+
 #: How a directory of format version v is read as version v + 1 (after its checks).
 MIGRATIONS: dict[int, Callable[..., tuple[dict[str, Any], dict[str, dict[str, Any]]]]] = {
     8: _from_version_8,
     9: _from_version_9,
+    10: _from_version_10,
 }
 #: Every format version this wvad reads: its own and those it migrates.
 READABLE_VERSIONS = (*sorted(MIGRATIONS), FORMAT_VERSION)

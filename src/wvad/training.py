@@ -31,6 +31,7 @@ __all__ = [
     "check_finite",
     "fit_gmm_prior",
     "fit_mixture",
+    "phase_epochs",
     "pretrain_autoencoder",
     "select_n_clusters",
     "train_joint",
@@ -93,6 +94,16 @@ def _optimizer(params, config: Config, batch_size: int, n_rows: int) -> torch.op
     return torch.optim.Adam(params, lr=lr, weight_decay=config.weight_decay, fused=True)
 
 
+def phase_epochs(epochs: int, n_rows: int, epoch_rows: int | None) -> int:
+    """The epochs a training phase of `epochs` runs over `n_rows` unlabeled rows: all of
+    them up to `epoch_rows` rows (or without a limit), beyond that ceil(epochs x
+    epoch_rows / n_rows), so a large table's phase sees about as many rows (and takes as
+    many steps) as the same phase on a table of `epoch_rows` rows."""
+    if epoch_rows is None or n_rows <= epoch_rows:
+        return epochs
+    return -(-epochs * epoch_rows // n_rows)
+
+
 def pretrain_autoencoder(
     model: VariationalMixture,
     X_unlabeled: Tensor,
@@ -106,7 +117,7 @@ def pretrain_autoencoder(
     optimizer = _optimizer(params, config, config.batch_size, len(X_unlabeled))
     clip = config.numerics.grad_clip_norm
     model.train()
-    for _ in range(config.pretrain_epochs):
+    for _ in range(phase_epochs(config.pretrain_epochs, len(X_unlabeled), config.epoch_rows)):
         total = torch.zeros((), device=X_unlabeled.device)  # one host sync per epoch
         for idx in _batches(len(X_unlabeled), config.batch_size, rng):
             x = X_unlabeled[idx]
@@ -239,7 +250,7 @@ def train_joint(
     phases = [("warmup", config.warmup_epochs, config.warmup_lambda)]
     phases.append(("joint", config.joint_epochs, config.joint_lambda))
     for phase, epochs, lam in phases:
-        for _ in range(epochs):
+        for _ in range(phase_epochs(epochs, len(X_unlabeled), config.epoch_rows)):
             history.add(phase, **_joint_epoch(step, X_unlabeled, lam, head_negatives))
             check_finite(f"{phase} training", len(history.records["phase"]), history, X_unlabeled)
             tick()
@@ -368,7 +379,8 @@ def fit_mixture(
     auto = config.n_clusters == "auto"
     rng = np.random.default_rng(seed)
     history = History()
-    epochs = config.pretrain_epochs + config.warmup_epochs + config.joint_epochs
+    phases = (config.pretrain_epochs, config.warmup_epochs, config.joint_epochs)
+    epochs = sum(phase_epochs(e, len(X_u), config.epoch_rows) for e in phases)
     with (
         seeded(seed),
         tqdm(total=epochs, disable=not verbose, desc="WVAD", unit="epoch") as bar,
