@@ -293,6 +293,7 @@ def _run_cell(task: _Task, factory: Factory, limit_threads: bool) -> dict[str, A
         "auprc": None,
         "fit_seconds": None,
         "score_seconds": None,
+        "start_mb": None,
         "fit_peak_mb": None,
         "score_peak_mb": None,
         "n_train": None,
@@ -313,7 +314,7 @@ def _run_cell(task: _Task, factory: Factory, limit_threads: bool) -> dict[str, A
                 model = factory(task.model, task.seed)
                 fit_part, test_part = model_inputs(model, X_train, X_test)
                 with _one_torch_thread():
-                    reset_peak_memory()
+                    row["start_mb"] = reset_peak_memory()
                     start = time.perf_counter()
                     if normal is not None and getattr(model, "accepts_known_normals", False):
                         model.fit(fit_part, y_train, known_normal=normal)
@@ -337,22 +338,28 @@ def _run_cell(task: _Task, factory: Factory, limit_threads: bool) -> dict[str, A
     return row
 
 
-def reset_peak_memory() -> None:
+def reset_peak_memory() -> float | None:
     """Start this process's peak resident memory afresh (Linux: `clear_refs` 5), so the
-    next `peak_memory_mb` is the peak of what ran since; elsewhere nothing."""
+    next `peak_memory_mb` is the peak of what ran since; returns the resident memory now
+    (MiB: the data, libraries and model already loaded), None where unknown."""
     with contextlib.suppress(OSError):
         Path("/proc/self/clear_refs").write_text("5")
+    return _memory_status_mb("VmRSS:")
 
 
 def peak_memory_mb() -> float | None:
     """This process's peak resident memory (MiB) since `reset_peak_memory` (Linux's
-    VmHWM), which includes the data and libraries already loaded; None where unknown."""
+    VmHWM), which includes what was resident before; None where unknown."""
+    return _memory_status_mb("VmHWM:")
+
+
+def _memory_status_mb(field: str) -> float | None:
     try:
         status = Path("/proc/self/status").read_text()
     except OSError:
         return None
     for line in status.splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(field):
             return int(line.split()[1]) / 1024.0
     return None
 
