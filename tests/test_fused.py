@@ -182,6 +182,22 @@ def test_one_label_means_no_cross_fitted_pieces_and_the_fusions_weights(table, s
     assert best["log_f_r"] == 0 or best["neg_elbo"] == 0  # at most the best piece counts
 
 
+def test_a_supervised_prior_weighs_the_trained_pieces_from_one_label_then_yields(table, short):
+    X, _, y_weak = table
+    one = np.zeros_like(y_weak)
+    one[np.flatnonzero(y_weak)[0]] = 1
+    prior = FusionSettings(supervised_prior=1.0)
+    weights = WVAD(fusion=prior, random_state=0, **short).fit(X, one).score_weights()
+    assert weights["deviation"] == weights["boosting"] == 1.0  # nothing held out: the prior
+    many = WVAD(fusion=prior, random_state=0, **short).fit(X, y_weak)
+    held = int(y_weak.sum())
+    for name in ("deviation", "boosting"):
+        earned = cross_fitted_weight(many.score_.ginis[name], FUSION)
+        expected = (FUSION.prior_strength * 1.0 + held * earned) / (FUSION.prior_strength + held)
+        assert many.score_weights()[name] == pytest.approx(expected)
+    assert np.isfinite(many.decision_function(X)).all()
+
+
 def test_without_labels_the_unsupervised_pieces_weigh_the_same(table, short):
     X, y, _ = table
     model = WVAD(allow_unsupervised=True, random_state=0, **short).fit(X)

@@ -260,6 +260,14 @@ class FusionSettings(_Settings):
         "weight of the closeness to the labeled anomalies (the 'proximity' piece), which "
         "counts from one label on; 0 leaves the piece out",
     )
+    supervised_prior: float = setting(
+        0.0,
+        NON_NEGATIVE,
+        "a cross-fitted piece's weight before any held-out evidence (one labeled anomaly "
+        "cannot be held out); it moves toward what the held-out Gini earns as labels grow, "
+        "`prior_strength` held-out labels counting as much as it (0: earned by "
+        "cross-fitting alone)",
+    )
     prior_strength: float = setting(
         4.0,
         POSITIVE,

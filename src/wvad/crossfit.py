@@ -39,12 +39,13 @@ __all__ = [
 
 @dataclass(frozen=True)
 class CrossFit:
-    """A piece's cross-fitted Gini, each training row's held-out score, and the fold
-    models (fold k's fitted without it)."""
+    """A piece's cross-fitted Gini, each training row's held-out score, the fold models
+    (fold k's fitted without it) and how many distinct labeled anomalies were held out."""
 
     gini: float
     scores: np.ndarray
     models: tuple[Evidence, ...] = ()
+    n_held: int = 0
 
 
 def can_cross_fit(data: TrainingData) -> bool:
@@ -102,7 +103,7 @@ def cross_fit(piece: type[Evidence], data: TrainingData, config: Config) -> Cros
         reference = negatives(u_fold, data.known_normal, config.fusion.min_known_normals)
         ranks.append(share_below(scores[reference], scores[a_fold]))
     pooled = max(0.0, 2.0 * float(np.mean(np.concatenate(ranks))) - 1.0)
-    return CrossFit(pooled, scores, tuple(models))
+    return CrossFit(pooled, scores, tuple(models), len(anomalies))
 
 
 def negatives(rows: np.ndarray, normal: np.ndarray, minimum: int) -> np.ndarray:

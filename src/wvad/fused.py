@@ -66,6 +66,7 @@ __all__ = [
     "prior_shrunk_weight",
     "readout_pieces",
     "shared_weights",
+    "supervised_weight",
 ]
 
 
@@ -126,15 +127,29 @@ def cross_fitted_weight(gini_held_out: float, settings: FusionSettings) -> float
 
 
 def prior_shrunk_weight(
-    prior: float, held_out_gini: float, n_labeled: int, settings: FusionSettings
+    prior: float, held_out_gini: float, n_held: int, settings: FusionSettings
 ) -> float:
-    """A prior-weighted piece's weight: its prior at one label, moving toward the weight its
-    held-out Gini earns (as a cross-fitted piece's would) as the n - 1 labels it is held
-    out against grow; `fusion.prior_strength` labels count as much as the prior."""
+    """A weight from a prior and held-out evidence: the prior without any, moving toward
+    the weight its held-out Gini earns (as a cross-fitted piece's would) as the `n_held`
+    labels it is measured on grow; `fusion.prior_strength` labels count as much as the
+    prior."""
     earned = cross_fitted_weight(held_out_gini, settings)
-    held = max(n_labeled - 1, 0)
+    held = max(n_held, 0)
     strength = settings.prior_strength
     return (strength * prior + held * earned) / (strength + held)
+
+
+def supervised_weight(cross: CrossFit | None, n_labeled: int, settings: FusionSettings) -> float:
+    """A cross-fitted piece's weight: what its held-out Gini earns (0 without one), or, with
+    `fusion.supervised_prior` and labeled anomalies, that prior moving toward it as the
+    distinct anomalies held out grow."""
+    prior = settings.supervised_prior
+    if prior == 0:
+        return 0.0 if cross is None else cross_fitted_weight(cross.gini, settings)
+    if n_labeled == 0:
+        return 0.0
+    gini_held_out, held = (0.0, 0) if cross is None else (cross.gini, cross.n_held)
+    return prior_shrunk_weight(prior, gini_held_out, held, settings)
 
 
 def shared_weights(ginis: np.ndarray) -> np.ndarray:
@@ -235,7 +250,7 @@ class ScorePlan:
                 n: Standardiser.fit(v[unlabeled], config.fusion) for n, v in evidence.items()
             }
             gaussian = {n: standard[n](v) for n, v in evidence.items()}
-            weights = self._weights(pieces, gaussian, data, config, ginis)
+            weights = self._weights(pieces, gaussian, data, config)
             score = FusedScore(self.mode, pieces, weights, standard, ginis)
         score.held_out_anomalies = score.combine(self._held_out(evidence))[data.y == 1]
         score.reference_row = np.median(data.X[data.y == 0], axis=0)
@@ -270,9 +285,9 @@ class ScorePlan:
             rows = data
             if piece.trust is Trust.CROSS_FITTED:
                 cross = self.cross_fits.get(piece.name)
-                if cross is None or cross_fitted_weight(cross.gini, config.fusion) == 0:
+                if supervised_weight(cross, data.n_labeled, config.fusion) == 0:
                     continue  # it would not count
-                if piece.name in config.fusion.bagged:
+                if cross is not None and piece.name in config.fusion.bagged:
                     pieces[piece.name] = Bag(list(cross.models))
                     continue
                 if piece.cleans and self.reliable is not None:
@@ -286,7 +301,6 @@ class ScorePlan:
         gaussian: dict[str, np.ndarray],
         data: TrainingData,
         config: Config,
-        ginis: dict[str, float],
     ) -> dict[str, float]:
         by_trust = {t: [n for n, p in pieces.items() if p.trust is t] for t in Trust}
         unsupervised = by_trust[Trust.UNSUPERVISED]
@@ -309,11 +323,11 @@ class ScorePlan:
             shares[best] = in_sample[best]
         weights.update(zip(unsupervised, map(float, (1.0 - trust_head) * shares), strict=True))
         for name in by_trust[Trust.CROSS_FITTED]:
-            weights[name] = cross_fitted_weight(ginis[name], config.fusion)
-        for name in by_trust[Trust.PRIOR]:
+            weights[name] = supervised_weight(self.cross_fits.get(name), n, config.fusion)
+        for name in by_trust[Trust.PRIOR]:  # each label measured without it: n - 1 held
             held_out = gini(data.y[rows], gaussian[name][rows]) if n > 1 else 0.0
             weights[name] = prior_shrunk_weight(
-                pieces[name].prior_weight(config, n), held_out, n, config.fusion
+                pieces[name].prior_weight(config, n), held_out, n - 1, config.fusion
             )
         return weights
 

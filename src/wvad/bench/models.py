@@ -52,7 +52,8 @@ _HIST_TREES = {"learner": "hist", "learning_rate": 0.1, "l2_regularization": 1.0
 #: (CHANGELOG.md says when and why). "wvad-no-proximity" is the default without the
 #: closeness to the labeled anomalies; "wvad-no-indicators" the default without "was
 #: missing" columns (the default since 5fdbd05); "wvad-every-epoch" the default running
-#: every epoch on any table (`epoch_rows` None).
+#: every epoch on any table (`epoch_rows` None); "wvad-supervised-prior" the default whose
+#: cross-fitted pieces start from weight 1 at one label (`fusion.supervised_prior`).
 WVAD_VARIANTS: Mapping[str, Mapping[str, Any]] = {
     "wvad": {},
     "wvad-paper": {"preset": "paper"},
@@ -64,6 +65,7 @@ WVAD_VARIANTS: Mapping[str, Mapping[str, Any]] = {
     "wvad-no-proximity": {"fusion": {"proximity_weight": 0.0}},
     "wvad-no-indicators": {"missing_indicators": False},
     "wvad-every-epoch": {"epoch_rows": None},
+    "wvad-supervised-prior": {"fusion": {"supervised_prior": 1.0}},
     "paper-recon": {"preset": "paper", "score_mode": "reconstruction"},
     "paper-k1": {"preset": "paper", "n_clusters": 1},
     "paper-no-y": {"preset": "paper", "head_features": _without("y")},
