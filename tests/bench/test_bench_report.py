@@ -90,6 +90,8 @@ def test_build_report_uses_latest_row_per_cell():
     text = build_report(retried)
     assert "0.700 ± 0.283" in text and "(1/2)" not in text and "## Errors" not in text
     assert "## AUROC" in text and "## AUPRC" in text and "## Fit time" in text
+    scoring = text.split("## Scoring time")[1]
+    assert "| letter | 0.1 | 0.010 | 0.010 |" in scoring
     assert "RuntimeError: boom" in build_report(ROWS)
 
 

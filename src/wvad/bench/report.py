@@ -210,9 +210,12 @@ def _seconds(value: float) -> str:
     return f"{value:.3f}" if value < 10 else f"{value:.1f}"
 
 
-def fit_time_table(rows: Sequence[Row], axes: Axes) -> tuple[list[str], list[list[str]]]:
-    """Mean fit seconds per (dataset, labels) and model, over the rows that finished ok."""
-    summary = summarize(rows, "fit_seconds")
+def fit_time_table(
+    rows: Sequence[Row], axes: Axes, field: str = "fit_seconds"
+) -> tuple[list[str], list[list[str]]]:
+    """Mean fit seconds (or another measured `field`, such as "score_seconds") per
+    (dataset, labels) and model, over the rows that finished ok."""
+    summary = summarize(rows, field)
     header = ["dataset", "labels", *axes.models]
     body = []
     for dataset in axes.datasets:
@@ -322,6 +325,9 @@ def build_report(
         out += corruption_section(rows, reference)
     header, body = fit_time_table(rows, axes)
     out += ["## Fit time (seconds, mean over seeds)", "", markdown_table(header, body), ""]
+    header, body = fit_time_table(rows, axes, "score_seconds")
+    out += ["## Scoring time of the test part (seconds, mean over seeds)", ""]
+    out += [markdown_table(header, body), ""]
     out += _errors_section(rows)
     return "\n".join(out).rstrip() + "\n"
 
