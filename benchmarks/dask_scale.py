@@ -79,6 +79,7 @@ def main() -> None:
     here, here_seconds = score_here(model, rows)
     there, there_seconds = score_on_cluster(model, rows, args.workers, args.partitions)
     gap = np.abs(here - there)
+    relative = gap / np.maximum(np.abs(here), 1.0)
     result = {
         "dataset": args.dataset,
         "rows": len(rows),
@@ -87,6 +88,7 @@ def main() -> None:
         "dask_seconds": there_seconds,
         "dask_workers": args.workers,
         "max_abs_difference": float(gap.max()),
+        "max_relative_difference": float(relative.max()),
         "rows_equal": int((gap == 0).sum()),
         "environment": environment(),
     }
@@ -97,7 +99,10 @@ def main() -> None:
         f"| Dask LocalCluster, {args.workers} workers x 1 thread | {there_seconds:.1f} | "
         f"{len(rows) / there_seconds:,.0f} |"
     )
-    print(f"largest difference {gap.max():.3g}; {result['rows_equal']:,} rows equal bit for bit")
+    print(
+        f"largest difference {gap.max():.3g} ({relative.max():.3g} of the score); "
+        f"{result['rows_equal']:,} rows equal bit for bit"
+    )
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(result, indent=2) + "\n")
