@@ -35,10 +35,10 @@ def one_fit(dataset: str, size: int, labels: int, seed: int, model_name: str) ->
 
     X, y = load_dataset(dataset, data_dir=default_data_dir())
     split = weak_split(X, y, n_labeled=labels, seed=seed)
-    labeled = np.flatnonzero(split.y_train == 1)
-    others = np.setdiff1d(np.arange(len(split.y_train)), labeled)[: max(size - len(labeled), 0)]
+    labeled = np.flatnonzero(split.y_train_weak == 1)
+    others = np.setdiff1d(np.arange(len(split.y_train_weak)), labeled)[: max(size - len(labeled), 0)]
     rows = np.sort(np.concatenate([labeled, others]))
-    X_fit, y_fit = np.ascontiguousarray(split.X_train[rows]), split.y_train[rows]
+    X_fit, y_fit = np.ascontiguousarray(split.X_train[rows]), split.y_train_weak[rows]
     del X, y, split
     model = make_model(model_name, seed)
     with one_torch_thread():

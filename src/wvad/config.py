@@ -240,7 +240,10 @@ class FusionSettings(_Settings):
     )
     max_quantiles: int = setting(1000, Int(2), "quantiles kept per piece for Gaussianising")
     max_reference: int = setting(
-        1024, Int(2), "unlabeled rows the neighbour distance keeps (a seeded sample beyond)"
+        1024,
+        Int(2),
+        "unlabeled rows the neighbour distance keeps, and labeled anomalies the closeness to "
+        "them keeps (a seeded sample beyond)",
     )
     bagged: tuple[str, ...] = setting(
         ("deviation",),

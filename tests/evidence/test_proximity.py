@@ -56,3 +56,17 @@ def test_a_labeled_row_is_measured_against_the_others_and_everything_survives_a_
     table = model.explain(X[:3], steps=4)
     mine = table[(table.piece == "proximity") & (table.part == "column")]
     assert len(mine) == 3 * X.shape[1] and np.isfinite(mine.value).all()
+
+
+def test_more_labels_than_max_reference_keep_a_seeded_sample_of_them():
+    X, truth, _ = _tight_group(2)
+    weak = truth.copy()  # all 20 anomalies labeled, 8 kept
+    few = FusionSettings(max_reference=8)
+    model = WVAD(fusion=few, **QUICK).fit(X, weak)
+    kept = model.score_.pieces["proximity"].anomalies
+    assert kept.shape == (8, X.shape[1])
+    again = WVAD(fusion=few, **QUICK).fit(X, weak).score_.pieces["proximity"].anomalies
+    assert np.array_equal(kept.numpy(), again.numpy())  # the same seed, the same sample
+    rows = model.scaler_.transform(X[np.flatnonzero(weak)]).astype(np.float32)
+    assert all(np.isclose(rows, a).all(axis=1).any() for a in kept.numpy())  # labeled rows
+    assert np.isfinite(model.decision_scores_).all()

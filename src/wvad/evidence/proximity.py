@@ -5,8 +5,10 @@ nothing can be cross-fitted, so the supervised pieces earn no weight, yet an ano
 that forms a tight group is found by distance to the one member the user named. The
 evidence is minus the log of the mean Euclidean distance (scaled rows) to the m nearest
 labeled anomalies, m = min(3, n - 1) and at least 1; a labeled row is measured against
-the others (not itself), and with one label against itself: the closest a row can be. It is
-weighed by a prior from its settings (`FusionSettings.proximity_weight`, 0.5 by default:
+the others (not itself), and with one label against itself: the closest a row can be. Above
+`fusion.max_reference` labeled anomalies it keeps a seeded sample of that many (as the
+neighbour distance does with its reference rows), so scoring costs at most that many
+distances a row however many labels there are. It is weighed by a prior from its settings (`FusionSettings.proximity_weight`, 0.5 by default:
 chosen on the tuning tables, docs/method.md; 0 leaves it out).
 """
 
@@ -51,6 +53,9 @@ class KnownAnomalyProximity(Evidence):
         cls, data: TrainingData, config: Config, mixture: TrainedMixture | None = None
     ) -> KnownAnomalyProximity:
         rows = np.flatnonzero(data.y == 1)
+        limit = config.fusion.max_reference
+        if len(rows) > limit:
+            rows = np.sort(np.random.default_rng(data.seed).choice(rows, limit, replace=False))
         anomalies = torch.as_tensor(data.X[rows], dtype=torch.float32, device=data.device)
         return cls(anomalies, rows)
 
