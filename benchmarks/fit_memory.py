@@ -36,7 +36,8 @@ def one_fit(dataset: str, size: int, labels: int, seed: int, model_name: str) ->
     X, y = load_dataset(dataset, data_dir=default_data_dir())
     split = weak_split(X, y, n_labeled=labels, seed=seed)
     labeled = np.flatnonzero(split.y_train_weak == 1)
-    others = np.setdiff1d(np.arange(len(split.y_train_weak)), labeled)[: max(size - len(labeled), 0)]
+    others = np.setdiff1d(np.arange(len(split.y_train_weak)), labeled)
+    others = others[: max(size - len(labeled), 0)]
     rows = np.sort(np.concatenate([labeled, others]))
     X_fit, y_fit = np.ascontiguousarray(split.X_train[rows]), split.y_train_weak[rows]
     del X, y, split

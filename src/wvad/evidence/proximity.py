@@ -8,8 +8,9 @@ labeled anomalies, m = min(3, n - 1) and at least 1; a labeled row is measured a
 the others (not itself), and with one label against itself: the closest a row can be. Above
 `fusion.max_reference` labeled anomalies it keeps a seeded sample of that many (as the
 neighbour distance does with its reference rows), so scoring costs at most that many
-distances a row however many labels there are. It is weighed by a prior from its settings (`FusionSettings.proximity_weight`, 0.5 by default:
-chosen on the tuning tables, docs/method.md; 0 leaves it out).
+distances a row however many labels there are. It is weighed by a prior from its settings
+(`FusionSettings.proximity_weight`, 0.5 by default: chosen on the tuning tables,
+docs/method.md; 0 leaves it out).
 """
 
 from __future__ import annotations
