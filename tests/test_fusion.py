@@ -8,6 +8,7 @@ from wvad.fusion import (
     fit_quantiles,
     gaussianize,
     gaussianize_tensor,
+    merge_ties,
     robust_standardize,
 )
 
@@ -66,3 +67,31 @@ def test_quantile_grid_is_bounded_and_standardisation_is_robust():
     assert fit_quantiles(values[:20], 1000).shape == (20, 1)
     center, scale = robust_standardize(np.array([[1.0, 5.0], [1.0, 7.0], [1.0, 9.0]]))
     assert np.allclose(center, [1.0, 7.0]) and np.allclose(scale, [1.0, 2.0])
+
+
+def test_tied_quantiles_become_one_point_at_their_mean_score():
+    grid = np.array([0.0, 1.0, 1.0, 1.0 + 1e-9, 2.0])
+    normal = np.array([-2.0, -1.0, 0.0, 1.0, 2.0])
+    merged, scores = merge_ties(grid, normal, np.full(5, 1e-6))
+    assert merged.tolist() == [0.0, 1.0, 2.0]
+    assert scores.tolist() == [-2.0, 0.0, 2.0]  # the three near-equal: their mean
+    alone, same = merge_ties(grid, normal, np.zeros(5))  # no noise: exact ties only
+    assert alone.tolist() == [0.0, 1.0, 1.0 + 1e-9, 2.0] and same[1] == -0.5
+
+
+def test_a_value_the_training_rows_repeat_maps_without_a_jump():
+    """Most training rows share one value (a saturated piece): rounding noise around it
+    must not move the Gaussianised score by more than noise times a bounded slope."""
+    from wvad.config import FusionSettings
+    from wvad.fused import Standardiser
+
+    rng = np.random.default_rng(0)
+    values = np.r_[np.full(900, 0.25), rng.normal(size=100)].astype(np.float32).astype(float)
+    split = Standardiser.fit(values, FusionSettings(ties="split"))
+    merged = Standardiser.fit(values, FusionSettings())
+    near = np.array([0.25 - 1e-7, 0.25, 0.25 + 1e-7])
+    assert np.ptp(split(near)) > 1.0  # the jump, sigmas wide, that merging removes
+    assert np.ptp(merged(near)) < 0.01  # continuous: a slope the data sets, no step
+    assert np.allclose(merged.tensor(torch.as_tensor(near)).numpy(), merged(near))
+    order = np.argsort(values, kind="stable")
+    assert (np.diff(merged(values[order])) >= 0).all()  # still monotone

@@ -54,6 +54,8 @@ SCORE_MODES = ("stacked", "fusion", "head", "elbo", "reconstruction")
 SCALINGS = ("minmax", "standard", "none")
 #: How Gaussianising treats values beyond the training quantiles (`wvad.fusion`).
 TAILS = ("bounded", "linear")
+#: How Gaussianising treats training quantiles equal up to rounding (`wvad.fusion.merge_ties`).
+TIES = ("merged", "split")
 
 
 class Nested(Rule):
@@ -282,6 +284,12 @@ class FusionSettings(_Settings):
         OneOf(TAILS),
         "values beyond a piece's training quantiles: 'bounded' (flat below, linear then "
         "logarithmic above) or 'linear' (both sides, unbounded: format-8 models)",
+    )
+    ties: str = setting(
+        "merged",
+        OneOf(TIES),
+        "training quantiles equal up to float32 rounding: 'merged' (one point at their mean "
+        "normal score, so the map has no jump) or 'split' (each its own: format-10 models)",
     )
 
 

@@ -29,6 +29,7 @@ those rows only. docs/method.md gives the measurements behind each rule.
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -51,7 +52,15 @@ from wvad.crossfit import (
 )
 from wvad.evidence import PIECES, Evidence, Rows, TrainingData, Trust, iter_rows
 from wvad.evidence.bag import Bag
-from wvad.fusion import fit_quantiles, gaussianize, gaussianize_tensor, robust_standardize
+from wvad.fusion import (
+    fit_quantiles,
+    gaussianize,
+    gaussianize_tensor,
+    merge_ties,
+    normal_levels,
+    robust_standardize,
+    rounding_noise,
+)
 from wvad.persistence import prefixed
 from wvad.training import TrainedMixture
 
@@ -169,21 +178,33 @@ class Standardiser:
     scale: float
     quantiles: np.ndarray
     tails: str = "bounded"
+    ties: str = "merged"
 
     @classmethod
     def fit(cls, values: np.ndarray, settings: FusionSettings) -> Standardiser:
         center, scale = robust_standardize(values)
         quantiles = fit_quantiles((values - center) / scale, settings.max_quantiles)
-        return cls(float(center), float(scale), quantiles, settings.tails)
+        return cls(float(center), float(scale), quantiles, settings.tails, settings.ties)
+
+    @functools.cached_property
+    def _grid(self) -> tuple[np.ndarray, np.ndarray | None]:
+        """The quantiles the map interpolates and their normal scores (None: their levels'):
+        with `ties` "merged", quantiles equal up to float32 rounding are one point."""
+        if self.ties != "merged":
+            return self.quantiles, None
+        noise = rounding_noise(self.quantiles, self.center, self.scale)
+        return merge_ties(self.quantiles, normal_levels(len(self.quantiles)), noise)
 
     def __call__(self, values: np.ndarray) -> np.ndarray:
         z = (values - self.center) / self.scale
-        return gaussianize(z[:, None], self.quantiles[:, None], self.tails)[:, 0]
+        grid, normal = self._grid
+        return gaussianize(z[:, None], grid[:, None], self.tails, normal)[:, 0]
 
     def tensor(self, values: Tensor) -> Tensor:
         """The same map on a tensor, differentiable (for explanations)."""
         z = (values - self.center) / self.scale
-        return gaussianize_tensor(z, self.quantiles, self.tails)
+        grid, normal = self._grid
+        return gaussianize_tensor(z, grid, self.tails, normal)
 
 
 class ScorePlan:
@@ -478,6 +499,7 @@ class FusedScore:
                     float(state[f"{name}.scale"]),
                     state[f"{name}.quantiles"].numpy(),
                     config.fusion.tails,
+                    config.fusion.ties,
                 )
         ginis = {k: float(v) for k, v in prefixed(state, "gini.").items()}
         score = cls(mode, pieces, weights, standard, ginis)

@@ -23,6 +23,8 @@ a piece more than about `TAIL_START` + 710 sigmas.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import torch
 from scipy.special import ndtri
@@ -34,7 +36,10 @@ __all__ = [
     "fit_quantiles",
     "gaussianize",
     "gaussianize_tensor",
+    "merge_ties",
+    "normal_levels",
     "robust_standardize",
+    "rounding_noise",
 ]
 
 #: A standard normal's inter-quartile range: one IQR beyond the range is this many sigmas.
@@ -85,22 +90,62 @@ def _levels(n_levels: int) -> np.ndarray:
     return (np.arange(n_levels) + 0.5) / n_levels
 
 
+def normal_levels(n_levels: int) -> np.ndarray:
+    """The standard normal scores of the `n_levels` quantile levels `fit_quantiles` uses."""
+    return ndtri(_levels(n_levels))
+
+
 def fit_quantiles(values: np.ndarray, max_quantiles: int) -> np.ndarray:
     """Per-column quantiles at levels (i + 0.5) / Q, i < Q = min(rows, max_quantiles):
     enough for a smooth distribution, and a fixed size for any table."""
     return np.quantile(values, _levels(min(len(values), max_quantiles)), axis=0)
 
 
-def gaussianize(values: np.ndarray, quantiles: np.ndarray, tails: str = "bounded") -> np.ndarray:
+def rounding_noise(z: np.ndarray, center: float, scale: float) -> np.ndarray:
+    """Per standardised value z = (v - center) / scale, the float32 rounding noise of v
+    (NOISE_STEPS steps of its magnitude, at least of 1) in units of z: the pieces are
+    computed in float32, so values closer than this are equal up to rounding."""
+    raw = np.abs(z * scale + center)
+    return NOISE_STEPS * np.finfo(np.float32).eps * np.maximum(raw, 1.0) / scale
+
+
+def merge_ties(
+    grid: np.ndarray, normal: np.ndarray, noise: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """One column's quantiles (`grid`, ascending) with the normal scores of their levels,
+    where each run of quantiles within `noise` (per point) of the run's first is one point
+    at the run's first value and the mean of its scores: the mid-rank of tied values.
+
+    Without this the map jumps at a value the training rows repeat (np.interp takes the
+    last repeat there, the first just below), so rounding noise in a piece's evidence,
+    such as a float32 product summed in another order for another batch of rows, could
+    move a score by sigmas."""
+    starts = [0]
+    for i in range(1, len(grid)):
+        if grid[i] - grid[starts[-1]] > noise[starts[-1]]:
+            starts.append(i)
+    bounds = np.append(starts, len(grid))
+    means = np.array([normal[a:b].mean() for a, b in itertools.pairwise(bounds)])
+    return grid[starts], means
+
+
+def gaussianize(
+    values: np.ndarray,
+    quantiles: np.ndarray,
+    tails: str = "bounded",
+    normal: np.ndarray | None = None,
+) -> np.ndarray:
     """Map each column through its empirical distribution (the `quantiles`) to a standard
     normal score, piecewise linear between quantiles. With `tails` "bounded": above the top
     quantile continue linearly, one inter-quartile range of the (standardised) input per
     NORMAL_IQR sigmas, so extreme rows stay ordered (`bounded_tail` beyond TAIL_START);
     below the lowest one, stay at its score. With "linear" (models saved before the bound):
-    continue linearly on both sides, unbounded."""
+    continue linearly on both sides, unbounded. `normal` gives each quantile's score
+    (default: the normal scores of their levels; `merge_ties` gives merged ones)."""
     # the normal scores of the quantile levels; between two quantiles we interpolate these
     # directly, which equals the CDF route at every quantile and saves an inverse CDF per row
-    normal = ndtri(_levels(len(quantiles)))
+    if normal is None:
+        normal = normal_levels(len(quantiles))
     out = np.empty_like(values, dtype=np.float64)
     for j in range(values.shape[1]):
         grid, column = quantiles[:, j], values[:, j]
@@ -114,13 +159,18 @@ def gaussianize(values: np.ndarray, quantiles: np.ndarray, tails: str = "bounded
     return out if tails == "linear" else bounded_tail(out)
 
 
-def gaussianize_tensor(values: Tensor, quantiles: np.ndarray, tails: str = "bounded") -> Tensor:
+def gaussianize_tensor(
+    values: Tensor,
+    quantiles: np.ndarray,
+    tails: str = "bounded",
+    normal_scores: np.ndarray | None = None,
+) -> Tensor:
     """`gaussianize` of one column on a tensor, differentiable in `values` (piecewise
     linear, as the numpy version): what gradient-based explanations go through."""
     grid = torch.as_tensor(quantiles, dtype=values.dtype, device=values.device)
-    normal = torch.as_tensor(
-        ndtri(_levels(len(quantiles))), dtype=values.dtype, device=values.device
-    )
+    if normal_scores is None:
+        normal_scores = normal_levels(len(quantiles))
+    normal = torch.as_tensor(normal_scores, dtype=values.dtype, device=values.device)
     above = normal[-1] + (values - grid[-1]).clamp_max(_MAX_EXCESS) * NORMAL_IQR
     if tails == "linear":
         below = normal[0] - (grid[0] - values) * NORMAL_IQR

@@ -239,10 +239,13 @@ def _from_version_9(
 def _from_version_10(
     path: Path, description: dict[str, Any], documents: dict[str, dict[str, Any]]
 ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
-    """Version 10 ran every epoch whatever the table's size: `epoch_rows` None."""
+    """Version 10 ran every epoch whatever the table's size (`epoch_rows` None) and kept
+    tied quantiles apart when Gaussianising (`fusion.ties` "split")."""
     config = description.get("config")
     if isinstance(config, dict):
         config = {**config, "epoch_rows": None}
+        if isinstance(config.get("fusion"), dict):
+            config["fusion"] = {**config["fusion"], "ties": "split"}
     return {**description, "config": config, "format_version": 11}, documents
 
 
