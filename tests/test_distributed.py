@@ -16,7 +16,7 @@ distributed = pytest.importorskip("distributed")
 
 import wvad.distributed  # noqa: E402
 from wvad import WVAD, make_multimodal  # noqa: E402
-from wvad.bench.results import read_rows  # noqa: E402
+from wvad.bench.results import MEASURED_FIELDS, read_rows  # noqa: E402
 from wvad.bench.runner import run_grid  # noqa: E402
 from wvad.cli import main  # noqa: E402
 from wvad.distributed import score_dask, score_file_dask  # noqa: E402
@@ -196,10 +196,10 @@ def test_bench_dask_backend_writes_the_rows_of_a_sequential_run(cluster, tmp_pat
         backend="dask",
         dask_scheduler=cluster.scheduler.address,
     )
-    volatile = ("fit_seconds", "score_seconds", "finished_at")
-
     def rows(folder):
-        found = [{k: v for k, v in r.items() if k not in volatile} for r in read_rows(folder)]
+        found = [
+            {k: v for k, v in r.items() if k not in MEASURED_FIELDS} for r in read_rows(folder)
+        ]
         return sorted(found, key=lambda r: r["model"])
 
     seq, dask_rows = (

@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 
 from wvad import WVAD, DeviationSettings, TreeSettings
+from wvad.bench.results import MEASURED_FIELDS
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="POSIX signals only")
 KILL_POINTS = np.random.default_rng(19).uniform(0.05, 0.9, size=3)  # shares of a full run
@@ -86,9 +87,8 @@ def _bench(out: Path) -> list[str]:
 
 def _cells(out: Path) -> list[dict]:
     rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
-    timing = ("fit_seconds", "score_seconds", "finished_at")
     return sorted(
-        ({k: v for k, v in row.items() if k not in timing} for row in rows),
+        ({k: v for k, v in row.items() if k not in MEASURED_FIELDS} for row in rows),
         key=lambda r: (r["model"], r["ratio"], r["seed"]),
     )
 

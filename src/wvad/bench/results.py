@@ -18,6 +18,7 @@ import numpy as np
 
 __all__ = [
     "KEY_FIELDS",
+    "MEASURED_FIELDS",
     "META_FILE",
     "RESULTS_FILE",
     "ResultsWriter",
@@ -34,6 +35,16 @@ META_FILE = "meta.json"
 #: The fields every result row has; a cell's labels are its "ratio" or, where that is
 #: null, its "n_labels" (a label count), and a results file holds one row per cell key.
 KEY_FIELDS = ("dataset", "ratio", "seed", "model")
+#: The fields of a row that measure the run rather than the model (times, memory, when):
+#: they differ between two runs of the same cell, every other field does not.
+MEASURED_FIELDS = (
+    "fit_seconds",
+    "score_seconds",
+    "start_mb",
+    "fit_peak_mb",
+    "score_peak_mb",
+    "finished_at",
+)
 
 Key = tuple[str, str, int, str]
 
