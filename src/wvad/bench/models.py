@@ -53,7 +53,9 @@ _HIST_TREES = {"learner": "hist", "learning_rate": 0.1, "l2_regularization": 1.0
 #: closeness to the labeled anomalies; "wvad-no-indicators" the default without "was
 #: missing" columns (the default since 5fdbd05); "wvad-every-epoch" the default running
 #: every epoch on any table (`epoch_rows` None); "wvad-supervised-prior" the default whose
-#: cross-fitted pieces start from weight 1 at one label (`fusion.supervised_prior`).
+#: cross-fitted pieces start from weight 1 at one label (`fusion.supervised_prior`);
+#: "wvad-lean" the default with half the epochs of every phase and of the deviation
+#: networks (a fit-time cut to screen).
 WVAD_VARIANTS: Mapping[str, Mapping[str, Any]] = {
     "wvad": {},
     "wvad-paper": {"preset": "paper"},
@@ -66,6 +68,12 @@ WVAD_VARIANTS: Mapping[str, Mapping[str, Any]] = {
     "wvad-no-indicators": {"missing_indicators": False},
     "wvad-every-epoch": {"epoch_rows": None},
     "wvad-supervised-prior": {"fusion": {"supervised_prior": 1.0}},
+    "wvad-lean": {
+        "pretrain_epochs": 25,
+        "warmup_epochs": 50,
+        "joint_epochs": 100,
+        "deviation": {"epochs": 25},
+    },
     "paper-recon": {"preset": "paper", "score_mode": "reconstruction"},
     "paper-k1": {"preset": "paper", "n_clusters": 1},
     "paper-no-y": {"preset": "paper", "head_features": _without("y")},
