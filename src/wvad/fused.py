@@ -187,13 +187,14 @@ class Standardiser:
         return cls(float(center), float(scale), quantiles, settings.tails, settings.ties)
 
     @functools.cached_property
-    def _grid(self) -> tuple[np.ndarray, np.ndarray | None]:
-        """The quantiles the map interpolates and their normal scores (None: their levels'):
-        with `ties` "merged", quantiles equal up to float32 rounding are one point."""
+    def _grid(self) -> tuple[np.ndarray, np.ndarray]:
+        """The quantiles the map interpolates and their normal scores, computed once: with
+        `ties` "merged", quantiles equal up to float32 rounding are one point."""
+        normal = normal_levels(len(self.quantiles))
         if self.ties != "merged":
-            return self.quantiles, None
+            return self.quantiles, normal
         noise = rounding_noise(self.quantiles, self.center, self.scale)
-        return merge_ties(self.quantiles, normal_levels(len(self.quantiles)), noise)
+        return merge_ties(self.quantiles, normal, noise)
 
     def __call__(self, values: np.ndarray) -> np.ndarray:
         z = (values - self.center) / self.scale

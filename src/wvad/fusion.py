@@ -34,6 +34,7 @@ __all__ = [
     "TAIL_START",
     "bounded_tail",
     "fit_quantiles",
+    "float32_noise",
     "gaussianize",
     "gaussianize_tensor",
     "merge_ties",
@@ -53,12 +54,18 @@ TAIL_START = 20.0
 _MAX_EXCESS = 1e300
 
 
+def float32_noise(values: np.ndarray) -> np.ndarray:
+    """The float32 rounding noise of `values`: NOISE_STEPS rounding steps of their
+    magnitude, at least of 1 (the pieces are computed in float32)."""
+    return NOISE_STEPS * np.finfo(np.float32).eps * np.maximum(np.abs(values), 1.0)
+
+
 def robust_standardize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Median and spread per column: the inter-quartile range; where that is rounding
     noise (most values tied), the mean absolute deviation from the median; where that is
     too, the standard deviation; and 1 where every value is the same up to rounding."""
     q25, median, q75 = np.percentile(values, [25, 50, 75], axis=0)
-    noise = NOISE_STEPS * np.finfo(np.float32).eps * np.maximum(np.abs(median), 1.0)
+    noise = float32_noise(median)
     spread = np.ones_like(median, dtype=np.float64)
     fallbacks = (
         lambda: q75 - q25,
@@ -102,11 +109,9 @@ def fit_quantiles(values: np.ndarray, max_quantiles: int) -> np.ndarray:
 
 
 def rounding_noise(z: np.ndarray, center: float, scale: float) -> np.ndarray:
-    """Per standardised value z = (v - center) / scale, the float32 rounding noise of v
-    (NOISE_STEPS steps of its magnitude, at least of 1) in units of z: the pieces are
-    computed in float32, so values closer than this are equal up to rounding."""
-    raw = np.abs(z * scale + center)
-    return NOISE_STEPS * np.finfo(np.float32).eps * np.maximum(raw, 1.0) / scale
+    """Per standardised value z = (v - center) / scale, `float32_noise` of v in units of
+    z: values closer than this are equal up to rounding."""
+    return float32_noise(z * scale + center) / scale
 
 
 def merge_ties(
