@@ -18,6 +18,7 @@ from wvad.evidence.base import (
 # isort: off
 from wvad.evidence.mixture import HeadLogit, LogReconstruction, NegativeElbo
 from wvad.evidence.neighbours import NeighbourDistance
+from wvad.evidence.isolation import IsolationDepth
 from wvad.evidence.deviation import DeviationPiece
 from wvad.evidence.trees import BoostedTrees
 from wvad.evidence.proximity import KnownAnomalyProximity
@@ -31,6 +32,7 @@ __all__ = [
     "DeviationPiece",
     "Evidence",
     "HeadLogit",
+    "IsolationDepth",
     "KnownAnomalyProximity",
     "LogReconstruction",
     "NegativeElbo",
