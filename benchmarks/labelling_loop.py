@@ -7,8 +7,8 @@ model is refitted after each round. Per round it records the anomalies found so 
 share of questions answered "anomaly") and the test AUROC / AUPRC of the refitted model.
 
 Loops compared, on the same splits:
-- wvad-top / wvad-uncertain / wvad-mixed / wvad-diverse: the default WVAD, asking by
-  `WVAD.suggest`'s strategy;
+- wvad-top / wvad-uncertain / wvad-mixed: the default WVAD, asking by `WVAD.suggest`'s
+  strategy;
 - wvad-random: the same loop asking random unlabeled rows (the floor);
 - catboost-top: CatBoost refitted each round on the labels so far (answered normals stay
   0), asking its highest scores;
@@ -39,15 +39,7 @@ from wvad.bench.models import make_model
 from wvad.data import default_data_dir, load_dataset
 from wvad.protocol import weak_split
 
-LOOPS = (
-    "wvad-top",
-    "wvad-uncertain",
-    "wvad-mixed",
-    "wvad-diverse",
-    "wvad-random",
-    "catboost-top",
-    "iforest-top",
-)
+LOOPS = ("wvad-top", "wvad-uncertain", "wvad-mixed", "wvad-random", "catboost-top", "iforest-top")
 
 
 def _commit() -> str:

@@ -248,7 +248,7 @@ class WVAD(TransformerMixin, BaseDetector):
         threshold") and the row's `column` with the largest share of its score's distance
         from a typical row (`explain`), with that `share`. `exclude`: the rows already
         labeled either way (a boolean mask or positions), never suggested. `strategy`:
-        "top" (default), "uncertain", "mixed" or "diverse" (`wvad.suggest`)."""
+        "top" (default), "uncertain" or "mixed" (`wvad.suggest`)."""
         import pandas as pd
 
         from wvad.suggest import choose_rows, uncertainty
@@ -259,8 +259,7 @@ class WVAD(TransformerMixin, BaseDetector):
         candidates = _candidates(exclude, len(scores))
         gap = np.abs(scores - self.threshold_)
         n_labels = int(self.n_labeled_) + int(self.n_known_normal_)
-        free = self.label_free_decision_function(X) if strategy == "diverse" else None
-        chosen = choose_rows(scores, gap, candidates, n, strategy, n_labels, free)
+        chosen = choose_rows(scores, gap, candidates, n, strategy, n_labels)
         rows = np.array([c.row for c in chosen], dtype=np.int64)
         columns, shares = self._leading_columns(X, rows)
         return pd.DataFrame(

@@ -10,11 +10,6 @@ scores for candidate rows (those not labeled either way), a strategy orders them
 - "mixed": both, the uncertain share growing with the labels the model already has,
   labels / (labels + MIX_LABELS): with few labels the loop mostly finds anomalies, with
   many it mostly refines.
-- "diverse": the highest scores and the highest label-free scores (the unsupervised
-  pieces alike, `WVAD.label_free_decision_function`) in turn. Labels chosen by the score
-  alone are the kind of anomaly the labels already show; the label-free top brings the
-  other kinds, and its normal answers are the odd-looking normals the supervised pieces
-  most need to see.
 
 `uncertainty` is 1 at the threshold and falls with the distance from it in units of the
 training scores' inter-quartile range, so it reads alike on every table.
@@ -41,7 +36,7 @@ __all__ = [
     "uncertainty",
 ]
 
-STRATEGIES = ("top", "uncertain", "mixed", "diverse")
+STRATEGIES = ("top", "uncertain", "mixed")
 STRATEGY = OneOf(STRATEGIES)
 #: The strategy `WVAD.suggest` and `wvad suggest` use unless told: chosen with the simulated
 #: analyst on the tuning half (docs/results.md, "The analyst's loop").
@@ -57,7 +52,7 @@ class Suggestion:
     """One row to ask about: its position among the candidates' table, and why."""
 
     row: int
-    why: str  # "high score", "near the threshold" or "unusual without labels"
+    why: str  # "high score" or "near the threshold"
 
 
 def uncertainty(scores: np.ndarray, threshold: float, training: np.ndarray) -> np.ndarray:
@@ -74,19 +69,12 @@ def choose_rows(
     n: int,
     strategy: str,
     n_labels: int,
-    label_free: np.ndarray | None = None,
 ) -> list[Suggestion]:
     """Up to `n` rows among the `candidates` mask, in the order `strategy` asks them;
-    `certainty_gap` is |score - threshold| (smaller = less sure); `label_free` the
-    label-free scores ("diverse" needs them)."""
+    `certainty_gap` is |score - threshold| (smaller = less sure)."""
     strategy = STRATEGY.check("strategy", strategy)
     pool = np.flatnonzero(candidates)
     by_score = pool[np.argsort(-scores[pool], kind="stable")]
-    if strategy == "diverse":
-        if label_free is None:
-            raise ValueError('strategy "diverse" needs the label-free scores')
-        by_free = pool[np.argsort(-label_free[pool], kind="stable")]
-        return _in_turn(by_score, by_free, n, ("high score", "unusual without labels"))
     by_doubt = pool[np.argsort(certainty_gap[pool], kind="stable")]
     if strategy == "top":
         n_doubt = 0
@@ -102,27 +90,6 @@ def choose_rows(
         if int(r) not in taken:
             chosen.append(Suggestion(int(r), "near the threshold"))
             taken.add(int(r))
-    return chosen
-
-
-def _in_turn(
-    first: np.ndarray, second: np.ndarray, n: int, reasons: tuple[str, str]
-) -> list[Suggestion]:
-    """Up to `n` rows taken from the two orders in turn, each row once."""
-    chosen: list[Suggestion] = []
-    taken: set[int] = set()
-    positions = [0, 0]
-    orders = (first, second)
-    turn = 0
-    while len(chosen) < n and any(p < len(o) for p, o in zip(positions, orders, strict=True)):
-        order = orders[turn]
-        while positions[turn] < len(order) and int(order[positions[turn]]) in taken:
-            positions[turn] += 1
-        if positions[turn] < len(order):
-            row = int(order[positions[turn]])
-            chosen.append(Suggestion(row, reasons[turn]))
-            taken.add(row)
-        turn = 1 - turn
     return chosen
 
 
