@@ -356,9 +356,6 @@ class Config(_Settings):
         "labeled anomalies at which the fused score gives the score estimator half its weight",
     )
     n_neighbors: int = setting(5, Int(0), "k of the neighbour distance piece (0 leaves it out)")
-    n_isolation_trees: int = setting(
-        0, Int(0), "trees of the isolation forest piece (0 leaves it out)"
-    )
     clean_unlabeled: bool = setting(
         True,
         Flag(),

@@ -119,7 +119,6 @@ class WVAD(TransformerMixin, BaseDetector):
         score_mode: str = DEFAULT.score_mode,
         fusion_prior: float = DEFAULT.fusion_prior,
         n_neighbors: int = DEFAULT.n_neighbors,
-        n_isolation_trees: int = DEFAULT.n_isolation_trees,
         clean_unlabeled: bool = DEFAULT.clean_unlabeled,
         scaling: str = DEFAULT.scaling,
         missing_indicators: bool = DEFAULT.missing_indicators,

@@ -21,7 +21,6 @@ QUICK = Config(
     joint_epochs=2,
     deviation=DeviationSettings(epochs=3),
     trees=TreeSettings(max_iter=10),
-    n_isolation_trees=20,
 )
 
 

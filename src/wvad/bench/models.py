@@ -55,8 +55,7 @@ _HIST_TREES = {"learner": "hist", "learning_rate": 0.1, "l2_regularization": 1.0
 #: every epoch on any table (`epoch_rows` None); "wvad-supervised-prior" the default whose
 #: cross-fitted pieces start from weight 1 at one label (`fusion.supervised_prior`);
 #: "wvad-lean" the default with half the epochs of every phase and of the deviation
-#: networks (a fit-time cut to screen); "wvad-isolation" the default with an isolation
-#: forest of 100 trees as a further label-blind piece (to screen).
+#: networks (a fit-time cut to screen).
 WVAD_VARIANTS: Mapping[str, Mapping[str, Any]] = {
     "wvad": {},
     "wvad-paper": {"preset": "paper"},
@@ -75,7 +74,6 @@ WVAD_VARIANTS: Mapping[str, Mapping[str, Any]] = {
         "joint_epochs": 100,
         "deviation": {"epochs": 25},
     },
-    "wvad-isolation": {"n_isolation_trees": 100},
     "paper-recon": {"preset": "paper", "score_mode": "reconstruction"},
     "paper-k1": {"preset": "paper", "n_clusters": 1},
     "paper-no-y": {"preset": "paper", "head_features": _without("y")},

@@ -18,7 +18,6 @@ from wvad.evidence.base import (
 # isort: off
 from wvad.evidence.mixture import HeadLogit, LogReconstruction, NegativeElbo
 from wvad.evidence.neighbours import NeighbourDistance
-from wvad.evidence.isolation import IsolationDepth
 from wvad.evidence.deviation import DeviationPiece
 from wvad.evidence.trees import BoostedTrees
 from wvad.evidence.proximity import KnownAnomalyProximity
@@ -32,7 +31,6 @@ __all__ = [
     "DeviationPiece",
     "Evidence",
     "HeadLogit",
-    "IsolationDepth",
     "KnownAnomalyProximity",
     "LogReconstruction",
     "NegativeElbo",
