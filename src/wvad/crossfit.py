@@ -23,7 +23,7 @@ import torch
 from sklearn.metrics import roc_auc_score
 
 from wvad.config import Config
-from wvad.evidence.base import Evidence, Rows, TrainingData
+from wvad.evidence.base import Evidence, Rows, TrainingData, twin_groups
 
 __all__ = [
     "CrossFit",
@@ -53,15 +53,6 @@ def can_cross_fit(data: TrainingData) -> bool:
     out, one to fit (a copy of a held-out row is held out with it)."""
     anomalies, unlabeled = np.flatnonzero(data.y == 1), np.flatnonzero(data.y == 0)
     return len(twin_groups(data.X, anomalies)) >= 2 and len(twin_groups(data.X, unlabeled)) >= 2
-
-
-def twin_groups(X: np.ndarray, rows: np.ndarray) -> list[np.ndarray]:
-    """`rows` (indices) grouped by identical content, each group a row and its copies, in
-    order of first appearance (without copies: each row alone, in order)."""
-    groups: dict[bytes, list[int]] = {}
-    for i in rows:
-        groups.setdefault(X[i].tobytes(), []).append(int(i))
-    return [np.asarray(g, dtype=np.int64) for g in groups.values()]
 
 
 def _folds(rng: np.random.Generator, groups: list[np.ndarray], n_folds: int) -> list[np.ndarray]:

@@ -49,6 +49,7 @@ from wvad.crossfit import (
     negatives,
     reliable_rows,
     share_below,
+    twin_groups,
 )
 from wvad.evidence import PIECES, Evidence, Rows, TrainingData, Trust, iter_rows
 from wvad.evidence.bag import Bag
@@ -346,10 +347,11 @@ class ScorePlan:
         weights.update(zip(unsupervised, map(float, (1.0 - trust_head) * shares), strict=True))
         for name in by_trust[Trust.CROSS_FITTED]:
             weights[name] = supervised_weight(self.cross_fits.get(name), n, config.fusion)
-        for name in by_trust[Trust.PRIOR]:  # each label measured without it: n - 1 held
-            held_out = gini(data.y[rows], gaussian[name][rows]) if n > 1 else 0.0
+        distinct = len(twin_groups(data.X, np.flatnonzero(data.y == 1)))
+        for name in by_trust[Trust.PRIOR]:  # each label measured without it (and its copies)
+            held_out = gini(data.y[rows], gaussian[name][rows]) if distinct > 1 else 0.0
             weights[name] = prior_shrunk_weight(
-                pieces[name].prior_weight(config, n), held_out, n - 1, config.fusion
+                pieces[name].prior_weight(config, n), held_out, distinct - 1, config.fusion
             )
         return weights
 

@@ -70,3 +70,31 @@ def test_more_labels_than_max_reference_keep_a_seeded_sample_of_them():
     rows = model.scaler_.transform(X[np.flatnonzero(weak)]).astype(np.float32)
     assert all(np.isclose(rows, a).all(axis=1).any() for a in kept.numpy())  # labeled rows
     assert np.isfinite(model.decision_scores_).all()
+
+
+def test_copies_of_a_labeled_anomaly_count_once():
+    """A labeled row is measured against the other labeled anomalies, not its own copies:
+    a copy would put it at distance 0 and make its label look like evidence for itself."""
+    import torch
+
+    from wvad import Config
+    from wvad.evidence import PIECES, Rows, TrainingData
+
+    rng = np.random.default_rng(4)
+    X = rng.random((40, 3))
+    labeled = [0, 1, 2]
+    X = np.vstack([X, np.repeat(X[labeled], 3, axis=0)])  # each labeled row four times
+    y = np.zeros(len(X), dtype=int)
+    y[labeled] = 1
+    y[40:] = 1
+    data = TrainingData(X, y, 0, torch.device("cpu"))
+    piece = PIECES["proximity"].fit(data, Config(), None)
+    assert piece.anomalies.shape == (3, 3)  # the distinct labeled rows
+    with torch.inference_mode():
+        own = piece.score_training(Rows(torch.as_tensor(X, dtype=torch.float32))).numpy()
+    x = X.astype(np.float32).astype(np.float64)
+    for row in [*labeled, 40, 43, 46]:  # each labeled row and a copy of each
+        twin = labeled[(row - 40) // 3] if row >= 40 else row
+        others = [x[j] for j in labeled if j != twin]  # m = min(3, 3 - 1) = 2 of them
+        expected = -np.log(np.mean([np.linalg.norm(x[row] - o) for o in others]))
+        assert np.isclose(own[row], expected, atol=1e-5)

@@ -45,7 +45,16 @@ if TYPE_CHECKING:
 
     from wvad.training import TrainedMixture
 
-__all__ = ["PIECES", "SCORING_BATCH", "Evidence", "Rows", "TrainingData", "Trust", "iter_rows"]
+__all__ = [
+    "PIECES",
+    "SCORING_BATCH",
+    "Evidence",
+    "Rows",
+    "TrainingData",
+    "Trust",
+    "iter_rows",
+    "twin_groups",
+]
 
 #: Rows per scoring chunk: large enough for fast matrix products, small enough for memory.
 SCORING_BATCH = 16384
@@ -98,6 +107,15 @@ class TrainingData:
         normal = None if self.normal is None else self.normal[rows]
         seed = self.seed if seed is None else seed
         return TrainingData(self.X[rows], self.y[rows], seed, self.device, normal)
+
+
+def twin_groups(X: np.ndarray, rows: np.ndarray) -> list[np.ndarray]:
+    """`rows` (indices) grouped by identical content, each group a row and its copies, in
+    order of first appearance (without copies: each row alone, in order)."""
+    groups: dict[bytes, list[int]] = {}
+    for i in rows:
+        groups.setdefault(X[i].tobytes(), []).append(int(i))
+    return [np.asarray(g, dtype=np.int64) for g in groups.values()]
 
 
 class Rows:

@@ -4,10 +4,13 @@ A labeled anomaly says where anomalies are even when it cannot be held out: with
 nothing can be cross-fitted, so the supervised pieces earn no weight, yet an anomaly class
 that forms a tight group is found by distance to the one member the user named. The
 evidence is minus the log of the mean Euclidean distance (scaled rows) to the m nearest
-labeled anomalies, m = min(3, n - 1) and at least 1; a labeled row is measured against
-the others (not itself), and with one label against itself: the closest a row can be. Above
-`fusion.max_reference` labeled anomalies it keeps a seeded sample of that many (as the
-neighbour distance does with its reference rows), so scoring costs at most that many
+labeled anomalies, m = min(3, n - 1) and at least 1. Copies of one labeled anomaly count
+once (as in cross-fitting, `wvad.evidence.base.twin_groups`): n counts distinct labeled rows,
+and a labeled row is measured against the others, not itself or a copy of itself (a copy
+would put it at distance 0 and make its own label look like evidence); with one distinct
+label it is measured against itself, the closest a row can be. Above
+`fusion.max_reference` distinct labeled anomalies it keeps a seeded sample of that many (as
+the neighbour distance does with its reference rows), so scoring costs at most that many
 distances a row however many labels there are. It is weighed by a prior from its settings
 (`FusionSettings.proximity_weight`, 0.5 by default: chosen on the tuning tables,
 docs/method.md; 0 leaves it out).
@@ -20,7 +23,7 @@ import torch
 from torch import Tensor
 
 from wvad.config import Config
-from wvad.evidence.base import Evidence, Rows, TrainingData, Trust
+from wvad.evidence.base import Evidence, Rows, TrainingData, Trust, twin_groups
 from wvad.training import TrainedMixture
 
 __all__ = ["KnownAnomalyProximity"]
@@ -37,9 +40,11 @@ class KnownAnomalyProximity(Evidence):
     name = "proximity"
     trust = Trust.PRIOR
 
-    def __init__(self, anomalies: Tensor, labeled_rows: np.ndarray | None = None) -> None:
+    def __init__(self, anomalies: Tensor, own_anomaly: np.ndarray | None = None) -> None:
         self.anomalies = anomalies
-        self._labeled_rows = labeled_rows  # training positions of `anomalies`, after fit
+        # per training row, the index in `anomalies` of the labeled row it is or copies
+        # (-1: none); known right after fit
+        self._own_anomaly = own_anomaly
 
     @classmethod
     def applies(cls, config: Config, data: TrainingData) -> bool:
@@ -53,25 +58,31 @@ class KnownAnomalyProximity(Evidence):
     def fit(
         cls, data: TrainingData, config: Config, mixture: TrainedMixture | None = None
     ) -> KnownAnomalyProximity:
-        rows = np.flatnonzero(data.y == 1)
+        groups = twin_groups(data.X, np.flatnonzero(data.y == 1))
+        kept = np.arange(len(groups))
         limit = config.fusion.max_reference
-        if len(rows) > limit:
-            rows = np.sort(np.random.default_rng(data.seed).choice(rows, limit, replace=False))
+        if len(groups) > limit:
+            kept = np.sort(
+                np.random.default_rng(data.seed).choice(len(groups), limit, replace=False)
+            )
+        own = np.full(len(data.y), -1, dtype=np.int64)
+        for index, group in enumerate(kept):
+            own[groups[group]] = index
+        rows = np.array([groups[g][0] for g in kept], dtype=np.int64)
         anomalies = torch.as_tensor(data.X[rows], dtype=torch.float32, device=data.device)
-        return cls(anomalies, rows)
+        return cls(anomalies, own)
 
     def score(self, rows: Rows) -> Tensor:
         return self._closeness(rows.x, _distances(rows.x, self.anomalies))
 
     def score_training(self, rows: Rows) -> Tensor:
-        if self._labeled_rows is None:
+        if self._own_anomaly is None:
             raise RuntimeError("training rows are scored right after fit only")
         distance = _distances(rows.x, self.anomalies)
-        positions = np.arange(rows.start, rows.start + len(rows))
-        own = np.flatnonzero(np.isin(positions, self._labeled_rows))
+        which = self._own_anomaly[rows.start : rows.start + len(rows)]
+        own = np.flatnonzero(which >= 0)
         if len(own) and len(self.anomalies) > 1:  # a labeled row is not its own neighbour
-            which = np.searchsorted(self._labeled_rows, positions[own])
-            distance[own, which] = float("inf")
+            distance[own, which[own]] = float("inf")
         return self._closeness(rows.x, distance)
 
     def _closeness(self, x: Tensor, distance: Tensor) -> Tensor:
