@@ -103,7 +103,8 @@ def test_a_row_and_its_copies_are_held_out_together(monkeypatch):
 
 
 def test_without_copies_the_folds_are_the_plain_shuffle():
-    from wvad.crossfit import _folds, twin_groups
+    from wvad.crossfit import _folds
+    from wvad.evidence.base import twin_groups
 
     rows = np.arange(10, 40)
     groups = twin_groups(np.random.default_rng(0).random((50, 3)), rows)

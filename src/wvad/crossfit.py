@@ -33,7 +33,6 @@ __all__ = [
     "negatives",
     "reliable_rows",
     "share_below",
-    "twin_groups",
 ]
 
 

@@ -49,10 +49,10 @@ from wvad.crossfit import (
     negatives,
     reliable_rows,
     share_below,
-    twin_groups,
 )
 from wvad.evidence import PIECES, Evidence, Rows, TrainingData, Trust, iter_rows
 from wvad.evidence.bag import Bag
+from wvad.evidence.base import twin_groups
 from wvad.fusion import (
     fit_quantiles,
     gaussianize,
