@@ -95,7 +95,7 @@ def test_the_plan_leaves_out_the_unlabeled_rows_the_trees_take_for_anomalies():
     assert plan.reliable[data.y == 1].all()  # every labeled anomaly stays
     assert plan.reliable[-10:].sum() <= 2  # few hidden ones do
     assert plan.reliable[:400].mean() > 0.8  # most normal rows do
-    unlabeled = plan.normal_unlabeled(data.y)
+    unlabeled = plan.normal_unlabeled()
     assert np.array_equal(unlabeled, plan.reliable[data.y == 0])
     assert ScorePlan.make(data, Config(clean_unlabeled=False)).reliable is None
 

@@ -90,5 +90,6 @@ def load_wvad(
         model.decision_scores_ = tensors["decision_scores"].numpy()
         empty = torch.zeros(0, dtype=torch.int64)  # format 8 kept no positions
         model.labeled_rows_ = tensors.get("labeled_rows", empty).numpy()
+        model.labels_set_aside_ = model.labeled_rows_[model.score_.set_aside]
     model.labels_ = (model.decision_scores_ > model.threshold_).astype(np.int64)
     return model, files.documents

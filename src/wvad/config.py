@@ -279,6 +279,13 @@ class FusionSettings(_Settings):
         "held-out labels that count as much as a prior-weighted piece's prior weight: its "
         "weight moves from the prior toward what its held-out Gini earns as labels grow",
     )
+    set_aside_doubtful: bool = setting(
+        False,
+        Flag(),
+        "labeled anomalies that the pieces which do not learn from the labels rank as "
+        "outliers among the labels (`WVAD.labels_to_recheck`) are set aside: the fit goes on "
+        "as if they were unlabeled",
+    )
     tails: str = setting(
         "bounded",
         OneOf(TAILS),

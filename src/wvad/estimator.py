@@ -90,6 +90,8 @@ class WVAD(TransformerMixin, BaseDetector):
         categories) into the model's columns (`encoder_.encoded_names()`).
     n_samples_fit_, n_labeled_ : training rows, and labeled anomalies among them.
     labeled_rows_ : the labeled anomalies' positions among the training rows.
+    labels_set_aside_ : the positions of those the fit set aside as doubtful
+        (`fusion.set_aside_doubtful`; `labels_to_recheck`), fitted as if unlabeled.
     decision_scores_, threshold_, labels_ : training scores, the threshold (see
         `threshold`), and the training rows' 0/1 predictions (PyOD's names).
     flagged_share_ : the share of the unlabeled training rows above `threshold_`.
@@ -169,16 +171,17 @@ class WVAD(TransformerMixin, BaseDetector):
         names = None if plain_array else self.encoder_.encoded_names()  # None: by position
         data = TrainingData(scaler.training_rows(X, names), y, seed, device, normal)
         plan = ScorePlan.make(data, config)
-        negatives = plan.normal_unlabeled(y)
+        negatives, used = plan.normal_unlabeled(), plan.data.y  # the labels it keeps
         mixture = fit_mixture(
-            data.X, y, config, seed, device, head_negatives=negatives, verbose=self.verbose
+            data.X, used, config, seed, device, head_negatives=negatives, verbose=self.verbose
         )
-        score, training_scores = plan.fit(data, config, mixture)
+        score, training_scores = plan.fit(config, mixture)
         self.config_, self.seed_, self.device_, self.scaler_ = config, seed, device, scaler
         self.mixture_, self.score_, self.history_ = mixture.network, score, mixture.history
         self.score_mode_, self.n_clusters_ = score.mode, mixture.network.n_clusters
         self.n_samples_fit_, self.n_labeled_ = int(X.shape[0]), data.n_labeled
         self.labeled_rows_ = np.flatnonzero(y == 1)
+        self.labels_set_aside_ = self.labeled_rows_[score.set_aside]
         self.n_known_normal_ = int(normal.sum())
         self.fit_seconds_ = time.perf_counter() - started
         return training_scores

@@ -162,6 +162,35 @@ def supervised_weight(cross: CrossFit | None, n_labeled: int, settings: FusionSe
     return prior_shrunk_weight(prior, gini_held_out, held, settings)
 
 
+def doubtful_labels(
+    ranks: Mapping[str, np.ndarray], max_rank: float | None = None
+) -> list[tuple[int, float]]:
+    """(position among the labeled anomalies, mean rank) of each labeled anomaly the
+    pieces of `ranks` (label-blind, or held out; `label_ranks`) rank, on average, below
+    `max_rank` of the unlabeled rows, most typical first; empty without such pieces.
+
+    `max_rank` None: the labels are compared with one another, and a label is listed
+    when its mean rank lies more than RECHECK_SPREADS median absolute deviations below
+    the labels' median rank, and below RECHECK_CAP: an outlier among the labels where
+    the pieces tell labeled anomalies apart, and none where they cannot."""
+    if not ranks:
+        return []
+    mean = np.mean(np.vstack(list(ranks.values())), axis=0)
+    if max_rank is None:
+        median = float(np.median(mean))
+        spread = max(float(np.median(np.abs(mean - median))), RECHECK_MIN_SPREAD)
+        max_rank = min(RECHECK_CAP, median - RECHECK_SPREADS * spread)
+    doubtful = np.flatnonzero(mean < max_rank)
+    return [(int(i), float(mean[i])) for i in doubtful[np.argsort(mean[doubtful])]]
+
+
+def label_ranks(evidence: Mapping[str, np.ndarray], y: np.ndarray) -> dict[str, np.ndarray]:
+    """Per piece of `evidence` (one value per training row), each labeled anomaly's rank
+    among the unlabeled training rows: the share scoring below it (0 = the most typical
+    row, 1 = beyond every one)."""
+    return {name: share_below(v[y == 0], v[y == 1]) for name, v in evidence.items()}
+
+
 def shared_weights(ginis: np.ndarray) -> np.ndarray:
     """Unsupervised pieces' weights from their Ginis G: together max G, shared as G^2."""
     ginis = np.asarray(ginis, dtype=np.float64)
@@ -211,7 +240,10 @@ class Standardiser:
 
 class ScorePlan:
     """The fused score before the mixture is trained: its mode, its pieces, what
-    cross-fitting found and the reliable rows it picked (None: every row)."""
+    cross-fitting found, the reliable rows it picked (None: every row), the labels as the
+    fit uses them (`data`: the doubtful ones set aside where `fusion.set_aside_doubtful`),
+    every given label's ranks on the pieces that did not learn from the labels, and the
+    label-blind pieces already fitted on `data` with their training rows' evidence."""
 
     def __init__(
         self,
@@ -219,52 +251,53 @@ class ScorePlan:
         pieces: tuple[type[Evidence], ...],
         cross_fits: dict[str, CrossFit],
         reliable: np.ndarray | None,
+        data: TrainingData,
+        ranks: dict[str, np.ndarray] | None = None,
+        set_aside: np.ndarray | None = None,
+        blind: dict[str, tuple[Evidence, np.ndarray]] | None = None,
     ) -> None:
         self.mode = mode
         self.pieces = pieces
         self.cross_fits = cross_fits
         self.reliable = reliable
+        self.data = data
+        self.ranks = {} if ranks is None else ranks
+        self.set_aside = np.zeros(0, dtype=np.int64) if set_aside is None else set_aside
+        self.blind = {} if blind is None else blind
 
     @classmethod
     def make(cls, data: TrainingData, config: Config) -> ScorePlan:
-        """Choose the pieces for `config.score_mode` and cross-fit the supervised ones."""
-        mode = config.score_mode
-        if mode == "head" and data.n_labeled == 0:
-            warnings.warn(
-                "score_mode='head' reads the score estimator, which needs labeled anomalies; "
-                "without any the score is the negative ELBO (score_mode='elbo')",
-                UserWarning,
-                stacklevel=4,
-            )
-            mode = "elbo"
-        check_bagged(config)
+        """Choose the pieces for `config.score_mode`, rank the labels on the pieces that do
+        not learn from them, set the doubtful ones aside (`fusion.set_aside_doubtful`) and
+        cross-fit the supervised pieces on the labels that remain."""
+        mode = _checked_mode(config, data)
         names = readout_pieces(mode)
         pieces = tuple(PIECES[n] for n in names if PIECES[n].applies(config, data))
-        supervised = [p for p in pieces if p.trust is Trust.CROSS_FITTED]
-        cross_fits = {}
-        if supervised and can_cross_fit(data):
-            cross_fits = {p.name: cross_fit(p, data, config) for p in supervised}
-        cleaner = next((p.name for p in supervised if p.cleans), None)
-        cross = cross_fits.get(cleaner) if config.clean_unlabeled else None
-        reliable = None
-        if cross is not None and cross_fitted_weight(cross.gini, config.fusion) > 0:
-            quantile = config.fusion.spy_quantile
-            reliable = reliable_rows(cross.scores, data.y, quantile, data.known_normal)
-        return cls(mode, pieces, cross_fits, reliable)
+        blind = _fit_label_blind(pieces, data, config)
+        cross_fits = _cross_fit_supervised(pieces, data, config)
+        held = {n: c.scores for n, c in cross_fits.items()}
+        ranks = label_ranks({n: v for n, (_, v) in blind.items()} | held, data.y)
+        set_aside = np.zeros(0, dtype=np.int64)
+        if config.fusion.set_aside_doubtful:
+            set_aside = np.sort([i for i, _ in doubtful_labels(ranks)]).astype(np.int64)
+        if set_aside.size:  # the fit goes on as if those rows had not been labeled
+            data = data.without_labels(np.flatnonzero(data.y == 1)[set_aside])
+            blind = _fit_label_blind(pieces, data, config)
+            cross_fits = _cross_fit_supervised(pieces, data, config)
+        reliable = _reliable(pieces, cross_fits, data, config)
+        return cls(mode, pieces, cross_fits, reliable, data, ranks, set_aside, blind)
 
-    def normal_unlabeled(self, y: np.ndarray) -> np.ndarray | None:
+    def normal_unlabeled(self) -> np.ndarray | None:
         """The reliable mask over the unlabeled rows alone, in their order (None: all)."""
-        return None if self.reliable is None else self.reliable[y == 0]
+        return None if self.reliable is None else self.reliable[self.data.y == 0]
 
-    def fit(
-        self, data: TrainingData, config: Config, mixture: TrainedMixture
-    ) -> tuple[FusedScore, np.ndarray]:
-        """Fit the pieces and weigh them; returns the fused score and the training rows'
-        scores (where a training row does not count as evidence about itself)."""
+    def fit(self, config: Config, mixture: TrainedMixture) -> tuple[FusedScore, np.ndarray]:
+        """Fit the pieces on `data` and weigh them; returns the fused score and the training
+        rows' scores (where a training row does not count as evidence about itself)."""
+        data = self.data
         pieces = self._fit_pieces(data, config, mixture)
         ginis = {name: cross.gini for name, cross in self.cross_fits.items()}
-        rows = iter_rows(data.X, data.device, mixture.network)
-        evidence = _collect(pieces, rows, training=True)
+        evidence = self._training_evidence(pieces, data, mixture)
         if SHARING[self.mode].sharing is None:
             score = FusedScore(self.mode, pieces, dict.fromkeys(pieces, 1.0), {}, ginis)
         else:
@@ -277,19 +310,17 @@ class ScorePlan:
             score = FusedScore(self.mode, pieces, weights, standard, ginis)
         score.held_out_anomalies = score.combine(self._held_out(evidence))[data.y == 1]
         score.reference_row = np.median(data.X[data.y == 0], axis=0)
-        score.label_ranks = self._label_ranks(pieces, evidence, data.y)
+        score.label_ranks, score.set_aside = self.ranks, self.set_aside
         return score, score.combine(evidence)
 
-    def _label_ranks(
-        self, pieces: dict[str, Evidence], evidence: dict[str, np.ndarray], y: np.ndarray
+    def _training_evidence(
+        self, pieces: dict[str, Evidence], data: TrainingData, mixture: TrainedMixture
     ) -> dict[str, np.ndarray]:
-        """Per piece that did not learn from the labels (the label-blind pieces, and every
-        cross-fitted piece's held-out scores), each labeled anomaly's rank among the
-        unlabeled training rows: the share scoring below it (0 = the most typical row, 1 =
-        beyond every one). A label no such piece ranks high is worth a second look."""
-        blind = {n: v for n, v in evidence.items() if not pieces[n].sees_labels}
-        blind |= {n: cross.scores for n, cross in self.cross_fits.items()}
-        return {name: share_below(v[y == 0], v[y == 1]) for name, v in blind.items()}
+        """Every fitted piece's evidence for the training rows, in `pieces`' order; the
+        label-blind pieces' as computed when they were fitted."""
+        fresh = {n: p for n, p in pieces.items() if n not in self.blind}
+        computed = _collect(fresh, iter_rows(data.X, data.device, mixture.network), training=True)
+        return {n: self.blind[n][1] if n in self.blind else computed[n] for n in pieces}
 
     def _held_out(self, evidence: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """The training rows' evidence with every cross-fitted piece's value replaced by its
@@ -306,6 +337,9 @@ class ScorePlan:
         pieces: dict[str, Evidence] = {}
         for piece in self.pieces:
             rows = data
+            if piece.name in self.blind:
+                pieces[piece.name] = self.blind[piece.name][0]
+                continue
             if piece.trust is Trust.CROSS_FITTED:
                 cross = self.cross_fits.get(piece.name)
                 if supervised_weight(cross, data.n_labeled, config.fusion) == 0:
@@ -380,8 +414,10 @@ class FusedScore:
         # explanations measure a row's difference from
         self.reference_row = np.zeros(0)
         # per label-blind or held-out piece, each labeled anomaly's rank among the unlabeled
-        # training rows (`ScorePlan._label_ranks`), in training order
+        # training rows (`label_ranks`, of every given label), in training order
         self.label_ranks: dict[str, np.ndarray] = {}
+        # positions among the labeled anomalies of those the fit set aside as doubtful
+        self.set_aside = np.zeros(0, dtype=np.int64)
 
     @property
     def fused(self) -> bool:
@@ -394,23 +430,8 @@ class FusedScore:
         return dict(self._weights) if self.fused else {}
 
     def labels_to_recheck(self, max_rank: float | None = None) -> list[tuple[int, float]]:
-        """(position among the labeled anomalies, mean rank) of each labeled anomaly the
-        label-blind and held-out pieces rank, on average, below `max_rank` of the unlabeled
-        rows, most typical first; empty where no such piece was fitted.
-
-        `max_rank` None: the labels are compared with one another, and a label is listed
-        when its mean rank lies more than RECHECK_SPREADS median absolute deviations below
-        the labels' median rank, and below RECHECK_CAP: an outlier among the labels where
-        the pieces tell labeled anomalies apart, and none where they cannot."""
-        if not self.label_ranks:
-            return []
-        mean = np.mean(np.vstack(list(self.label_ranks.values())), axis=0)
-        if max_rank is None:
-            median = float(np.median(mean))
-            spread = max(float(np.median(np.abs(mean - median))), RECHECK_MIN_SPREAD)
-            max_rank = min(RECHECK_CAP, median - RECHECK_SPREADS * spread)
-        doubtful = np.flatnonzero(mean < max_rank)
-        return [(int(i), float(mean[i])) for i in doubtful[np.argsort(mean[doubtful])]]
+        """The labeled anomalies worth a second look (`doubtful_labels` of `label_ranks`)."""
+        return doubtful_labels(self.label_ranks, max_rank)
 
     def threshold_for_recall(self, recall: float) -> float:
         """The highest threshold that flags (score > threshold) at least `recall` of the
@@ -472,6 +493,7 @@ class FusedScore:
         tensors["held_out_anomalies"] = torch.as_tensor(self.held_out_anomalies)
         tensors["reference_row"] = torch.as_tensor(self.reference_row)
         tensors |= {f"label_rank.{n}": torch.as_tensor(v) for n, v in self.label_ranks.items()}
+        tensors["set_aside"] = torch.as_tensor(self.set_aside, dtype=torch.int64)
         for name, piece in self.pieces.items():
             tensors[f"{name}.weight"] = torch.tensor(self._weights[name], dtype=torch.float64)
             if name in self._standard:
@@ -509,7 +531,59 @@ class FusedScore:
         score.held_out_anomalies = state["held_out_anomalies"].numpy()
         score.reference_row = state["reference_row"].numpy()
         score.label_ranks = {n: v.numpy() for n, v in prefixed(state, "label_rank.").items()}
+        none = torch.zeros(0, dtype=torch.int64)  # models before format 12 set none aside
+        score.set_aside = state.get("set_aside", none).numpy()
         return score
+
+
+def _checked_mode(config: Config, data: TrainingData) -> str:
+    """`config.score_mode`, or "elbo" (with a warning) where "head" meets no labels."""
+    mode = config.score_mode
+    if mode == "head" and data.n_labeled == 0:
+        warnings.warn(
+            "score_mode='head' reads the score estimator, which needs labeled anomalies; "
+            "without any the score is the negative ELBO (score_mode='elbo')",
+            UserWarning,
+            stacklevel=5,
+        )
+        mode = "elbo"
+    check_bagged(config)
+    return mode
+
+
+def _fit_label_blind(
+    pieces: tuple[type[Evidence], ...], data: TrainingData, config: Config
+) -> dict[str, tuple[Evidence, np.ndarray]]:
+    """Each piece that does not learn from the labels, fitted on `data` (from the rows
+    alone: it needs no mixture), with its evidence for the training rows."""
+    blind = {p.name: p.fit(data, config, None) for p in pieces if not p.sees_labels}
+    evidence = _collect(blind, iter_rows(data.X, data.device), training=True)
+    return {n: (piece, evidence[n]) for n, piece in blind.items()}
+
+
+def _cross_fit_supervised(
+    pieces: tuple[type[Evidence], ...], data: TrainingData, config: Config
+) -> dict[str, CrossFit]:
+    """Each cross-fitted piece's `CrossFit` ({} where the labels cannot be held out)."""
+    supervised = [p for p in pieces if p.trust is Trust.CROSS_FITTED]
+    if not supervised or not can_cross_fit(data):
+        return {}
+    return {p.name: cross_fit(p, data, config) for p in supervised}
+
+
+def _reliable(
+    pieces: tuple[type[Evidence], ...],
+    cross_fits: dict[str, CrossFit],
+    data: TrainingData,
+    config: Config,
+) -> np.ndarray | None:
+    """The rows that look normal to the piece that `cleans`, where it earns weight and
+    `clean_unlabeled` is on (`reliable_rows`); None: every row."""
+    cleaner = next((p.name for p in pieces if p.trust is Trust.CROSS_FITTED and p.cleans), None)
+    cross = cross_fits.get(cleaner) if config.clean_unlabeled else None
+    if cross is None or cross_fitted_weight(cross.gini, config.fusion) == 0:
+        return None
+    return reliable_rows(cross.scores, data.y, config.fusion.spy_quantile, data.known_normal)
 
 
 def _collect(

@@ -102,6 +102,12 @@ class TrainingData:
     def n_unlabeled(self) -> int:
         return int((self.y == 0).sum())
 
+    def without_labels(self, rows: np.ndarray) -> TrainingData:
+        """The same rows with those at `rows` (indices) unlabeled (y = 0)."""
+        y = self.y.copy()
+        y[rows] = 0
+        return TrainingData(self.X, y, self.seed, self.device, self.normal)
+
     def subset(self, rows: np.ndarray, seed: int | None = None) -> TrainingData:
         """The rows selected by `rows` (a mask or indices), optionally with another seed."""
         normal = None if self.normal is None else self.normal[rows]
@@ -185,7 +191,8 @@ class Evidence(ABC):
     #: (`FusionSettings.bagged`); only for cross-fitted pieces.
     baggable: ClassVar[bool] = False
     #: Whether its fit reads the labels (directly, or through the mixture they shaped); a
-    #: blind piece's view of a labeled row is evidence on whether the label is right.
+    #: blind piece's view of a labeled row is evidence on whether the label is right. A
+    #: blind piece is fitted before the mixture is trained, from the rows alone.
     sees_labels: ClassVar[bool] = True
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
