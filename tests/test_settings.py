@@ -141,3 +141,8 @@ def test_nested_settings_are_set_by_name_and_listed_in_the_help(capsys):
         fit_settings(build_parser().parse_args(_fit_args("--set", "trees.nothing=1")))
     with pytest.raises(ValueError, match=r"trees\.max_iter must be an int >= 1"):
         fit_settings(build_parser().parse_args(_fit_args("--set", "trees.max_iter=0")))
+    for text, value in (("true", True), ("No", False), ("1", True), ("off", False)):
+        flag = _fit_args("--set", f"fusion.set_aside_doubtful={text}")
+        assert fit_settings(build_parser().parse_args(flag))["fusion"].set_aside_doubtful is value
+    with pytest.raises(ValueError, match=r"set_aside_doubtful must be True or False"):
+        fit_settings(build_parser().parse_args(_fit_args("--set", "fusion.set_aside_doubtful=2")))

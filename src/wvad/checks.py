@@ -168,6 +168,12 @@ class Flag(Rule):
     def normalise(self, value: Any) -> bool:
         return bool(value)
 
+    def parse(self, text: str) -> Any:
+        """true/false, yes/no, on/off or 1/0 in any case; other text is left to refuse."""
+        words = {"true": True, "yes": True, "on": True, "1": True}
+        words |= {"false": False, "no": False, "off": False, "0": False}
+        return words.get(text.strip().lower(), text)
+
 
 @dataclass(frozen=True)
 class Widths(Rule):

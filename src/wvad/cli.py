@@ -818,9 +818,15 @@ def _recheck_line(card: dict[str, Any]) -> str:
         return "no label stands out as typical to the pieces that did not learn from them"
     rows = ", ".join(f"{d['row']} ({d['mean_rank']:.2f})" for d in doubts[:20])
     more = f" and {len(doubts) - 20} more" if len(doubts) > 20 else ""
+    aside = card["labels_set_aside"]
+    fitted = (
+        f"; the fit set {len(aside)} of them aside (fitted as unlabeled)"
+        if aside
+        else "; the fit used them all"
+    )
     return (
         f"{len(doubts)} labeled row(s) look typical to the pieces that did not learn from "
-        f"the labels, row (mean rank among unlabeled rows): {rows}{more}"
+        f"the labels, row (mean rank among unlabeled rows): {rows}{more}{fitted}"
     )
 
 

@@ -224,19 +224,22 @@ class WVAD(TransformerMixin, BaseDetector):
         DataFrame: `row` (position among the training rows), `mean_rank` and one column per
         piece that did not learn from the labels (the neighbour distance, the cross-fitted
         pieces' held-out scores): the row's rank among the unlabeled training rows on it,
-        0 = the most typical, 1 = beyond all. By default a label is listed when its mean
-        rank is an outlier low among the labels' (`FusedScore.labels_to_recheck`); with
-        `max_rank`, when it is below that. Empty without such pieces."""
+        0 = the most typical, 1 = beyond all; and `set_aside`, whether the fit set the label
+        aside (`labels_set_aside_`). By default a label is listed when its mean rank is an
+        outlier low among the labels' (`FusedScore.labels_to_recheck`); with `max_rank`,
+        when it is below that. Empty without such pieces."""
         import pandas as pd
 
         check_is_fitted(self, "score_")
         if max_rank is not None:
             max_rank = Real(0.0, 1.0, open_low=True).check("max_rank", max_rank)
         ranks, found = self.score_.label_ranks, self.score_.labels_to_recheck(max_rank)
+        rows = [int(self.labeled_rows_[i]) for i, _ in found]
         return pd.DataFrame(
             {
-                "row": [int(self.labeled_rows_[i]) for i, _ in found],
+                "row": rows,
                 "mean_rank": [rank for _, rank in found],
+                "set_aside": np.isin(rows, self.labels_set_aside_),
                 **{name: [float(v[i]) for i, _ in found] for name, v in ranks.items()},
             }
         )

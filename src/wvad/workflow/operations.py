@@ -553,6 +553,7 @@ def model_card(model_dir: str | Path) -> dict[str, Any]:
         "score_weights": model.score_weights(),
         "branch_ginis": dict(model.score_.ginis),
         "labels_to_recheck": model.labels_to_recheck()[["row", "mean_rank"]].to_dict("records"),
+        "labels_set_aside": [int(r) for r in model.labels_set_aside_],
         "fit_seconds": float(model.fit_seconds_),
         "seed": model.seed_,
         "preset": spec.preset or preset_name(model.config_) or "custom",
