@@ -20,7 +20,8 @@ def test_the_estimators_parameters_are_the_configurations_fields():
 def test_presets_are_configurations_that_differ_where_documented():
     assert set(PRESETS) == {"default", "paper"}
     differ = {f.name for f in fields(Config) if getattr(DEFAULT, f.name) != getattr(PAPER, f.name)}
-    assert differ == {"n_clusters", "score_mode", "joint_epochs", "epoch_rows"}
+    assert differ == {"n_clusters", "score_mode", "joint_epochs", "epoch_rows", "fusion"}
+    assert PAPER.fusion == FusionSettings(set_aside_doubtful=False)  # the paper's: every label
     assert WVAD.from_preset("paper").get_config() == PAPER
     assert preset_name(PAPER) == "paper" and preset_name(DEFAULT.replace(latent_dim=4)) is None
     assert WVAD.from_preset("paper", n_clusters=3).get_config().n_clusters == 3

@@ -34,7 +34,7 @@ def test_planted_wrong_labels_are_listed_and_right_ones_are_not(shared_dir, seed
     assert list(table.columns[:3]) == ["row", "mean_rank", "set_aside"]
     assert table.mean_rank.is_monotonic_increasing  # the most doubtful first
     assert set(table.columns[3:]) == {"neighbours", "deviation", "boosting"}
-    assert not table.set_aside.any() and model.labels_set_aside_.size == 0  # off here
+    assert table.set_aside.all() and set(model.labels_set_aside_) == listed  # by default
     everything = model.labels_to_recheck(max_rank=1.0)
     assert set(everything.row) == set(np.flatnonzero(weak == 1))
 
@@ -77,33 +77,33 @@ def test_wvad_info_lists_the_labels_to_recheck(shared_dir, tmp_path, capsys):
     assert "re-check" in text and "look typical to the pieces" in text
 
 
-SET_ASIDE = {"fusion": {"set_aside_doubtful": True}}
+ALL_LABELS = {"fusion": {"set_aside_doubtful": False}}
 
 
 def test_set_aside_labels_are_the_listed_ones_and_the_fit_treats_them_as_unlabeled(shared_dir):
     X, weak, planted = _planted(shared_dir, 0)
-    model = WVAD(**SHORT, **SET_ASIDE).fit(X, weak)
+    model = WVAD(**SHORT).fit(X, weak)
     listed = model.labels_to_recheck()
     assert set(model.labels_set_aside_) == set(listed.row) and listed.set_aside.all()
     assert len(set(model.labels_set_aside_) & planted) >= 4
     assert model.n_labeled_ == int(weak.sum())  # the labels given, all of them
     cleaned = weak.copy()
     cleaned[model.labels_set_aside_] = 0
-    as_unlabeled = WVAD(**SHORT).fit(X, cleaned)
+    as_unlabeled = WVAD(**SHORT, **ALL_LABELS).fit(X, cleaned)
     np.testing.assert_array_equal(model.decision_function(X), as_unlabeled.decision_function(X))
 
 
 def test_nothing_is_set_aside_where_no_label_stands_out(table):
     X, _, weak = table
-    model = WVAD(**SHORT, **SET_ASIDE).fit(X, weak)
+    model = WVAD(**SHORT).fit(X, weak)
     assert model.labels_set_aside_.size == 0
-    plain = WVAD(**SHORT).fit(X, weak)
+    plain = WVAD(**SHORT, **ALL_LABELS).fit(X, weak)
     np.testing.assert_array_equal(model.decision_function(X), plain.decision_function(X))
 
 
 def test_what_was_set_aside_survives_a_save(shared_dir, tmp_path):
     X, weak, _ = _planted(shared_dir, 1)
-    model = WVAD(**SHORT, **SET_ASIDE).fit(X, weak)
+    model = WVAD(**SHORT).fit(X, weak)
     assert model.labels_set_aside_.size > 0
     loaded = WVAD.load(model.save(tmp_path / "m"))
     np.testing.assert_array_equal(loaded.labels_set_aside_, model.labels_set_aside_)
@@ -122,7 +122,7 @@ def test_wvad_info_says_which_labels_the_fit_set_aside(shared_dir, tmp_path, cap
     frame["label"] = np.where(weak == 1, "1", "")
     frame.to_csv(tmp_path / "t.csv", index=False)
     args = ["fit", tmp_path / "t.csv", "--label-col", "label", "--epochs", "5", "5", "10"]
-    args += ["--set", "fusion.set_aside_doubtful=true", "--out", tmp_path / "m", "--quiet"]
+    args += ["--out", tmp_path / "m", "--quiet"]
     assert main([str(a) for a in args]) == 0
     capsys.readouterr()
     assert main(["info", str(tmp_path / "m"), "--json"]) == 0

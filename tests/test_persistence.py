@@ -153,6 +153,25 @@ def test_a_version_10_model_loads_scores_identically_and_ran_every_epoch(tmp_pat
     assert pd.read_csv(out).equals(pd.read_csv(FIXTURES / "model_v10_scores.csv"))
 
 
+def test_a_version_11_model_loads_scores_identically_and_fitted_on_every_label(tmp_path):
+    """tests/fixtures/model_v11 was written by `wvad fit --label-col label --id-col rid
+    --epochs 3 3 3 --random-state 0` at a8f3041 (format 11, which fitted on every label
+    given) on model_v8_data.csv, with the scores `wvad score` gave then."""
+    import shutil
+
+    import pandas as pd
+
+    from wvad.workflow import load_table_model, score_file
+
+    folder = shutil.copytree(FIXTURES / "model_v11", tmp_path / "model")
+    model, _ = load_table_model(folder)
+    assert model.config_.fusion.set_aside_doubtful is False
+    assert model.labels_set_aside_.size == 0
+    out = tmp_path / "scores.csv"
+    score_file(folder, FIXTURES / "model_v8_data.csv", out)
+    assert pd.read_csv(out).equals(pd.read_csv(FIXTURES / "model_v11_scores.csv"))
+
+
 def test_a_foreign_or_mismatched_directory_is_refused(tmp_path, fitted):
     import torch
 

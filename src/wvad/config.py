@@ -280,7 +280,7 @@ class FusionSettings(_Settings):
         "weight moves from the prior toward what its held-out Gini earns as labels grow",
     )
     set_aside_doubtful: bool = setting(
-        False,
+        True,
         Flag(),
         "labeled anomalies that the pieces which do not learn from the labels rank as "
         "outliers among the labels (`WVAD.labels_to_recheck`) are set aside: the fit goes on "

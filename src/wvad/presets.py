@@ -3,13 +3,16 @@
 "paper" follows the description in Tan et al. (2024) and fills its gaps with the choices in
 docs/method.md; "default" is the configuration we recommend, dataset-agnostic. It departs
 from the paper in its read-out (the "stacked" fused score), in K = 2 and in 200 joint
-epochs instead of 400, and in fewer epochs on tables of more than 20,000 unlabeled rows
-(`Config.epoch_rows`; docs/method.md says where each was chosen). Build an estimator from
+epochs instead of 400, in fewer epochs on tables of more than 20,000 unlabeled rows
+(`Config.epoch_rows`), and in setting aside the labels the pieces that did not learn from
+them call doubtful (`fusion.set_aside_doubtful`; docs/method.md says where each was
+chosen). Build an estimator from
 one with `WVAD.from_preset(name, **overrides)`.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from types import MappingProxyType
 
 from wvad.config import Config
@@ -17,7 +20,13 @@ from wvad.config import Config
 __all__ = ["DEFAULT", "PAPER", "PRESETS", "preset_config", "preset_name"]
 
 DEFAULT = Config()
-PAPER = DEFAULT.replace(n_clusters=5, score_mode="head", joint_epochs=400, epoch_rows=None)
+PAPER = DEFAULT.replace(
+    n_clusters=5,
+    score_mode="head",
+    joint_epochs=400,
+    epoch_rows=None,
+    fusion=replace(DEFAULT.fusion, set_aside_doubtful=False),
+)
 
 PRESETS = MappingProxyType({"default": DEFAULT, "paper": PAPER})
 

@@ -55,8 +55,9 @@ _HIST_TREES = {"learner": "hist", "learning_rate": 0.1, "l2_regularization": 1.0
 #: every epoch on any table (`epoch_rows` None); "wvad-supervised-prior" the default whose
 #: cross-fitted pieces start from weight 1 at one label (`fusion.supervised_prior`);
 #: "wvad-lean" the default with half the epochs of every phase and of the deviation
-#: networks (a fit-time cut to screen); "wvad-set-aside" the default that sets the labels
-#: worth re-checking aside before it fits (`fusion.set_aside_doubtful`).
+#: networks (a fit-time cut to screen); "wvad-all-labels" the default fitting on every label
+#: given, the doubtful ones too (`fusion.set_aside_doubtful` off: the default before
+#: set-aside).
 WVAD_VARIANTS: Mapping[str, Mapping[str, Any]] = {
     "wvad": {},
     "wvad-paper": {"preset": "paper"},
@@ -69,7 +70,7 @@ WVAD_VARIANTS: Mapping[str, Mapping[str, Any]] = {
     "wvad-no-indicators": {"missing_indicators": False},
     "wvad-every-epoch": {"epoch_rows": None},
     "wvad-supervised-prior": {"fusion": {"supervised_prior": 1.0}},
-    "wvad-set-aside": {"fusion": {"set_aside_doubtful": True}},
+    "wvad-all-labels": {"fusion": {"set_aside_doubtful": False}},
     "wvad-lean": {
         "pretrain_epochs": 25,
         "warmup_epochs": 50,
