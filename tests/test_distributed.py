@@ -196,6 +196,7 @@ def test_bench_dask_backend_writes_the_rows_of_a_sequential_run(cluster, tmp_pat
         backend="dask",
         dask_scheduler=cluster.scheduler.address,
     )
+
     def rows(folder):
         found = [
             {k: v for k, v in r.items() if k not in MEASURED_FIELDS} for r in read_rows(folder)

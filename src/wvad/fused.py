@@ -125,9 +125,7 @@ def check_bagged(config: Config) -> None:
     bad = [n for n in config.fusion.bagged if n not in PIECES or not PIECES[n].baggable]
     if bad:
         baggable = sorted(n for n, p in PIECES.items() if p.baggable)
-        raise ValueError(
-            f"fusion.bagged must name cross-fitted pieces (of {baggable}); got {bad}"
-        )
+        raise ValueError(f"fusion.bagged must name cross-fitted pieces (of {baggable}); got {bad}")
 
 
 def cross_fitted_weight(gini_held_out: float, settings: FusionSettings) -> float:

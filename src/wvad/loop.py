@@ -64,9 +64,7 @@ def balanced_batches(
     return sample
 
 
-def lockstep(
-    samplers: Sequence[BatchSampler], rngs: Sequence[np.random.Generator]
-) -> BatchSampler:
+def lockstep(samplers: Sequence[BatchSampler], rngs: Sequence[np.random.Generator]) -> BatchSampler:
     """Sampler of tuples: one batch from each of `samplers` per step, sampler i drawing
     from its own generator rngs[i] (the generator the loop passes in is not used), so each
     sees the batches it would alone. Every sampler yields as many batches per pass."""

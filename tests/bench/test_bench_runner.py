@@ -51,9 +51,7 @@ def test_every_cell_gets_one_ok_row_with_metrics(tmp_path):
     assert meta["grid"]["models"] == MODELS and meta["versions"]["numpy"]
     assert meta["machine"]["cpu_count"] >= 1
     # every row says where it was computed, so a folder mixing runs can say so
-    assert {(r["commit"], r["cpu"]) for r in rows} == {
-        (meta["git_commit"], meta["machine"]["cpu"])
-    }
+    assert {(r["commit"], r["cpu"]) for r in rows} == {(meta["git_commit"], meta["machine"]["cpu"])}
 
 
 def test_resume_after_interrupt_recomputes_nothing(tmp_path):

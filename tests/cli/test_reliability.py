@@ -107,9 +107,7 @@ def test_a_killed_runs_leftover_is_removed_by_the_next_run(tmp_path):
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
-def test_a_stop_signal_mid_write_removes_the_temporary_file(
-    model_dir, train_csv, tmp_path, signum
-):
+def test_a_stop_signal_mid_write_removes_the_temporary_file(model_dir, train_csv, tmp_path, signum):
     out = tmp_path / "scores.csv"
     script = textwrap.dedent(
         f"""

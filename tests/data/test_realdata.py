@@ -22,9 +22,7 @@ def test_kdd_subsample_is_stratified_and_the_whole_is_there(real_dir):
 
 
 def test_a_file_that_is_not_the_published_one_is_refused(real_dir, tmp_path):
-    (tmp_path / "thyroid0387.data").write_bytes(
-        (real_dir / "thyroid0387.data").read_bytes()[:-10]
-    )
+    (tmp_path / "thyroid0387.data").write_bytes((real_dir / "thyroid0387.data").read_bytes()[:-10])
     with pytest.raises(ValueError, match="is not the published file"):
         load_real_table("thyroid0387", data_dir=tmp_path)
     with pytest.raises(FileNotFoundError, match="WVAD_REALDATA_DIR"):

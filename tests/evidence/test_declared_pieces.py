@@ -69,9 +69,13 @@ def test_a_piece_defined_alone_is_fitted_weighed_saved_and_explained(toy_piece, 
     table = model.explain(X[:5], steps=8)
     mine = table[(table.piece == toy_piece.name) & (table.part == "column")]
     assert mine.method.str.startswith("integrated gradients").all()
-    assert mine.groupby("row").value.apply(lambda v: np.abs(v).idxmax()).map(
-        table.column
-    ).eq("x0").all()
+    assert (
+        mine.groupby("row")
+        .value.apply(lambda v: np.abs(v).idxmax())
+        .map(table.column)
+        .eq("x0")
+        .all()
+    )
 
 
 def test_two_pieces_cannot_share_a_name():

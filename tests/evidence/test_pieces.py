@@ -152,7 +152,6 @@ def test_deviation_networks_fitted_together_equal_each_fitted_alone(blobs):
     assert not torch.equal(together[0].state()["out.weight"], together[1].state()["out.weight"])
 
 
-
 def test_catboost_trees_score_as_catboost_and_survive_a_save():
     rng = np.random.default_rng(3)
     X = np.round(rng.random((600, 5)), 2)  # repeated values: ties with CatBoost's borders

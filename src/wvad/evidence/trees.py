@@ -63,9 +63,7 @@ class CatBoostEnsemble:
         `score(X)` up to rounding."""
         from catboost import Pool
 
-        values = self.model.get_feature_importance(
-            data=Pool(X), type="ShapValues", thread_count=1
-        )
+        values = self.model.get_feature_importance(data=Pool(X), type="ShapValues", thread_count=1)
         return np.asarray(values[:, :-1], dtype=np.float64), values[:, -1].astype(np.float64)
 
     def state(self) -> dict[str, Tensor]:
