@@ -188,6 +188,46 @@ def test_a_saved_mixed_model_scores_identically(tmp_path, mixed_model):
     assert again.encoder_ == model.encoder_
 
 
+def _unmeasured_anomalies(n=400, seed=1):
+    """A table whose anomalies are the rows where "lab" was not measured."""
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({"dose": rng.normal(size=n), "lab": rng.normal(size=n)})
+    frame["ward"] = pd.Categorical(rng.choice(["a", "b"], n))
+    y = np.zeros(n, dtype=np.int64)
+    y[:30] = 1
+    frame.loc[:39, "lab"] = np.nan  # the 30 labeled anomalies and 10 unlabeled ones
+    return frame, y
+
+
+NATIVE = {**QUICK, "trees": TreeSettings(max_iter=20, native_missing=True)}
+
+
+def test_trees_read_a_missing_value_as_missing_end_to_end(tmp_path):
+    from wvad.explain import completeness_gap
+
+    frame, y = _unmeasured_anomalies()
+    model = WVAD(**NATIVE).fit(frame, y)
+    assert model.score_weights()["boosting"] > 0
+    hidden = model.decision_function(frame.iloc[30:40])  # unlabeled, "lab" not measured
+    assert np.median(hidden) > np.quantile(model.decision_function(frame.iloc[40:]), 0.9)
+    table = model.explain(frame.iloc[30:33], steps=8)
+    trees = table[(table.piece == "boosting") & (table.part == "column")]
+    lab = trees[trees.column == "lab"].value.abs().mean()
+    assert lab > trees[trees.column != "lab"].value.abs().max()  # the trees' reason: "lab"
+    exact = table[table.piece == "boosting"].to_dict("records")  # SHAP of the NaN rows
+    assert completeness_gap(exact) < 1e-9
+    again = WVAD.load(model.save(tmp_path / "m"))
+    assert np.array_equal(again.decision_function(frame), model.decision_function(frame))
+
+
+def test_on_a_complete_table_reading_missing_values_changes_nothing():
+    frame, y = _unmeasured_anomalies()
+    frame["lab"] = frame["lab"].fillna(0.0)
+    native = WVAD(**NATIVE).fit(frame, y).decision_function(frame)
+    filled = WVAD(**{**NATIVE, "trees": TreeSettings(max_iter=20)}).fit(frame, y)
+    assert np.array_equal(native, filled.decision_function(frame))
+
+
 def test_an_edited_encoding_is_refused(tmp_path, mixed_model):
     import json
 

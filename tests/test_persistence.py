@@ -166,6 +166,7 @@ def test_a_version_11_model_loads_scores_identically_and_fitted_on_every_label(t
     folder = shutil.copytree(FIXTURES / "model_v11", tmp_path / "model")
     model, _ = load_table_model(folder)
     assert model.config_.fusion.set_aside_doubtful is False
+    assert model.config_.trees.native_missing is False
     assert model.labels_set_aside_.size == 0
     out = tmp_path / "scores.csv"
     score_file(folder, FIXTURES / "model_v8_data.csv", out)

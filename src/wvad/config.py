@@ -213,6 +213,12 @@ class TreeSettings(_Settings):
         "'balanced' weighs the few labeled anomalies like the unlabeled rows ('hist' only)",
     )
     depth: int = setting(6, Int(1, 16), "levels of each oblivious tree ('catboost' only)")
+    native_missing: bool = setting(
+        False,
+        Flag(),
+        "the trees read a missing number as missing (NaN, which both learners split on "
+        "natively) instead of its column's fill, so 'not measured' can itself be evidence",
+    )
 
     def _check_together(self) -> None:
         if self.learner == "hist" and self.learning_rate is None:

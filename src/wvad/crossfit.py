@@ -89,7 +89,8 @@ def cross_fit(piece: type[Evidence], data: TrainingData, config: Config) -> Cros
         with torch.inference_mode():
             for rows in (a_fold, u_fold):
                 x = torch.as_tensor(data.X[rows], dtype=torch.float32, device=data.device)
-                scores[rows] = fitted.score(Rows(x)).double().cpu().numpy()
+                missing = None if data.missing is None else data.missing[rows]
+                scores[rows] = fitted.score(Rows(x, missing=missing)).double().cpu().numpy()
         reference = negatives(u_fold, data.known_normal, config.fusion.min_known_normals)
         ranks.append(share_below(scores[reference], scores[a_fold]))
     pooled = max(0.0, 2.0 * float(np.mean(np.concatenate(ranks))) - 1.0)

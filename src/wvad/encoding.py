@@ -230,18 +230,24 @@ class ColumnCode:
             names += [f"{self.name}={OTHER}"] if self.other else []
         return names + ([f"{self.name}={MISSING}"] if self.flags_missing else [])
 
-    def encode(self, numbers: np.ndarray, text: np.ndarray | None) -> np.ndarray:
-        """This column's block of model columns, for its values `numbers` / `text`."""
+    def encode(
+        self, numbers: np.ndarray, text: np.ndarray | None, keep_missing: bool = False
+    ) -> np.ndarray:
+        """This column's block of model columns, for its values `numbers` / `text`; a
+        missing number NaN with `keep_missing` (to be filled by `TableEncoder.fill_missing`),
+        else its fill."""
         missing = np.isnan(numbers) if text is None else _none_mask(text)
         if self.kind == "number":
-            block = self._number_block(numbers, missing)
+            block = self._number_block(numbers, missing, keep_missing)
         else:
             block = self._category_block(numbers if text is None else text, missing)
         if self.flags_missing:
             block = np.column_stack([block, missing.astype(np.float64)])
         return block
 
-    def _number_block(self, numbers: np.ndarray, missing: np.ndarray) -> np.ndarray:
+    def _number_block(
+        self, numbers: np.ndarray, missing: np.ndarray, keep_missing: bool = False
+    ) -> np.ndarray:
         if not self.values:
             return np.empty((len(numbers), 0))
         if missing.any() and self.fill is None:
@@ -250,7 +256,16 @@ class ColumnCode:
                 f"{int(np.flatnonzero(missing)[0])}); this model was saved by a wvad that "
                 "did not learn how to fill one: fill it, or refit with this wvad"
             )
+        if keep_missing:
+            return numbers[:, None]
         return np.where(missing, self.fill if self.fill is not None else 0.0, numbers)[:, None]
+
+    def fills(self) -> list[float]:
+        """What fills a missing value in each of this column's model columns (only a
+        number's value column can hold one)."""
+        fill = self.fill if self.fill is not None else 0.0
+        values = [fill] if self.kind == "number" and self.values else []
+        return values + [0.0] * (len(self.encoded_names()) - len(values))
 
     def _category_block(self, values: np.ndarray, missing: np.ndarray) -> np.ndarray:
         import pandas as pd
@@ -309,10 +324,12 @@ class TableEncoder:
         labels = list(names) if names is not None else [f"x{j}" for j in range(width)]
         return cls(tuple(ColumnCode(n, "number") for n in labels), names is not None)
 
-    def encode(self, table: Table) -> np.ndarray:
-        """The model's columns for `table` (already checked to have the fitted columns)."""
+    def encode(self, table: Table, *, keep_missing: bool = False) -> np.ndarray:
+        """The model's columns for `table` (already checked to have the fitted columns); a
+        missing number is its column's fill, or NaN with `keep_missing` (`fill_missing`
+        fills it later and says where it was)."""
         if self.is_plain() and not table.text:
-            return self._plain_numbers(table.numbers)
+            return self._plain_numbers(table.numbers, keep_missing)
         for j in table.text:
             if self.codes[j].kind == "number":
                 example = next((v for v in table.text[j] if v is not None), None)
@@ -321,21 +338,34 @@ class TableEncoder:
                     "it held numbers in fit"
                 )
         blocks = [
-            code.encode(table.numbers[:, j], table.text.get(j)) for j, code in enumerate(self.codes)
+            code.encode(table.numbers[:, j], table.text.get(j), keep_missing)
+            for j, code in enumerate(self.codes)
         ]
         return np.ascontiguousarray(np.column_stack(blocks), dtype=np.float64)
+
+    def fill_missing(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Encoded rows `X` with every NaN (a missing number, `encode(keep_missing=True)`)
+        replaced by its column's fill, and where they were (None: nowhere, and `X` is
+        returned as it is)."""
+        missing = np.isnan(X)
+        if not missing.any():
+            return X, None
+        fills = np.array([f for code in self.codes for f in code.fills()], dtype=np.float64)
+        return np.ascontiguousarray(np.where(missing, fills, X)), missing
 
     def is_plain(self) -> bool:
         """Every column a number read as itself (no indicator, no category)."""
         return all(c.kind == "number" and c.values and not c.flags_missing for c in self.codes)
 
-    def _plain_numbers(self, numbers: np.ndarray) -> np.ndarray:
+    def _plain_numbers(self, numbers: np.ndarray, keep_missing: bool = False) -> np.ndarray:
         missing = np.isnan(numbers)
         if not missing.any():
             return np.ascontiguousarray(numbers)
         columns = np.flatnonzero(missing.any(axis=0))
         for j in columns:
             self.codes[j]._number_block(numbers[:, j], missing[:, j])  # refuses a None fill
+        if keep_missing:
+            return np.ascontiguousarray(numbers)
         fills = np.array([c.fill if c.fill is not None else 0.0 for c in self.codes])
         return np.ascontiguousarray(np.where(missing, fills, numbers))
 

@@ -166,10 +166,12 @@ class WVAD(TransformerMixin, BaseDetector):
         config, _ = self.get_config(), self._recall_target()  # bad settings fail before work
         check_mixture_rows(y, config.n_clusters)
         seed, device = resolve_seed(self.random_state), resolve_device(self.device)
+        X, missing = self.encoder_.fill_missing(X)
         scaler = Scaler.fit(X, config.scaling, config.numerics.max_scaled)
         plain_array = self.encoder_.is_plain() and not self.encoder_.names_given
         names = None if plain_array else self.encoder_.encoded_names()  # None: by position
-        data = TrainingData(scaler.training_rows(X, names), y, seed, device, normal)
+        rows = scaler.training_rows(X, names)
+        data = TrainingData(rows, y, seed, device, normal, missing)
         plan = ScorePlan.make(data, config)
         negatives, used = plan.normal_unlabeled(), plan.data.y  # the labels it keeps
         mixture = fit_mixture(
@@ -192,11 +194,11 @@ class WVAD(TransformerMixin, BaseDetector):
         indicators = self.get_config().missing_indicators
         table = read_table(X)
         self.encoder_ = TableEncoder.fit(table, categorical, indicators=indicators)
-        return self.encoder_.encode(table), table.names, table.width
+        return self.encoder_.encode(table, keep_missing=True), table.names, table.width
 
     def _validate_for_scoring(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "encoder_")
-        return self.encoder_.encode(self._scoring_table(X))
+        return self.encoder_.encode(self._scoring_table(X), keep_missing=True)
 
     def threshold_for_recall(self, recall: float) -> float:
         """The threshold above which `predict` flags at least `recall` of the labeled
@@ -294,7 +296,10 @@ class WVAD(TransformerMixin, BaseDetector):
 
     # -- scoring --------------------------------------------------------------------------
     def _rows(self, X: np.ndarray) -> Iterator[Rows]:
-        return iter_rows(X, self.device_, self.mixture_, self.scaler_.on(self.device_))
+        """Encoded rows `X` (NaN where a number is missing) filled, scaled, in chunks."""
+        filled, missing = self.encoder_.fill_missing(X)
+        scale = self.scaler_.on(self.device_)
+        return iter_rows(filled, self.device_, self.mixture_, scale, missing=missing)
 
     @steady_arithmetic()
     def _score(self, X: np.ndarray) -> np.ndarray:

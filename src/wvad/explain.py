@@ -57,9 +57,10 @@ def explain_rows(model: Any, X: np.ndarray, encoder: Any, steps: int) -> list[di
     and piece ("piece", "reference") and one per row, piece and source column ("column")."""
     names = encoder.source_names
     score = model.score_
+    X, missing = encoder.fill_missing(X)
     scaled = model.scaler_.transform(X)
     reference = score.reference_row[None, :]
-    evidence = _evidence(model, scaled)
+    evidence = _evidence(model, scaled, missing)
     base = _evidence(model, reference)
     shares = score.contributions(evidence)
     base_shares = score.contributions(base)
@@ -67,7 +68,9 @@ def explain_rows(model: Any, X: np.ndarray, encoder: Any, steps: int) -> list[di
     for name, piece in score.pieces.items():
         if name not in shares:
             continue  # weight 0: no share of the score
-        columns, method = _column_shares(model, name, piece, scaled, evidence, base, steps)
+        columns, method = _column_shares(
+            model, name, piece, (scaled, missing), evidence, base, steps
+        )
         columns = encoder.per_source(columns)
         for i in range(len(X)):
             records.append(_record(i, "piece", name, "", shares[name][i], PIECE_METHOD))
@@ -90,16 +93,18 @@ def _record(row: int, part: str, piece: str, column: str, value: float, method: 
     }
 
 
-def _evidence(model: Any, scaled: np.ndarray) -> dict[str, np.ndarray]:
+def _evidence(
+    model: Any, scaled: np.ndarray, missing: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
     x = torch.as_tensor(scaled, dtype=torch.float32, device=model.device_)
-    return model.score_.evidence([Rows(x, 0, model.mixture_)])
+    return model.score_.evidence([Rows(x, 0, model.mixture_, missing)])
 
 
 def _column_shares(
     model: Any,
     name: str,
     piece: Evidence,
-    scaled: np.ndarray,
+    rows: tuple[np.ndarray, np.ndarray | None],
     evidence: dict[str, np.ndarray],
     base: dict[str, np.ndarray],
     steps: int,
@@ -108,10 +113,12 @@ def _column_shares(
     evidence (exact for trees, integrated gradients otherwise), carried through the piece's
     readout (weight x Gaussianising map) by its secant between the reference row and the
     row. The readout is piecewise linear with steep pieces where quantiles crowd, which a
-    path integral through it would need thousands of steps to follow; the secant is exact."""
+    path integral through it would need thousands of steps to follow; the secant is exact.
+    `rows`: the scaled rows and where their cells were missing (None: nowhere)."""
+    scaled, missing = rows
     rows32 = scaled.astype(np.float32).astype(np.float64)  # the values the pieces score
     reference = model.score_.reference_row.astype(np.float32).astype(np.float64)[None, :]
-    exact = piece.exact_shares(rows32)
+    exact = piece.exact_shares(piece.with_missing(rows32, missing))
     if exact is not None:
         shares, how = exact
         raw = shares - piece.exact_shares(reference)[0]

@@ -317,7 +317,8 @@ class ScorePlan:
         """Every fitted piece's evidence for the training rows, in `pieces`' order; the
         label-blind pieces' as computed when they were fitted."""
         fresh = {n: p for n, p in pieces.items() if n not in self.blind}
-        computed = _collect(fresh, iter_rows(data.X, data.device, mixture.network), training=True)
+        rows = iter_rows(data.X, data.device, mixture.network, missing=data.missing)
+        computed = _collect(fresh, rows, training=True)
         return {n: self.blind[n][1] if n in self.blind else computed[n] for n in pieces}
 
     def _held_out(self, evidence: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -555,7 +556,8 @@ def _fit_label_blind(
     """Each piece that does not learn from the labels, fitted on `data` (from the rows
     alone: it needs no mixture), with its evidence for the training rows."""
     blind = {p.name: p.fit(data, config, None) for p in pieces if not p.sees_labels}
-    evidence = _collect(blind, iter_rows(data.X, data.device), training=True)
+    rows = iter_rows(data.X, data.device, missing=data.missing)
+    evidence = _collect(blind, rows, training=True)
     return {n: (piece, evidence[n]) for n, piece in blind.items()}
 
 

@@ -252,10 +252,13 @@ def _from_version_10(
 def _from_version_11(
     path: Path, description: dict[str, Any], documents: dict[str, dict[str, Any]]
 ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
-    """Version 11 fitted on every label given (`fusion.set_aside_doubtful` False)."""
+    """Version 11 fitted on every label given (`fusion.set_aside_doubtful` False) and its
+    trees read a missing value as its column's fill (`trees.native_missing` False)."""
     config = description.get("config")
-    if isinstance(config, dict) and isinstance(config.get("fusion"), dict):
-        config = {**config, "fusion": {**config["fusion"], "set_aside_doubtful": False}}
+    if isinstance(config, dict):
+        for group, name in (("fusion", "set_aside_doubtful"), ("trees", "native_missing")):
+            if isinstance(config.get(group), dict):
+                config = {**config, group: {**config[group], name: False}}
     return {**description, "config": config, "format_version": 12}, documents
 
 

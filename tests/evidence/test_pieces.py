@@ -180,3 +180,46 @@ def test_catboost_trees_on_rows_with_no_varying_column_score_every_row_alike():
     assert np.ptp(scores) == 0
     shares, bias = piece.contributions(X[:2])
     assert not shares.any() and np.allclose(bias, scores[:2])
+
+
+def _missing_is_the_signal(seed: int = 4) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows whose column 1 is missing exactly on the anomalies, filled with a value a fifth
+    of the normal rows hold too: the fill hides them among those, the mark does not."""
+    rng = np.random.default_rng(seed)
+    X = rng.random((600, 3))
+    X[:, 1] = rng.integers(0, 5, 600) / 4
+    y = np.zeros(600, dtype=np.int64)
+    y[:40] = 1
+    missing = np.zeros_like(X, dtype=bool)
+    missing[:40, 1] = True
+    X[missing] = np.median(X[~missing[:, 1], 1])  # the fill: the column's median
+    return X, y, missing
+
+
+@pytest.mark.parametrize("learner", ["hist", "catboost"])
+def test_trees_that_read_missing_values_natively_see_what_the_fill_hides(learner):
+    X, y, missing = _missing_is_the_signal()
+    settings = {"hist": HIST, "catboost": CATBOOST}[learner]
+    data = TrainingData(X, y, 0, CPU, missing=missing)
+    filled = BoostedTrees.fit(data, Config(trees=settings), None)
+    native_settings = dataclasses.replace(settings, native_missing=True)
+    native = BoostedTrees.fit(data, Config(trees=native_settings), None)
+    X_new, y_new, missing_new = _missing_is_the_signal(seed=5)  # rows the trees never saw
+    x = torch.as_tensor(X_new, dtype=torch.float32)
+
+    def auroc(piece):
+        from sklearn.metrics import roc_auc_score
+
+        return roc_auc_score(y_new, piece.score(Rows(x, missing=missing_new)).numpy())
+
+    assert auroc(native) > 0.99 > auroc(filled) + 0.05
+    if learner == "hist":  # NaN follows the learner's own missing-value branches
+        model = classifier(settings, seed=0).fit(np.where(missing, np.nan, X), y)
+        probe = np.where(missing, np.nan, X)
+        assert np.allclose(native.score_numpy(probe), model.decision_function(probe), atol=1e-10)
+    again = BoostedTrees.from_state(native.state(), Config(trees=native_settings), CPU)
+    marked = Rows(x, missing=missing_new)
+    assert torch.equal(again.score(marked), native.score(marked))
+    # without a mask there is nothing to read: the rows score as filled ones
+    unmarked = torch.as_tensor(native.score_numpy(X_new.astype(np.float32).astype(np.float64)))
+    assert torch.equal(native.score(Rows(x)), unmarked.float())

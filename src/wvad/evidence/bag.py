@@ -43,6 +43,9 @@ class Bag(Evidence):
             return None
         return np.mean([s for s, _ in shares], axis=0), shares[0][1]
 
+    def with_missing(self, X: np.ndarray, missing: np.ndarray | None) -> np.ndarray:
+        return self.members[0].with_missing(X, missing)
+
     def state(self) -> dict[str, Tensor]:
         tensors = {"bag_size": torch.tensor(len(self.members))}
         for i, member in enumerate(self.members):

@@ -88,6 +88,9 @@ class TrainingData:
     seed: int
     device: torch.device
     normal: np.ndarray | None = None
+    #: where X's cells were missing before they were filled (None: nowhere); the pieces
+    #: that read missing values themselves (`Evidence.with_missing`) see them as NaN
+    missing: np.ndarray | None = None
 
     @property
     def known_normal(self) -> np.ndarray:
@@ -106,13 +109,14 @@ class TrainingData:
         """The same rows with those at `rows` (indices) unlabeled (y = 0)."""
         y = self.y.copy()
         y[rows] = 0
-        return TrainingData(self.X, y, self.seed, self.device, self.normal)
+        return TrainingData(self.X, y, self.seed, self.device, self.normal, self.missing)
 
     def subset(self, rows: np.ndarray, seed: int | None = None) -> TrainingData:
         """The rows selected by `rows` (a mask or indices), optionally with another seed."""
         normal = None if self.normal is None else self.normal[rows]
+        missing = None if self.missing is None else self.missing[rows]
         seed = self.seed if seed is None else seed
-        return TrainingData(self.X[rows], self.y[rows], seed, self.device, normal)
+        return TrainingData(self.X[rows], self.y[rows], seed, self.device, normal, missing)
 
 
 def twin_groups(X: np.ndarray, rows: np.ndarray) -> list[np.ndarray]:
@@ -129,13 +133,21 @@ class Rows:
 
     `start` is the chunk's first row's position in the table being scored (the training
     table, in `score_training`). The mixture's features are computed once per chunk, at
-    the first piece that asks, and shared by every piece that reads them.
+    the first piece that asks, and shared by every piece that reads them. `missing` marks
+    the cells of `x` that were missing and hold their column's fill (None: none).
     """
 
-    def __init__(self, x: Tensor, start: int = 0, mixture: VariationalMixture | None = None):
+    def __init__(
+        self,
+        x: Tensor,
+        start: int = 0,
+        mixture: VariationalMixture | None = None,
+        missing: np.ndarray | None = None,
+    ):
         self.x = x
         self.start = start
         self.mixture = mixture
+        self.missing = missing
 
     def __len__(self) -> int:
         return len(self.x)
@@ -154,14 +166,16 @@ def iter_rows(
     mixture: VariationalMixture | None = None,
     scale: Callable[[Tensor], Tensor] | None = None,
     batch: int = SCORING_BATCH,
+    missing: np.ndarray | None = None,
 ) -> Iterator[Rows]:
-    """`X` in chunks of float32 `Rows`, each scaled by `scale` (in float64) when given.
-    Call it under `torch.inference_mode()`."""
+    """`X` in chunks of float32 `Rows`, each scaled by `scale` (in float64) when given,
+    with its part of the `missing` mask. Call it under `torch.inference_mode()`."""
     for start in range(0, len(X), batch):
         x = _as_tensor_readonly(X[start : start + batch], device)
         if scale is not None:
             x = scale(x)
-        yield Rows(x.to(torch.float32), start, mixture)
+        chunk = None if missing is None else missing[start : start + batch]
+        yield Rows(x.to(torch.float32), start, mixture, chunk)
 
 
 def _as_tensor_readonly(array: np.ndarray, device: torch.device) -> Tensor:
@@ -235,10 +249,15 @@ class Evidence(ABC):
         return 0.0
 
     def exact_shares(self, X: np.ndarray) -> tuple[np.ndarray, str] | None:
-        """Each column's exact share of each row's raw score (float64 scaled rows), up to a
-        part no column owns, with the method's name; None where the piece has none and
-        explanations integrate its gradient instead."""
+        """Each column's exact share of each row's raw score (float64 scaled rows, as
+        `with_missing` gives them), up to a part no column owns, with the method's name;
+        None where the piece has none and explanations integrate its gradient instead."""
         return None
+
+    def with_missing(self, X: np.ndarray, missing: np.ndarray | None) -> np.ndarray:
+        """Rows `X` (filled) as this piece reads them given where cells were `missing`:
+        filled, for every piece but those that read a missing value themselves (NaN)."""
+        return X
 
     def state(self) -> dict[str, Tensor]:
         """The fitted piece as plain tensors."""

@@ -89,7 +89,10 @@ class NodeEnsemble:
         inner = ~a["is_leaf"][node]
         while inner.any():
             feature = a["feature"][node]
-            go_left = X[rows, feature] <= a["threshold"][node]
+            value = X[rows, feature]
+            go_left = value <= a["threshold"][node]
+            if "missing_left" in a:  # a NaN goes where the learner sent missing values
+                go_left = np.where(np.isnan(value), a["missing_left"][node], go_left)
             child = np.where(inner, np.where(go_left, a["left"][node], a["right"][node]), node)
             if on_step is not None:
                 on_step(inner, feature, node, child)
@@ -128,14 +131,23 @@ class BoostedTrees(Evidence):
     cleans = True
     baggable = True
 
-    def __init__(self, ensemble: CatBoostEnsemble | NodeEnsemble) -> None:
+    def __init__(
+        self, ensemble: CatBoostEnsemble | NodeEnsemble, native_missing: bool = False
+    ) -> None:
         self.ensemble = ensemble
+        self.native_missing = native_missing  # reads a missing value as NaN
 
     @classmethod
     def fit(
         cls, data: TrainingData, config: Config, mixture: TrainedMixture | None = None
     ) -> BoostedTrees:
-        return cls(grow_trees(config.trees, data.seed, data.X, data.y))
+        native = config.trees.native_missing
+        X = _nan_where(data.X, data.missing) if native else data.X
+        return cls(grow_trees(config.trees, data.seed, X, data.y), native)
+
+    def with_missing(self, X: np.ndarray, missing: np.ndarray | None) -> np.ndarray:
+        """With `trees.native_missing`, a missing cell is NaN to the trees."""
+        return _nan_where(X, missing) if self.native_missing else X
 
     def score_numpy(self, X: np.ndarray) -> np.ndarray:
         """The ensemble's decision function for float64 rows."""
@@ -151,7 +163,7 @@ class BoostedTrees(Evidence):
         return self.contributions(X)[0], self.ensemble.method
 
     def score(self, rows: Rows) -> Tensor:
-        X = rows.x.detach().double().cpu().numpy()
+        X = self.with_missing(rows.x.detach().double().cpu().numpy(), rows.missing)
         return torch.as_tensor(self.score_numpy(X), dtype=rows.x.dtype, device=rows.x.device)
 
     def state(self) -> dict[str, Tensor]:
@@ -161,9 +173,15 @@ class BoostedTrees(Evidence):
     def from_state(
         cls, state: dict[str, Tensor], config: Config, device: torch.device
     ) -> BoostedTrees:
+        native = config.trees.native_missing
         if "catboost_model" in state:
-            return cls(CatBoostEnsemble(state["catboost_model"].numpy().tobytes()))
-        return cls(NodeEnsemble({k: v.numpy() for k, v in state.items()}))
+            return cls(CatBoostEnsemble(state["catboost_model"].numpy().tobytes()), native)
+        return cls(NodeEnsemble({k: v.numpy() for k, v in state.items()}), native)
+
+
+def _nan_where(X: np.ndarray, missing: np.ndarray | None) -> np.ndarray:
+    """`X` with NaN in the `missing` cells (`X` itself where none is)."""
+    return X if missing is None else np.where(missing, np.nan, X)
 
 
 def grow_trees(
@@ -240,5 +258,6 @@ def flatten_trees(model: HistGradientBoostingClassifier) -> dict[str, np.ndarray
         "is_leaf": leaf,
         "value": np.where(leaf, nodes["value"], 0.0),
         "node_value": nodes["value"].astype(np.float64),  # every node's: path contributions
+        "missing_left": nodes["missing_go_to_left"].astype(bool),
         "baseline": np.asarray(model._baseline_prediction, dtype=np.float64).reshape(1),
     }
