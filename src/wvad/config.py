@@ -214,7 +214,7 @@ class TreeSettings(_Settings):
     )
     depth: int = setting(6, Int(1, 16), "levels of each oblivious tree ('catboost' only)")
     native_missing: bool = setting(
-        False,
+        True,
         Flag(),
         "the trees read a missing number as missing (NaN, which both learners split on "
         "natively) instead of its column's fill, so 'not measured' can itself be evidence",

@@ -201,7 +201,8 @@ def test_trees_that_read_missing_values_natively_see_what_the_fill_hides(learner
     X, y, missing = _missing_is_the_signal()
     settings = {"hist": HIST, "catboost": CATBOOST}[learner]
     data = TrainingData(X, y, 0, CPU, missing=missing)
-    filled = BoostedTrees.fit(data, Config(trees=settings), None)
+    filled_settings = dataclasses.replace(settings, native_missing=False)
+    filled = BoostedTrees.fit(data, Config(trees=filled_settings), None)
     native_settings = dataclasses.replace(settings, native_missing=True)
     native = BoostedTrees.fit(data, Config(trees=native_settings), None)
     X_new, y_new, missing_new = _missing_is_the_signal(seed=5)  # rows the trees never saw

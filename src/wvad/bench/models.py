@@ -57,8 +57,8 @@ _HIST_TREES = {"learner": "hist", "learning_rate": 0.1, "l2_regularization": 1.0
 #: "wvad-lean" the default with half the epochs of every phase and of the deviation
 #: networks (a fit-time cut to screen); "wvad-all-labels" the default fitting on every label
 #: given, the doubtful ones too (`fusion.set_aside_doubtful` off: the default before
-#: set-aside); "wvad-native-missing" the default whose trees read a missing value as
-#: missing (`trees.native_missing`).
+#: set-aside); "wvad-filled-trees" the default whose trees read a missing value as its
+#: column's fill (`trees.native_missing` off: the default before native missing values).
 WVAD_VARIANTS: Mapping[str, Mapping[str, Any]] = {
     "wvad": {},
     "wvad-paper": {"preset": "paper"},
@@ -72,7 +72,7 @@ WVAD_VARIANTS: Mapping[str, Mapping[str, Any]] = {
     "wvad-every-epoch": {"epoch_rows": None},
     "wvad-supervised-prior": {"fusion": {"supervised_prior": 1.0}},
     "wvad-all-labels": {"fusion": {"set_aside_doubtful": False}},
-    "wvad-native-missing": {"trees": {"native_missing": True}},
+    "wvad-filled-trees": {"trees": {"native_missing": False}},
     "wvad-lean": {
         "pretrain_epochs": 25,
         "warmup_epochs": 50,
