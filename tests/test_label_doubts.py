@@ -132,3 +132,12 @@ def test_wvad_info_says_which_labels_the_fit_set_aside(shared_dir, tmp_path, cap
     assert main(["info", str(tmp_path / "m")]) == 0
     line = next(t for t in capsys.readouterr().out.splitlines() if t.startswith("re-check"))
     assert f"the fit set {len(aside)} of them aside" in line
+
+
+def test_below_the_minimum_count_a_listed_label_is_kept(shared_dir):
+    X, weak, planted = _planted(shared_dir, 0)
+    many = int(weak.sum()) + 1  # one more label than given
+    model = WVAD(**SHORT, fusion={"set_aside_min_labels": many}).fit(X, weak)
+    assert len(set(model.labels_to_recheck().row) & planted) >= 4  # listed all the same
+    assert model.labels_set_aside_.size == 0
+    assert not model.labels_to_recheck().set_aside.any()

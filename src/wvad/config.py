@@ -292,6 +292,12 @@ class FusionSettings(_Settings):
         "outliers among the labels (`WVAD.labels_to_recheck`) are set aside: the fit goes on "
         "as if they were unlabeled",
     )
+    set_aside_min_labels: int = setting(
+        5,
+        Int(3),
+        "labeled anomalies from which doubtful ones are set aside (`set_aside_doubtful`); "
+        "with fewer, an outlier among the labels is too weak a sign",
+    )
     tails: str = setting(
         "bounded",
         OneOf(TAILS),

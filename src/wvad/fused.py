@@ -276,7 +276,8 @@ class ScorePlan:
         held = {n: c.scores for n, c in cross_fits.items()}
         ranks = label_ranks({n: v for n, (_, v) in blind.items()} | held, data.y)
         set_aside = np.zeros(0, dtype=np.int64)
-        if config.fusion.set_aside_doubtful:
+        fusion = config.fusion
+        if fusion.set_aside_doubtful and data.n_labeled >= fusion.set_aside_min_labels:
             set_aside = np.sort([i for i, _ in doubtful_labels(ranks)]).astype(np.int64)
         if set_aside.size:  # the fit goes on as if those rows had not been labeled
             data = data.without_labels(np.flatnonzero(data.y == 1)[set_aside])
