@@ -72,9 +72,13 @@ def test_wvad_info_lists_the_labels_to_recheck(shared_dir, tmp_path, capsys):
     card = json.loads(capsys.readouterr().out)
     rows = {d["row"] for d in card["labels_to_recheck"]}
     assert len(rows & planted) >= 4 and len(rows - planted) <= 1
+    aside = set(card["labels_set_aside"])  # the default sets the listed labels aside
+    assert aside == rows and len(aside & planted) >= 4
     assert main(["info", str(tmp_path / "m")]) == 0
     text = capsys.readouterr().out
     assert "re-check" in text and "look typical to the pieces" in text
+    line = next(t for t in text.splitlines() if t.startswith("re-check"))
+    assert f"the fit set {len(aside)} of them aside" in line
 
 
 ALL_LABELS = {"fusion": {"set_aside_doubtful": False}}
@@ -108,30 +112,6 @@ def test_what_was_set_aside_survives_a_save(shared_dir, tmp_path):
     loaded = WVAD.load(model.save(tmp_path / "m"))
     np.testing.assert_array_equal(loaded.labels_set_aside_, model.labels_set_aside_)
     assert loaded.labels_to_recheck().equals(model.labels_to_recheck())
-
-
-def test_wvad_info_says_which_labels_the_fit_set_aside(shared_dir, tmp_path, capsys):
-    import json
-
-    import pandas as pd
-
-    from wvad.cli import main
-
-    X, weak, planted = _planted(shared_dir, 0)
-    frame = pd.DataFrame(X, columns=[f"f{j}" for j in range(X.shape[1])])
-    frame["label"] = np.where(weak == 1, "1", "")
-    frame.to_csv(tmp_path / "t.csv", index=False)
-    args = ["fit", tmp_path / "t.csv", "--label-col", "label", "--epochs", "5", "5", "10"]
-    args += ["--out", tmp_path / "m", "--quiet"]
-    assert main([str(a) for a in args]) == 0
-    capsys.readouterr()
-    assert main(["info", str(tmp_path / "m"), "--json"]) == 0
-    card = json.loads(capsys.readouterr().out)
-    aside = set(card["labels_set_aside"])
-    assert aside == {d["row"] for d in card["labels_to_recheck"]} and len(aside & planted) >= 4
-    assert main(["info", str(tmp_path / "m")]) == 0
-    line = next(t for t in capsys.readouterr().out.splitlines() if t.startswith("re-check"))
-    assert f"the fit set {len(aside)} of them aside" in line
 
 
 def test_below_the_minimum_count_a_listed_label_is_kept(shared_dir):

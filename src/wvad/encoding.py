@@ -358,6 +358,8 @@ class TableEncoder:
         return all(c.kind == "number" and c.values and not c.flags_missing for c in self.codes)
 
     def _plain_numbers(self, numbers: np.ndarray, keep_missing: bool = False) -> np.ndarray:
+        if keep_missing and all(c.fill is not None for c in self.codes):
+            return np.ascontiguousarray(numbers)  # nothing to refuse: fill_missing finds NaNs
         missing = np.isnan(numbers)
         if not missing.any():
             return np.ascontiguousarray(numbers)

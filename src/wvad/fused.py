@@ -250,18 +250,18 @@ class ScorePlan:
         cross_fits: dict[str, CrossFit],
         reliable: np.ndarray | None,
         data: TrainingData,
-        ranks: dict[str, np.ndarray] | None = None,
-        set_aside: np.ndarray | None = None,
-        blind: dict[str, tuple[Evidence, np.ndarray]] | None = None,
+        ranks: dict[str, np.ndarray],
+        set_aside: np.ndarray,
+        blind: dict[str, tuple[Evidence, np.ndarray]],
     ) -> None:
         self.mode = mode
         self.pieces = pieces
         self.cross_fits = cross_fits
         self.reliable = reliable
         self.data = data
-        self.ranks = {} if ranks is None else ranks
-        self.set_aside = np.zeros(0, dtype=np.int64) if set_aside is None else set_aside
-        self.blind = {} if blind is None else blind
+        self.ranks = ranks
+        self.set_aside = set_aside
+        self.blind = blind
 
     @classmethod
     def make(cls, data: TrainingData, config: Config) -> ScorePlan:
