@@ -230,6 +230,40 @@ def test_models_with_a_label_threshold_record_the_recall_it_reached(tmp_path):
     assert row["label_free_auroc"] == pytest.approx(1 - row["auroc"])
 
 
+def test_a_model_that_sets_labels_aside_records_how_many_and_how_many_were_wrong(tmp_path):
+    from types import SimpleNamespace
+
+    from bench_fakes import MeanDistance
+
+    def split_with_wrong(X, y, *, seed, **labels):
+        out = split_tiny(X, y, seed=seed, **labels)
+        truth = out.y_train_weak.copy()
+        labeled = np.flatnonzero(truth == 1)
+        truth[labeled[:2]] = 0  # the first two labels are in truth normal rows
+        return SimpleNamespace(**vars(out), y_train=truth)
+
+    class SettingAside(MeanDistance):
+        def fit(self, X, y):
+            self.labels_set_aside_ = np.flatnonzero(y == 1)[1:4]  # one wrong, two right
+            return super().fit(X, y)
+
+    out = run_grid(
+        datasets=["blobs"],
+        ratios=[1.0],
+        seeds=[0],
+        models=["s", "mean"],
+        out_dir=tmp_path / "b",
+        loader=load_tiny,
+        splitter=split_with_wrong,
+        progress=False,
+        factory=lambda name, seed: SettingAside(seed) if name == "s" else MeanDistance(seed),
+    )
+    rows = {r["model"]: r for r in read_rows(out / "results.jsonl")}
+    assert (rows["s"]["n_set_aside"], rows["s"]["n_wrong_set_aside"]) == (3, 1)
+    assert rows["s"]["n_wrong_labels"] == 2
+    assert "n_set_aside" not in rows["mean"]
+
+
 def test_known_normal_cells_give_the_mask_only_to_detectors_that_use_it(tmp_path):
     from types import SimpleNamespace
 

@@ -200,6 +200,7 @@ class _Task:
     model: str
     arrays: tuple[Any, np.ndarray, Any, np.ndarray, np.ndarray | None] | None  # X: see _features
     split_error: str | None = None
+    wrong: np.ndarray | None = None  # training rows labeled anomalous that are in truth normal
 
 
 def _tasks(pending: Sequence[Key], data: dict[str, Any], splitter: Splitter) -> Iterator[_Task]:
@@ -209,9 +210,10 @@ def _tasks(pending: Sequence[Key], data: dict[str, Any], splitter: Splitter) -> 
         groups.setdefault((d, r, s), []).append(m)
     for (d, r, s), models in groups.items():
         X, y = data[d]
-        arrays, error = None, None
+        arrays, error, wrong = None, None, None
         try:
             split = splitter(X, y, seed=s, **_labels_of(r))
+            wrong = _wrong_labels(split)
             normal = getattr(split, "known_normal", None)
             arrays = (
                 _features(split.X_train),
@@ -223,7 +225,17 @@ def _tasks(pending: Sequence[Key], data: dict[str, Any], splitter: Splitter) -> 
         except Exception as exc:
             error = f"split failed: {_describe(exc)}"
         for m in models:
-            yield _Task(d, r, s, m, arrays, error)
+            yield _Task(d, r, s, m, arrays, error, wrong)
+
+
+def _wrong_labels(split: Any) -> np.ndarray | None:
+    """The training rows the split labels anomalous that are in truth normal (None where
+    the split does not say what is true)."""
+    truth = getattr(split, "y_train", None)
+    if truth is None:
+        return None
+    weak = np.asarray(split.y_train_weak).ravel() == 1
+    return weak & (np.asarray(truth).ravel() == 0)
 
 
 def _features(part: Any) -> Any:
@@ -330,6 +342,7 @@ def _run_cell(task: _Task, factory: Factory, limit_threads: bool) -> dict[str, A
             row.update(_metrics(y_test, scores))
             row.update(_label_thresholds(model, scores, y_test))
             row.update(_label_free(model, test_part, y_test))
+            row.update(_set_aside(model, task.wrong))
             row["status"] = "ok"
         except Exception as exc:
             row["error"] = _describe(exc)
@@ -404,6 +417,20 @@ def _label_free(model: Any, X_test: np.ndarray, y_test: np.ndarray) -> dict[str,
         return {}
     metrics = _metrics(y_test, model.label_free_decision_function(X_test))
     return {f"label_free_{name}": value for name, value in metrics.items()}
+
+
+def _set_aside(model: Any, wrong: np.ndarray | None) -> dict[str, Any]:
+    """For a model that sets doubtful labels aside (`labels_set_aside_`): how many it set
+    aside and, where the split says which labels are wrong, how many labels were wrong and
+    how many of those it set aside."""
+    rows = getattr(model, "labels_set_aside_", None)
+    if rows is None:
+        return {}
+    out: dict[str, Any] = {"n_set_aside": len(rows)}
+    if wrong is not None:
+        out["n_wrong_labels"] = int(wrong.sum())
+        out["n_wrong_set_aside"] = int(wrong[np.asarray(rows, dtype=np.int64)].sum())
+    return out
 
 
 # -- execution -----------------------------------------------------------------------------
