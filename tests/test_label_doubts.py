@@ -8,6 +8,7 @@ import pytest
 
 from wvad import WVAD
 from wvad.data import load_dataset
+from wvad.fused import SET_ASIDE_CAP
 from wvad.protocol import weak_split
 
 SHORT = {"pretrain_epochs": 5, "warmup_epochs": 5, "joint_epochs": 10, "random_state": 0}
@@ -34,7 +35,9 @@ def test_planted_wrong_labels_are_listed_and_right_ones_are_not(shared_dir, seed
     assert list(table.columns[:3]) == ["row", "mean_rank", "set_aside"]
     assert table.mean_rank.is_monotonic_increasing  # the most doubtful first
     assert set(table.columns[3:]) == {"neighbours", "deviation", "boosting"}
-    assert table.set_aside.all() and set(model.labels_set_aside_) == listed  # by default
+    # by default the listed ones below SET_ASIDE_CAP are set aside, and only those
+    below = table.mean_rank < SET_ASIDE_CAP
+    assert table.set_aside.equals(below) and set(model.labels_set_aside_) == set(table.row[below])
     everything = model.labels_to_recheck(max_rank=1.0)
     assert set(everything.row) == set(np.flatnonzero(weak == 1))
 
@@ -73,7 +76,8 @@ def test_wvad_info_lists_the_labels_to_recheck(shared_dir, tmp_path, capsys):
     rows = {d["row"] for d in card["labels_to_recheck"]}
     assert len(rows & planted) >= 4 and len(rows - planted) <= 1
     aside = set(card["labels_set_aside"])  # the default sets the listed labels aside
-    assert aside == rows and len(aside & planted) >= 4
+    below = {d["row"] for d in card["labels_to_recheck"] if d["mean_rank"] < SET_ASIDE_CAP}
+    assert aside == below and len(aside & planted) >= 3
     assert main(["info", str(tmp_path / "m")]) == 0
     text = capsys.readouterr().out
     assert "re-check" in text and "look typical to the pieces" in text
@@ -84,12 +88,16 @@ def test_wvad_info_lists_the_labels_to_recheck(shared_dir, tmp_path, capsys):
 ALL_LABELS = {"fusion": {"set_aside_doubtful": False}}
 
 
-def test_set_aside_labels_are_the_listed_ones_and_the_fit_treats_them_as_unlabeled(shared_dir):
+def test_set_aside_labels_are_the_most_doubtful_listed_and_the_fit_treats_them_as_unlabeled(
+    shared_dir,
+):
     X, weak, planted = _planted(shared_dir, 0)
     model = WVAD(**SHORT).fit(X, weak)
     listed = model.labels_to_recheck()
-    assert set(model.labels_set_aside_) == set(listed.row) and listed.set_aside.all()
-    assert len(set(model.labels_set_aside_) & planted) >= 4
+    below = listed.row[listed.mean_rank < SET_ASIDE_CAP]
+    assert set(model.labels_set_aside_) == set(below) and listed.set_aside.sum() == len(below)
+    assert 0 < len(below) < len(listed)  # the cap holds back a listed label here
+    assert set(model.labels_set_aside_) <= planted
     assert model.n_labeled_ == int(weak.sum())  # the labels given, all of them
     cleaned = weak.copy()
     cleaned[model.labels_set_aside_] = 0

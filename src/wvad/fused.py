@@ -87,6 +87,11 @@ __all__ = [
 RECHECK_SPREADS = 4.0
 RECHECK_MIN_SPREAD = 0.01
 RECHECK_CAP = 0.75
+#: Labels set aside (`fusion.set_aside_doubtful`): those listed for re-checking whose mean
+#: rank is also below this. Stricter than the list, because a right label set aside is
+#: information lost while a right label listed costs the analyst one look; chosen on the
+#: tuning tables' label ranks (docs/method.md, "Labels worth re-checking").
+SET_ASIDE_CAP = 0.65
 #: A share of the labeled anomalies a threshold is to flag.
 RECALL = Real(0.0, 1.0, open_low=True)
 
@@ -161,7 +166,7 @@ def supervised_weight(cross: CrossFit | None, n_labeled: int, settings: FusionSe
 
 
 def doubtful_labels(
-    ranks: Mapping[str, np.ndarray], max_rank: float | None = None
+    ranks: Mapping[str, np.ndarray], max_rank: float | None = None, cap: float = RECHECK_CAP
 ) -> list[tuple[int, float]]:
     """(position among the labeled anomalies, mean rank) of each labeled anomaly the
     pieces of `ranks` (label-blind, or held out; `label_ranks`) rank, on average, below
@@ -169,15 +174,15 @@ def doubtful_labels(
 
     `max_rank` None: the labels are compared with one another, and a label is listed
     when its mean rank lies more than RECHECK_SPREADS median absolute deviations below
-    the labels' median rank, and below RECHECK_CAP: an outlier among the labels where
-    the pieces tell labeled anomalies apart, and none where they cannot."""
+    the labels' median rank, and below `cap`: an outlier among the labels where the
+    pieces tell labeled anomalies apart, and none where they cannot."""
     if not ranks:
         return []
     mean = np.mean(np.vstack(list(ranks.values())), axis=0)
     if max_rank is None:
         median = float(np.median(mean))
         spread = max(float(np.median(np.abs(mean - median))), RECHECK_MIN_SPREAD)
-        max_rank = min(RECHECK_CAP, median - RECHECK_SPREADS * spread)
+        max_rank = min(cap, median - RECHECK_SPREADS * spread)
     doubtful = np.flatnonzero(mean < max_rank)
     return [(int(i), float(mean[i])) for i in doubtful[np.argsort(mean[doubtful])]]
 
@@ -278,7 +283,8 @@ class ScorePlan:
         set_aside = np.zeros(0, dtype=np.int64)
         fusion = config.fusion
         if fusion.set_aside_doubtful and data.n_labeled >= fusion.set_aside_min_labels:
-            set_aside = np.sort([i for i, _ in doubtful_labels(ranks)]).astype(np.int64)
+            doubtful = doubtful_labels(ranks, cap=SET_ASIDE_CAP)
+            set_aside = np.sort([i for i, _ in doubtful]).astype(np.int64)
         if set_aside.size:  # the fit goes on as if those rows had not been labeled
             data = data.without_labels(np.flatnonzero(data.y == 1)[set_aside])
             blind = _fit_label_blind(pieces, data, config)
