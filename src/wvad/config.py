@@ -170,7 +170,11 @@ class DeviationSettings(_Settings):
 
     hidden: tuple[int, ...] = setting((20,), Widths(), "hidden layer widths")
     margin: float = setting(5.0, POSITIVE, "the deviation loss's margin")
-    n_ref: int = setting(5000, Int(2), "N(0, 1) reference draws of the loss")
+    n_ref: int = setting(
+        5000,
+        Int(2),
+        "N(0, 1) reference draws of the loss (their mean and sd drawn from their exact law)",
+    )
     epochs: int = setting(50, Int(1), "epochs")
     steps_per_epoch: int = setting(20, Int(1), "balanced batches per epoch")
     batch_size: int = setting(512, Int(2), "rows per balanced batch")

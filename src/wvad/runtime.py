@@ -55,18 +55,6 @@ def seeded(seed: int) -> Iterator[None]:
         yield
 
 
-def continued_generator(device: torch.device) -> torch.Generator:
-    """A generator whose draws continue torch's global generator for `device` from where
-    it stands now (the global one is not advanced by them)."""
-    device = torch.device(device)
-    generator = torch.Generator(device=device)
-    if device.type == "cuda":
-        generator.set_state(torch.cuda.get_rng_state(device))
-    else:
-        generator.set_state(torch.get_rng_state())
-    return generator
-
-
 @contextlib.contextmanager
 def flush_denormals() -> Iterator[None]:
     """Treat float32 values below 1.2e-38 as zero on the CPU for the block, then restore.

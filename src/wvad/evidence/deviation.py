@@ -16,9 +16,14 @@ from torch import Tensor
 from wvad.config import Config, DeviationSettings
 from wvad.evidence.base import Evidence, Rows, TrainingData, Trust
 from wvad.loop import balanced_batches, lockstep, split_labels, to_tensor, train
-from wvad.model.deviation import DeviationNetwork, StackedDeviationNetworks, deviation_loss
+from wvad.model.deviation import (
+    DeviationNetwork,
+    StackedDeviationNetworks,
+    deviation_loss,
+    reference_moments,
+)
 from wvad.model.layers import xavier_init
-from wvad.runtime import continued_generator, seeded
+from wvad.runtime import seeded
 from wvad.training import TrainedMixture
 
 __all__ = ["DeviationPiece", "fit_deviation_network"]
@@ -37,20 +42,19 @@ def fit_deviation_network(
     returns it (in eval mode) and the loss per epoch. Torch's draws come from its global
     generator: seed it around the call (`wvad.runtime.seeded`)."""
     net = new_deviation_network(X.shape[1], settings, device)
-    member = Member(X, y, rng, None)
+    member = Member(X, y, rng)
     history = train_deviation_networks([net], [member], settings, device, verbose=verbose)
     return net.eval(), history
 
 
 @dataclass(frozen=True)
 class Member:
-    """One network's training data, its batches' generator and its loss's torch generator
-    (None: torch's global one)."""
+    """One network's training data and the generator of its batches and of its loss's
+    reference moments."""
 
     X: np.ndarray
     y: np.ndarray
     rng: np.random.Generator
-    generator: torch.Generator | None
 
 
 def new_deviation_network(
@@ -83,18 +87,16 @@ def train_deviation_networks(
         for m in members
     ]
     kernels = stack.kernels()
+    rngs = [m.rng for m in members]
 
     def loss_fn(batches: tuple[tuple[np.ndarray, np.ndarray], ...]) -> Tensor:
         shifted = [idx + offset for (idx, _), offset in zip(batches, offsets, strict=True)]
         x = rows[torch.as_tensor(np.concatenate(shifted), device=device)]
         x = x.view(len(members), -1, rows.shape[1])
         scores = stack(x)
-        loss = sum(
-            deviation_loss(
-                scores[i], to_tensor(target, device), settings.margin, settings.n_ref, m.generator
-            )
-            for i, ((_, target), m) in enumerate(zip(batches, members, strict=True))
-        )
+        target = to_tensor(np.stack([t for _, t in batches]), device)
+        moments = to_tensor(reference_moments(settings.n_ref, rngs), device)
+        loss = deviation_loss(scores, target, settings.margin, moments)
         if settings.l2:
             loss = loss + settings.l2 * sum((w**2).sum() for w in kernels)
         return loss
@@ -102,7 +104,7 @@ def train_deviation_networks(
     history = train(
         stack,
         loss_fn,
-        lockstep(samplers, [m.rng for m in members]),
+        lockstep(samplers, rngs),
         epochs=settings.epochs,
         lr=settings.learning_rate,
         rng=members[0].rng,
@@ -138,9 +140,8 @@ class DeviationPiece(Evidence):
         for data in datasets:
             with seeded(data.seed):
                 network = new_deviation_network(data.X.shape[1], config.deviation, data.device)
-                generator = continued_generator(data.device)
             networks.append(network)
-            members.append(Member(data.X, data.y, np.random.default_rng(data.seed), generator))
+            members.append(Member(data.X, data.y, np.random.default_rng(data.seed)))
         train_deviation_networks(networks, members, config.deviation, datasets[0].device)
         return [cls(network) for network in networks]
 

@@ -9,30 +9,46 @@ unlabeled rows to the mean of a N(0, 1) reference and pushes labeled anomalies a
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["DeviationNetwork", "StackedDeviationNetworks", "deviation_loss"]
+__all__ = [
+    "DeviationNetwork",
+    "StackedDeviationNetworks",
+    "deviation_loss",
+    "reference_moments",
+]
+
+
+def reference_moments(n_ref: int, rngs: list[np.random.Generator]) -> np.ndarray:
+    """For each generator, the mean and sample standard deviation of `n_ref` N(0, 1)
+    reference draws, drawn from their exact joint law instead of from the draws: the mean
+    is N(0, 1 / n_ref), (n_ref - 1) sd^2 is chi-square with n_ref - 1 degrees of freedom,
+    and the two are independent. Returns an (len(rngs), 2) array. Two draws a step instead
+    of `n_ref`, and the loss of several networks in one expression (`deviation_loss`)."""
+    moments = np.empty((len(rngs), 2))
+    for i, rng in enumerate(rngs):
+        moments[i, 0] = rng.standard_normal() / math.sqrt(n_ref)
+        moments[i, 1] = math.sqrt(rng.chisquare(n_ref - 1) / (n_ref - 1))
+    return moments
 
 
 def deviation_loss(
-    scores: torch.Tensor,
-    target: torch.Tensor,
-    margin: float,
-    n_ref: int,
-    generator: torch.Generator | None = None,
+    scores: torch.Tensor, target: torch.Tensor, margin: float, moments: torch.Tensor
 ) -> torch.Tensor:
-    """Deviation loss of Pang et al. (KDD 2019), eq. (4)-(5).
+    """Deviation loss of Pang et al. (KDD 2019), eq. (4)-(5), summed over networks.
 
-    dev = (score - mean(r)) / std(r) with r ~ N(0, 1) (`n_ref` draws, fresh each call,
-    from `generator`, else torch's global one); unlabeled rows pay |dev|, labeled
-    anomalies max(0, margin - dev).
+    `scores` and `target` are (networks, rows); `moments` (networks, 2) holds each
+    network's reference mean and standard deviation (`reference_moments`). dev = (score -
+    mean) / sd; unlabeled rows pay |dev|, labeled anomalies max(0, margin - dev); each
+    network's loss is its rows' mean.
     """
-    ref = torch.randn(n_ref, device=scores.device, dtype=scores.dtype, generator=generator)
-    dev = (scores - ref.mean()) / ref.std()
-    inlier = dev.abs()
-    outlier = (margin - dev).clamp_min(0.0)
-    return torch.mean((1.0 - target) * inlier + target * outlier)
+    dev = (scores - moments[:, :1]) / moments[:, 1:]
+    paid = torch.where(target > 0, (margin - dev).clamp_min(0.0), dev.abs())
+    return paid.mean(dim=1).sum()
 
 
 class DeviationNetwork(nn.Module):
@@ -76,10 +92,10 @@ class StackedDeviationNetworks(nn.Module):
         if not networks:
             raise ValueError("a stack needs at least one network")
         self.networks = nn.ModuleList(networks)
+        self._layers = [_linears(net) for net in networks]  # found once, not every step
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        layers = [_linears(net) for net in self.networks]
-        *hidden, outputs = zip(*layers, strict=True)
+        *hidden, outputs = zip(*self._layers, strict=True)
         for stacked in hidden:
             weight = torch.stack([layer.weight for layer in stacked])
             bias = torch.stack([layer.bias for layer in stacked])

@@ -8,7 +8,8 @@ unlabeled rows to the mean of a N(0, 1) reference and pushes labeled anomalies a
 Defaults follow the paper and ADBench (which runs the authors' Keras code): one hidden
 layer of 20 ReLU units with an L2 penalty of 0.01 on its kernel, glorot-normal init,
 RMSprop (lr 1e-3, rho 0.9, Keras' per-tensor ``clipnorm=0.001``), 50 epochs of 20 balanced
-batches of 512 rows, margin 5, 5000 reference draws.
+batches of 512 rows, margin 5, 5000 reference draws (whose mean and standard deviation
+are drawn from their exact law, `wvad.model.deviation.reference_moments`).
 """
 
 from __future__ import annotations
