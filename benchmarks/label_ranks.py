@@ -7,10 +7,13 @@ ranked) on each cell of a grid and writes each label's ranks and whether it is i
 an anomaly; `compare` reads those records and counts, per rule, the right labels it would
 set aside (on clean cells and on cells with planted wrong labels) and the planted wrong
 ones it would catch, and lists the cells where two rules differ (the only cells whose
-scores the choice between them can change):
+scores the choice between them can change); `score` fits the default of the checked-out
+commit on listed cells and records its test AUROC and AUPRC, so two commits compare on
+those cells alone:
 
     python benchmarks/label_ranks.py record --datasets breastw stamps --out ranks.jsonl
-    python benchmarks/label_ranks.py compare ranks.jsonl --caps 0.75 0.6
+    python benchmarks/label_ranks.py compare ranks.jsonl --caps 0.75 0.6 > differ.txt
+    python benchmarks/label_ranks.py score differ.txt --out scores.jsonl
 
 Each rule is the re-check rule (`wvad.fused.doubtful_labels`) with its cap replaced, at
 `fusion.set_aside_min_labels` labels and more. Results are recorded in docs/method.md.
@@ -24,6 +27,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
+import torch
 
 import wvad.estimator
 from wvad import WVAD
@@ -133,6 +137,37 @@ def compare(args: argparse.Namespace) -> None:
         print(json.dumps({k: c[k] for k in ("table", "kind", "value", "wrong", "seed")}))
 
 
+def score(args: argparse.Namespace) -> None:
+    """Fit the default on each listed cell (one torch thread) and record its test AUROC,
+    AUPRC, the labels it set aside and how many of those were planted wrong ones."""
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    torch.set_num_threads(1)
+    with open(args.cells) as lines:
+        listed = [json.loads(line) for line in lines if line.startswith("{")]
+    with open(args.out, "a") as out:
+        for cell in listed:
+            X, y = load_dataset(cell["table"], data_dir=default_data_dir())
+            labels = {SETTINGS[cell["kind"]]: cell["value"]}
+            split = weak_split(X, y, seed=cell["seed"], label_noise=cell["wrong"], **labels)
+            model = WVAD(random_state=cell["seed"]).fit(split.X_train, split.y_train_weak)
+            scores = model.decision_function(split.X_test)
+            aside = model.labels_set_aside_
+            row = dict(cell, commit=_commit(), n_set_aside=len(aside))
+            row["wrong_set_aside"] = int((split.y_train[aside] == 0).sum())
+            row["auroc"] = roc_auc_score(split.y_test, scores)
+            row["auprc"] = average_precision_score(split.y_test, scores)
+            out.write(json.dumps(row) + "\n")
+            out.flush()
+
+
+def _commit() -> str:
+    import subprocess
+
+    done = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True)
+    return done.stdout.strip()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -146,8 +181,11 @@ def main() -> None:
     cmp = sub.add_parser("compare")
     cmp.add_argument("records", nargs="+")
     cmp.add_argument("--caps", nargs="+", type=float, default=[0.75, 0.6])
+    sco = sub.add_parser("score")
+    sco.add_argument("cells", help="compare's output (its JSON lines are the cells)")
+    sco.add_argument("--out", required=True)
     args = parser.parse_args()
-    record(args) if args.command == "record" else compare(args)
+    {"record": record, "compare": compare, "score": score}[args.command](args)
 
 
 if __name__ == "__main__":
