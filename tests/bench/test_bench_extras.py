@@ -6,6 +6,7 @@ from wvad.bench.extras import (
     corruption_section,
     known_normal_section,
     label_free_section,
+    set_aside_section,
     threshold_section,
 )
 from wvad.bench.report import build_report
@@ -110,3 +111,17 @@ def test_the_references_own_presets_are_not_its_peers():
     ]
     assert "| wvad-paper |" not in "\n".join(best_other_section(rows, "wvad"))
     assert "| devnet |" in "\n".join(best_other_section(rows, "wvad"))
+
+
+def test_set_aside_section_counts_labels_set_aside_and_the_wrong_ones_among_them():
+    clean = [{**wvad_row(s, 0.8), "n_labeled": 10, "n_set_aside": a} for s, a in ((0, 2), (1, 0))]
+    wrong = [
+        {**wvad_row(s, 0.8), "corruption": "wrong=0.25", "n_labeled": 10, "n_set_aside": 3}
+        | {"n_wrong_set_aside": 2, "n_wrong_labels": 2}
+        for s in (0, 1)
+    ]
+    text = "\n".join(set_aside_section(clean + wrong, "wvad"))
+    assert "| letter | 0.1 | 2 | 20 | 2 | 1 | none planted | 2 |" in text
+    assert "| letter | 0.1 wrong=0.25 | 2 | 20 | 6 | 2 | 4 / 4 | 2 |" in text
+    nothing = [{**wvad_row(0, 0.8), "n_labeled": 10, "n_set_aside": 0}]
+    assert set_aside_section(nothing, "wvad") == [] == set_aside_section([wvad_row(0, 0.8)], "wvad")

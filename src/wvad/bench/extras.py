@@ -10,6 +10,8 @@
   "never 0.05 below the best peer" and "no larger spread" read off directly).
 - Corruptions: each model's AUROC change from the clean cell to the corrupted one, paired
   by seed, for the reference and the best other model under that corruption.
+- Labels set aside: per table and setting, how many labels the reference set aside, and
+  where wrong labels were planted how many of those it caught.
 
 Each builder takes the result rows and returns markdown lines (empty when the rows hold
 nothing for it), so `build_report` adds only the sections a run has data for.
@@ -25,7 +27,13 @@ import numpy as np
 from wvad.bench.paired import bootstrap_interval
 from wvad.bench.results import label_setting, setting_order
 
-__all__ = ["corruption_section", "known_normal_section", "label_free_section", "threshold_section"]
+__all__ = [
+    "corruption_section",
+    "known_normal_section",
+    "label_free_section",
+    "set_aside_section",
+    "threshold_section",
+]
 
 Row = dict[str, Any]
 _NORMALS = " +"
@@ -124,6 +132,38 @@ def label_free_section(rows: Sequence[Row], model: str) -> list[str]:
         "them (`WVAD.label_free_decision_function`), paired by seed: the mean difference "
         "with a 95% bootstrap interval over seeds. The last column says whether the score "
         "falls below the label-free read-out by more than its seed-to-seed standard deviation.",
+        "",
+        *_table(header, body),
+        "",
+    ]
+
+
+def set_aside_section(rows: Sequence[Row], model: str) -> list[str]:
+    """Per table and label setting with a label set aside in some seed: the labels given
+    and set aside (totals over seeds) and, where the split planted wrong labels, the
+    wrong ones set aside and the right ones set aside."""
+    found = [r for r in _ok(rows, model) if r.get("n_set_aside") is not None]
+    if not any(r["n_set_aside"] for r in found):
+        return []
+    header = ["dataset", "labels", "seeds", "labels given", "set aside", "seeds with any"]
+    header += ["wrong set aside / planted", "right set aside"]
+    body = []
+    for (dataset, setting), cell in _cells(found).items():
+        aside = sum(r["n_set_aside"] for r in cell)
+        if not aside:
+            continue
+        wrong = sum(r.get("n_wrong_set_aside", 0) for r in cell)
+        planted = sum(r.get("n_wrong_labels", 0) for r in cell)
+        line = [dataset, setting, str(len(cell)), str(sum(r["n_labeled"] for r in cell))]
+        line += [str(aside), str(sum(1 for r in cell if r["n_set_aside"]))]
+        line += [f"{wrong} / {planted}" if planted else "none planted", str(aside - wrong)]
+        body.append(line)
+    return [
+        f"## Labels set aside ({model})",
+        "",
+        f"The rows where {model} set labeled anomalies aside as doubtful "
+        "(`labels_set_aside_`), totals over seeds. Without planted wrong labels every label "
+        "set aside is a right one.",
         "",
         *_table(header, body),
         "",

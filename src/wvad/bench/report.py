@@ -21,6 +21,7 @@ from wvad.bench.extras import (
     corruption_section,
     known_normal_section,
     label_free_section,
+    set_aside_section,
     threshold_section,
 )
 from wvad.bench.paired import bootstrap_interval, paired_by_cell, versus
@@ -322,6 +323,7 @@ def build_report(
         out += known_normal_section(rows, reference)
         out += threshold_section(rows, reference)
         out += label_free_section(rows, reference)
+        out += set_aside_section(rows, reference)
         out += corruption_section(rows, reference)
     header, body = fit_time_table(rows, axes)
     out += ["## Fit time (seconds, mean over seeds)", "", markdown_table(header, body), ""]
