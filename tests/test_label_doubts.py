@@ -129,3 +129,16 @@ def test_below_the_minimum_count_a_listed_label_is_kept(shared_dir):
     assert len(set(model.labels_to_recheck().row) & planted) >= 4  # listed all the same
     assert model.labels_set_aside_.size == 0
     assert not model.labels_to_recheck().set_aside.any()
+
+
+def test_a_doubtful_label_beside_another_label_is_supported_and_a_copy_is_not():
+    from wvad.fused import SUPPORT_NEIGHBOURS, supported_labels
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    X[0], X[1] = [6.0, 6.0, 6.0], [6.1, 6.0, 6.0]  # two labels of one rare kind
+    X[2] = X[3] = [-6.0, 6.0, -6.0]  # a label and its copy, alone otherwise
+    labeled = np.array([0, 1, 2, 3, 50])  # row 50: a label among the normal rows
+    assert supported_labels(X, labeled, np.arange(5)).tolist() == [0, 1]
+    assert supported_labels(X, labeled, np.array([2, 4])).size == 0
+    assert SUPPORT_NEIGHBOURS >= 1 and supported_labels(X, labeled, np.array([], int)).size == 0

@@ -92,6 +92,10 @@ RECHECK_CAP = 0.75
 #: information lost while a right label listed costs the analyst one look; chosen on the
 #: tuning tables' label ranks (docs/method.md, "Labels worth re-checking").
 SET_ASIDE_CAP = 0.65
+#: A doubtful label with another labeled anomaly (not a copy of it) among its this many
+#: nearest training rows is kept: a wrong label is a normal row, which seldom lies next
+#: to another label; two labels of a rare kind of anomaly often do (docs/method.md).
+SUPPORT_NEIGHBOURS = 5
 #: A share of the labeled anomalies a threshold is to flag.
 RECALL = Real(0.0, 1.0, open_low=True)
 
@@ -185,6 +189,22 @@ def doubtful_labels(
         max_rank = min(cap, median - RECHECK_SPREADS * spread)
     doubtful = np.flatnonzero(mean < max_rank)
     return [(int(i), float(mean[i])) for i in doubtful[np.argsort(mean[doubtful])]]
+
+
+def supported_labels(X: np.ndarray, labeled: np.ndarray, among: np.ndarray) -> np.ndarray:
+    """The positions in `among` (indices into `labeled`, the labeled anomalies' rows of X)
+    of the labels with another labeled anomaly among their SUPPORT_NEIGHBOURS nearest rows
+    of X (Euclidean), copies of the label itself not counted."""
+    from sklearn.neighbors import NearestNeighbors
+
+    if len(among) == 0 or len(X) < 2:
+        return np.zeros(0, dtype=np.int64)
+    k = min(SUPPORT_NEIGHBOURS, len(X) - 1)
+    search = NearestNeighbors(n_neighbors=k).fit(X)
+    queries = X[labeled[among]]
+    distance, index = search.kneighbors(queries, n_neighbors=min(len(X), k + 1))
+    is_label = np.isin(index, labeled) & (distance > 0)  # a copy sits at distance 0
+    return np.flatnonzero(is_label.any(axis=1)).astype(np.int64)
 
 
 def label_ranks(evidence: Mapping[str, np.ndarray], y: np.ndarray) -> dict[str, np.ndarray]:
@@ -283,8 +303,10 @@ class ScorePlan:
         set_aside = np.zeros(0, dtype=np.int64)
         fusion = config.fusion
         if fusion.set_aside_doubtful and data.n_labeled >= fusion.set_aside_min_labels:
-            doubtful = doubtful_labels(ranks, cap=SET_ASIDE_CAP)
-            set_aside = np.sort([i for i, _ in doubtful]).astype(np.int64)
+            doubtful = np.array([i for i, _ in doubtful_labels(ranks, cap=SET_ASIDE_CAP)])
+            labeled = np.flatnonzero(data.y == 1)
+            supported = supported_labels(data.X, labeled, doubtful.astype(np.int64))
+            set_aside = np.sort(np.delete(doubtful, supported)).astype(np.int64)
         if set_aside.size:  # the fit goes on as if those rows had not been labeled
             data = data.without_labels(np.flatnonzero(data.y == 1)[set_aside])
             blind = _fit_label_blind(pieces, data, config)
