@@ -37,6 +37,7 @@ from types import MappingProxyType
 
 import numpy as np
 import torch
+from sklearn.neighbors import NearestNeighbors
 from torch import Tensor
 
 from wvad.checks import Real
@@ -195,16 +196,26 @@ def supported_labels(X: np.ndarray, labeled: np.ndarray, among: np.ndarray) -> n
     """The positions in `among` (indices into `labeled`, the labeled anomalies' rows of X)
     of the labels with another labeled anomaly among their SUPPORT_NEIGHBOURS nearest rows
     of X (Euclidean), copies of the label itself not counted."""
-    from sklearn.neighbors import NearestNeighbors
-
     if len(among) == 0 or len(X) < 2:
         return np.zeros(0, dtype=np.int64)
-    k = min(SUPPORT_NEIGHBOURS, len(X) - 1)
-    search = NearestNeighbors(n_neighbors=k).fit(X)
-    queries = X[labeled[among]]
-    distance, index = search.kneighbors(queries, n_neighbors=min(len(X), k + 1))
+    k = min(SUPPORT_NEIGHBOURS, len(X) - 1)  # and the label itself
+    distance, index = NearestNeighbors(n_neighbors=k + 1).fit(X).kneighbors(X[labeled[among]])
     is_label = np.isin(index, labeled) & (distance > 0)  # a copy sits at distance 0
     return np.flatnonzero(is_label.any(axis=1)).astype(np.int64)
+
+
+def labels_to_set_aside(
+    ranks: Mapping[str, np.ndarray], data: TrainingData, fusion: FusionSettings
+) -> np.ndarray:
+    """Positions among the labeled anomalies of those the fit sets aside: with
+    `fusion.set_aside_doubtful` and at least `set_aside_min_labels` labels, the doubtful
+    ones below SET_ASIDE_CAP that no other label stands beside (`supported_labels`)."""
+    if not fusion.set_aside_doubtful or data.n_labeled < fusion.set_aside_min_labels:
+        return np.zeros(0, dtype=np.int64)
+    listed = doubtful_labels(ranks, cap=SET_ASIDE_CAP)
+    doubtful = np.array([i for i, _ in listed], dtype=np.int64)
+    supported = supported_labels(data.X, np.flatnonzero(data.y == 1), doubtful)
+    return np.sort(np.delete(doubtful, supported))
 
 
 def label_ranks(evidence: Mapping[str, np.ndarray], y: np.ndarray) -> dict[str, np.ndarray]:
@@ -300,13 +311,7 @@ class ScorePlan:
         cross_fits = _cross_fit_supervised(pieces, data, config)
         held = {n: c.scores for n, c in cross_fits.items()}
         ranks = label_ranks({n: v for n, (_, v) in blind.items()} | held, data.y)
-        set_aside = np.zeros(0, dtype=np.int64)
-        fusion = config.fusion
-        if fusion.set_aside_doubtful and data.n_labeled >= fusion.set_aside_min_labels:
-            doubtful = np.array([i for i, _ in doubtful_labels(ranks, cap=SET_ASIDE_CAP)])
-            labeled = np.flatnonzero(data.y == 1)
-            supported = supported_labels(data.X, labeled, doubtful.astype(np.int64))
-            set_aside = np.sort(np.delete(doubtful, supported)).astype(np.int64)
+        set_aside = labels_to_set_aside(ranks, data, config.fusion)
         if set_aside.size:  # the fit goes on as if those rows had not been labeled
             data = data.without_labels(np.flatnonzero(data.y == 1)[set_aside])
             blind = _fit_label_blind(pieces, data, config)
