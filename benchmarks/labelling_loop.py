@@ -9,6 +9,8 @@ share of questions answered "anomaly") and the test AUROC / AUPRC of the refitte
 Loops compared, on the same splits:
 - wvad-top / wvad-uncertain / wvad-mixed: the default WVAD, asking by `WVAD.suggest`'s
   strategy;
+- wvad-top-warm: the "top" loop refitting by a warm start (`WVAD(warm_start=True)`: the
+  mixture continues from the previous round's, every other piece refits);
 - wvad-random: the same loop asking random unlabeled rows (the floor);
 - catboost-top: CatBoost refitted each round on the labels so far (answered normals stay
   0), asking its highest scores;
@@ -39,7 +41,15 @@ from wvad.bench.models import make_model
 from wvad.data import default_data_dir, load_dataset
 from wvad.protocol import weak_split
 
-LOOPS = ("wvad-top", "wvad-uncertain", "wvad-mixed", "wvad-random", "catboost-top", "iforest-top")
+LOOPS = (
+    "wvad-top",
+    "wvad-uncertain",
+    "wvad-mixed",
+    "wvad-top-warm",
+    "wvad-random",
+    "catboost-top",
+    "iforest-top",
+)
 
 
 def _commit() -> str:
@@ -47,15 +57,17 @@ def _commit() -> str:
     return done.stdout.strip() or "unknown"
 
 
-def _fit(loop: str, X, y_weak, normal, seed):
+def _fit(loop: str, X, y_weak, normal, seed, previous=None):
     """The loop's model on the labels so far. Without any known anomaly (a start from 0),
-    WVAD fits label-free and CatBoost, which cannot, leaves the ranking to IsolationForest."""
+    WVAD fits label-free and CatBoost, which cannot, leaves the ranking to IsolationForest.
+    A warm loop refits the previous round's model (`warm_start`)."""
     name = loop.split("-")[0]
     if name == "catboost" and not y_weak.any():
         name = "iforest"
-    model = make_model(name, seed)
+    warm = loop.endswith("-warm")
+    model = previous if warm and previous is not None else make_model(name, seed)
     if name == "wvad":
-        model.set_params(allow_unsupervised=True)
+        model.set_params(allow_unsupervised=True, warm_start=warm)
         model.fit(X, y_weak, known_normal=normal if normal.any() else None)
     else:
         model.fit(X, y_weak)
@@ -81,10 +93,11 @@ def run_loop(loop, split, rounds, batch, seed):
     normal = np.zeros(len(y_weak), dtype=bool)
     asked = y_weak == 1
     found = n_asked = 0
+    model = None
     for r in range(rounds + 1):
         started = time.perf_counter()
         if r == 0 or not loop.startswith("iforest"):
-            model = _fit(loop, split.X_train, y_weak, normal, seed)
+            model = _fit(loop, split.X_train, y_weak, normal, seed, model)
         scores = model.decision_function(split.X_test)
         seconds = time.perf_counter() - started
         yield (

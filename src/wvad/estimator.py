@@ -20,7 +20,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from wvad.archive import load_wvad, save_wvad
 from wvad.base import BaseDetector, store_params
-from wvad.checks import Columns, Either, Int, OneOf, Real
+from wvad.checks import Columns, Either, Flag, Int, OneOf, Real
 from wvad.config import CONFIG_FIELDS, Config, parameter_docs
 from wvad.encoding import TableEncoder, read_table
 from wvad.evidence import Rows, TrainingData, iter_rows
@@ -31,7 +31,7 @@ from wvad.presets import DEFAULT, preset_config
 from wvad.runtime import resolve_device, resolve_seed, steady_arithmetic
 from wvad.scaling import Scaler
 from wvad.suggest import DEFAULT_STRATEGY, REASON_STEPS
-from wvad.training import fit_mixture
+from wvad.training import TrainedMixture, fit_mixture
 from wvad.validation import check_mixture_rows
 
 __all__ = ["WVAD"]
@@ -40,6 +40,8 @@ __all__ = ["WVAD"]
 THRESHOLD = Either(OneOf(("contamination",)), RECALL)
 #: Which columns are categories: those holding text, or those and further ones named.
 CATEGORICAL = Either(OneOf(("from_dtype",)), Columns())
+#: The settings a warm start keeps: the shape of the network it continues.
+NETWORK_SETTINGS = ("latent_dim", "hidden_dims", "head_hidden_dims", "head_features")
 
 
 class WVAD(TransformerMixin, BaseDetector):
@@ -73,6 +75,12 @@ class WVAD(TransformerMixin, BaseDetector):
         anomalies scored as held out (`threshold_for_recall`), and `flagged_share_` says
         which share of the unlabeled training rows it flags.
     allow_unsupervised : permit fit without labeled anomalies.
+    warm_start : bool, default False. With True, a fit after an earlier one continues that
+        fit's mixture (and score estimator) for `warm_epochs` joint epochs instead of
+        training one from the start, and refits every other piece on the new labels: the
+        cheaper update of a labelling loop. The table must encode to the same columns and
+        the network settings (latent_dim, hidden_dims, head_hidden_dims, head_features,
+        a fixed n_clusters) must be those of the earlier fit.
     device : "auto" (CUDA when available), "cpu" or "cuda".
     random_state : seed for initialisation, sampling and EM; same seed, same scores.
     verbose : show a progress bar over epochs.
@@ -109,6 +117,7 @@ class WVAD(TransformerMixin, BaseDetector):
         pretrain_epochs: int = DEFAULT.pretrain_epochs,
         warmup_epochs: int = DEFAULT.warmup_epochs,
         joint_epochs: int = DEFAULT.joint_epochs,
+        warm_epochs: int = DEFAULT.warm_epochs,
         epoch_rows: int | None = DEFAULT.epoch_rows,
         warmup_lambda: float = DEFAULT.warmup_lambda,
         joint_lambda: float = DEFAULT.joint_lambda,
@@ -132,6 +141,7 @@ class WVAD(TransformerMixin, BaseDetector):
         contamination: float = 0.1,
         threshold: str | float = "contamination",
         allow_unsupervised: bool = False,
+        warm_start: bool = False,
         device: str = "auto",
         random_state: int | None = None,
         verbose: bool = False,
@@ -160,10 +170,54 @@ class WVAD(TransformerMixin, BaseDetector):
     accepts_known_normals = True
     reads_tables = True
 
+    def fit(self, X: Any, y: Any = None, *, known_normal: Any = None) -> WVAD:
+        """Fit on X with weak labels y (1 = known anomaly, 0 = not known to be one); returns
+        self. `known_normal` marks, among the rows with y = 0, those known to be normal (a
+        boolean mask). With `warm_start` and an earlier fit, the mixture continues from
+        that fit's."""
+        # read before the fit clears the learned state; a failed fit restores it
+        self._warm_from = self._previous_mixture()
+        try:
+            return super().fit(X, y, known_normal=known_normal)
+        finally:
+            del self._warm_from
+
+    def _previous_mixture(self) -> tuple[TrainedMixture, Any] | None:
+        """With `warm_start`, the fitted mixture and score estimator, and the encoder they
+        read; None for a fit from the start."""
+        if not Flag().check("warm_start", self.warm_start) or not hasattr(self, "score_"):
+            return None
+        head = self.score_.pieces.get("head")
+        trained = TrainedMixture(self.mixture_, getattr(head, "head", None), {})
+        return trained, (self.config_, self.n_clusters_, self.encoder_.encoded_names())
+
+    def _warm_start(self, config: Config) -> TrainedMixture | None:
+        """The mixture a warm start continues (None: none to continue), refused where this
+        fit's columns or network settings differ from those it was trained with."""
+        if self._warm_from is None:
+            return None
+        trained, (before, k, names) = self._warm_from
+        changed = [n for n in NETWORK_SETTINGS if getattr(config, n) != getattr(before, n)]
+        if config.n_clusters != "auto" and config.n_clusters != k:
+            changed.append("n_clusters")
+        if changed:
+            raise ValueError(
+                f"warm_start=True continues the previous fit's network, but {changed} "
+                "changed since; fit with warm_start=False to train a new one"
+            )
+        if self.encoder_.encoded_names() != names:
+            raise ValueError(
+                f"warm_start=True continues the previous fit's network, which read {len(names)} "
+                f"encoded columns; this table encodes to {len(self.encoder_.encoded_names())} "
+                "other ones; fit with warm_start=False to train a new one"
+            )
+        return trained
+
     @steady_arithmetic()
     def _fit(self, X: np.ndarray, y: np.ndarray, normal: np.ndarray) -> np.ndarray:
         started = time.perf_counter()
         config, _ = self.get_config(), self._recall_target()  # bad settings fail before work
+        start = self._warm_start(config)
         check_mixture_rows(y, config.n_clusters)
         seed, device = resolve_seed(self.random_state), resolve_device(self.device)
         X, missing = self.encoder_.fill_missing(X)
@@ -175,8 +229,9 @@ class WVAD(TransformerMixin, BaseDetector):
         plan = ScorePlan.make(data, config)
         negatives, used = plan.normal_unlabeled(), plan.data.y  # the labels it keeps
         mixture = fit_mixture(
-            data.X, used, config, seed, device, head_negatives=negatives, verbose=self.verbose
-        )
+            data.X, used, config, seed, device, head_negatives=negatives, start=start,
+            verbose=self.verbose,
+        )  # fmt: skip
         score, training_scores = plan.fit(config, mixture)
         self.config_, self.seed_, self.device_, self.scaler_ = config, seed, device, scaler
         self.mixture_, self.score_, self.history_ = mixture.network, score, mixture.history

@@ -6,6 +6,7 @@ The loops know tensors and modules only; the estimator hands them validated, sca
 from __future__ import annotations
 
 import contextlib
+import copy
 import math
 import warnings
 from collections.abc import Callable, Iterator
@@ -233,10 +234,12 @@ def train_joint(
     history: History,
     tick: Tick = lambda: None,
     head_negatives: np.ndarray | None = None,
+    warm: bool = False,
 ) -> None:
     """Minimise -ELBO(unlabeled) + eta * penalty(anomalies) + lambda * CE(score head).
 
-    lambda is `warmup_lambda` for the first `warmup_epochs`, then `joint_lambda`. Batches hold
+    lambda is `warmup_lambda` for the first `warmup_epochs`, then `joint_lambda`; a `warm`
+    continuation of a trained mixture runs `warm_epochs` at `joint_lambda` only. Batches hold
     `joint_batch_size` unlabeled rows, and every one also carries `anomaly_batch_size`
     labeled anomalies drawn with replacement, since they are a few dozen among thousands.
     Without anomalies (or head) only the ELBO is trained. `head_negatives` (a mask over the
@@ -247,9 +250,7 @@ def train_joint(
     model.train()
     if head is not None:
         head.train()
-    phases = [("warmup", config.warmup_epochs, config.warmup_lambda)]
-    phases.append(("joint", config.joint_epochs, config.joint_lambda))
-    for phase, epochs, lam in phases:
+    for phase, epochs, lam in _joint_phases(config, warm):
         for _ in range(phase_epochs(epochs, len(X_unlabeled), config.epoch_rows)):
             history.add(phase, **_joint_epoch(step, X_unlabeled, lam, head_negatives))
             check_finite(f"{phase} training", len(history.records["phase"]), history, X_unlabeled)
@@ -257,6 +258,17 @@ def train_joint(
     model.eval()
     if head is not None:
         head.eval()
+
+
+def _joint_phases(config: Config, warm: bool) -> list[tuple[str, int, float]]:
+    """(phase, epochs, lambda) of joint training: warm-up then joint, or, continuing a
+    trained mixture, `warm_epochs` joint epochs."""
+    if warm:
+        return [("joint", config.warm_epochs, config.joint_lambda)]
+    return [
+        ("warmup", config.warmup_epochs, config.warmup_lambda),
+        ("joint", config.joint_epochs, config.joint_lambda),
+    ]
 
 
 def _joint_epoch(
@@ -366,39 +378,79 @@ def fit_mixture(
     device: torch.device,
     *,
     head_negatives: np.ndarray | None = None,
+    start: TrainedMixture | None = None,
     verbose: bool = False,
 ) -> TrainedMixture:
     """The whole schedule on scaled rows `X` and weak labels `y`: pretraining, EM (K chosen
-    by BIC for n_clusters="auto"), joint training. `head_negatives` (a mask over the
-    unlabeled rows) marks the rows the score estimator may learn "normal" from (None: all).
+    by BIC for n_clusters="auto"), joint training; or, from a trained mixture `start`
+    (left unchanged), `warm_epochs` of joint training only (a warm start: its K, and its
+    score estimator where it has one). `head_negatives` (a mask over the unlabeled rows)
+    marks the rows the score estimator may learn "normal" from (None: all).
     Torch's draws are seeded by `seed` inside a forked generator; numpy's come from a
-    Generator seeded alike, so the same seed gives the same model."""
+    Generator seeded alike, so the same seed (and start) gives the same model."""
     Xs = torch.as_tensor(X, dtype=torch.float32, device=device)
     labeled = torch.as_tensor(y == 1, device=device)
     X_u, X_a = Xs[~labeled], Xs[labeled]
-    auto = config.n_clusters == "auto"
     rng = np.random.default_rng(seed)
     history = History()
-    phases = (config.pretrain_epochs, config.warmup_epochs, config.joint_epochs)
-    epochs = sum(phase_epochs(e, len(X_u), config.epoch_rows) for e in phases)
-    with (
-        seeded(seed),
-        tqdm(total=epochs, disable=not verbose, desc="WVAD", unit="epoch") as bar,
-    ):
-        k = 1 if auto else int(config.n_clusters)
-        network = VariationalMixture(
-            X.shape[1], config.latent_dim, k, config.hidden_dims, config.numerics
-        ).to(device)
-        # A fixed K lets the head be built first (this order fixes the seeded results);
-        # with K chosen from the data its input size is known only after EM.
-        head = None if auto else _score_head(config, k, len(X_a), device)
-        pretrain_autoencoder(network, X_u, config, rng, history, tick=bar.update)
-        most = min(config.numerics.max_auto_clusters, len(X_u) // 2) if auto else None
-        fit_gmm_prior(network, X_u, seed, config.numerics, max_clusters=most)
-        if auto:
-            head = _score_head(config, network.n_clusters, len(X_a), device)
-        train_joint(network, head, X_u, X_a, config, rng, history, bar.update, head_negatives)
+    with seeded(seed), _progress(config, len(X_u), start is not None, verbose) as bar:
+        if start is not None:
+            network, head = _continued(start, len(X_a), config, device)
+        else:
+            network, head = _initialised(X_u, len(X_a), config, seed, device, rng, history, bar)
+        warm = start is not None
+        train_joint(network, head, X_u, X_a, config, rng, history, bar.update, head_negatives, warm)
     return TrainedMixture(network, head, history.records)
+
+
+def _progress(config: Config, n_unlabeled: int, warm: bool, verbose: bool) -> tqdm:
+    """A progress bar over the epochs the schedule will run."""
+    if warm:
+        phases: tuple[int, ...] = (config.warm_epochs,)
+    else:
+        phases = (config.pretrain_epochs, config.warmup_epochs, config.joint_epochs)
+    epochs = sum(phase_epochs(e, n_unlabeled, config.epoch_rows) for e in phases)
+    return tqdm(total=epochs, disable=not verbose, desc="WVAD", unit="epoch")
+
+
+def _initialised(
+    X_u: Tensor,
+    n_labeled: int,
+    config: Config,
+    seed: int,
+    device: torch.device,
+    rng: np.random.Generator,
+    history: History,
+    bar: tqdm,
+) -> tuple[VariationalMixture, ScoreHead | None]:
+    """A new mixture, pretrained and initialised by EM, and its new score estimator."""
+    auto = config.n_clusters == "auto"
+    k = 1 if auto else int(config.n_clusters)
+    network = VariationalMixture(
+        X_u.shape[1], config.latent_dim, k, config.hidden_dims, config.numerics
+    ).to(device)
+    # A fixed K lets the head be built first (this order fixes the seeded results);
+    # with K chosen from the data its input size is known only after EM.
+    head = None if auto else _score_head(config, k, n_labeled, device)
+    pretrain_autoencoder(network, X_u, config, rng, history, tick=bar.update)
+    most = min(config.numerics.max_auto_clusters, len(X_u) // 2) if auto else None
+    fit_gmm_prior(network, X_u, seed, config.numerics, max_clusters=most)
+    if auto:
+        head = _score_head(config, network.n_clusters, n_labeled, device)
+    return network, head
+
+
+def _continued(
+    start: TrainedMixture, n_labeled: int, config: Config, device: torch.device
+) -> tuple[VariationalMixture, ScoreHead | None]:
+    """Copies of a trained mixture and its score estimator to train on (a new estimator
+    where it had none and labels are there now; none without labels)."""
+    network = copy.deepcopy(start.network).to(device)
+    if n_labeled == 0:
+        return network, None
+    if start.head is not None:
+        return network, copy.deepcopy(start.head).to(device)
+    return network, _score_head(config, network.n_clusters, n_labeled, device)
 
 
 def _score_head(
