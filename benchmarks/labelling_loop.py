@@ -57,7 +57,7 @@ def _commit() -> str:
     return done.stdout.strip() or "unknown"
 
 
-def _fit(loop: str, X, y_weak, normal, seed, previous=None):
+def _fit(loop: str, X, y_weak, normal, seed, previous=None, warm_epochs=None):
     """The loop's model on the labels so far. Without any known anomaly (a start from 0),
     WVAD fits label-free and CatBoost, which cannot, leaves the ranking to IsolationForest.
     A warm loop refits the previous round's model (`warm_start`)."""
@@ -68,6 +68,8 @@ def _fit(loop: str, X, y_weak, normal, seed, previous=None):
     model = previous if warm and previous is not None else make_model(name, seed)
     if name == "wvad":
         model.set_params(allow_unsupervised=True, warm_start=warm)
+        if warm and warm_epochs is not None:
+            model.set_params(warm_epochs=warm_epochs)
         model.fit(X, y_weak, known_normal=normal if normal.any() else None)
     else:
         model.fit(X, y_weak)
@@ -86,7 +88,7 @@ def _ask(loop, model, X, asked, batch, rng):
     return np.argsort(-scores, kind="stable")[: min(batch, pool.size)]
 
 
-def run_loop(loop, split, rounds, batch, seed):
+def run_loop(loop, split, rounds, batch, seed, warm_epochs=None):
     """Yield (round, found, asked, auroc, auprc, seconds) for rounds 0..rounds."""
     rng = np.random.default_rng([seed, 7])
     y_weak = split.y_train_weak.copy()
@@ -97,7 +99,7 @@ def run_loop(loop, split, rounds, batch, seed):
     for r in range(rounds + 1):
         started = time.perf_counter()
         if r == 0 or not loop.startswith("iforest"):
-            model = _fit(loop, split.X_train, y_weak, normal, seed, model)
+            model = _fit(loop, split.X_train, y_weak, normal, seed, model, warm_epochs)
         scores = model.decision_function(split.X_test)
         seconds = time.perf_counter() - started
         yield (
@@ -153,6 +155,9 @@ def main() -> None:
     parser.add_argument("--loops", nargs="+", default=list(LOOPS), choices=LOOPS)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--batch", type=int, default=10)
+    parser.add_argument(
+        "--warm-epochs", type=int, help="the warm loop's warm_epochs (default: the model's)"
+    )
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--summary", action="store_true", help="print OUT's table and stop")
     args = parser.parse_args()
@@ -168,6 +173,8 @@ def main() -> None:
             row = json.loads(line)
             done.add((row["dataset"], row["seed"], row["start"], row["loop"]))
     stamp = {"commit": _commit(), "cpu": platform.processor() or platform.machine()}
+    if args.warm_epochs is not None:
+        stamp["warm_epochs"] = args.warm_epochs
     for dataset in args.datasets:
         X, y = load_dataset(dataset, data_dir=default_data_dir())
         for seed in args.seeds:
@@ -183,7 +190,7 @@ def main() -> None:
                          "round": r, "found": f, "asked": a, "auroc": au, "auprc": ap,
                          "seconds": s, **stamp}
                         for r, f, a, au, ap, s in run_loop(
-                            loop, split, args.rounds, args.batch, seed
+                            loop, split, args.rounds, args.batch, seed, args.warm_epochs
                         )
                     ]  # fmt: skip
                     with path.open("a") as handle:

@@ -95,3 +95,29 @@ def test_the_loop_on_files_suggests_then_fits_on_the_answers(tmp_path, capsys):
     asked.to_csv(tmp_path / "bad.csv", index=False)
     code, _, err = run(capsys, *fit, "--answers", tmp_path / "bad.csv", "--out", tmp_path / "m3")
     assert code == 2 and "bad.csv names 1 row(s) not in the table, such as key 'nobody'" in err
+
+
+def test_the_command_line_continues_a_model_by_a_warm_start(tmp_path, capsys):
+    from cli.cli_helpers import EPOCHS, make_frame, run
+    from wvad.workflow import load_table_model
+
+    table = make_frame()
+    table["label"] = np.where(table["label"] == 1, "anomaly", "")
+    table.drop(columns=["truth", "colour"]).to_csv(tmp_path / "t.csv", index=False)
+    fit = ["fit", tmp_path / "t.csv", "--label-col", "label", "--id-col", "key"]
+    assert run(capsys, *fit, *EPOCHS, "--clusters", "2", "--out", tmp_path / "m1")[0] == 0
+    table.loc[table.truth == 1, "label"] = "anomaly"  # the analyst found the rest
+    table.drop(columns=["truth", "colour"]).to_csv(tmp_path / "t.csv", index=False)
+    code, out, _ = run(capsys, *fit, "--warm-start", tmp_path / "m1", "--out", tmp_path / "m2")
+    first, _ = load_table_model(tmp_path / "m1")
+    warm, _ = load_table_model(tmp_path / "m2")
+    assert code == 0 and warm.n_labeled_ > first.n_labeled_
+    assert warm.warm_start and warm.n_clusters_ == 2
+    assert warm.history_["phase"] == ["joint"] * first.config_.warm_epochs
+    code, _, err = run(capsys, *fit, "--warm-start", tmp_path / "m1", "--clusters", "3",
+                       "--out", tmp_path / "m3")  # fmt: skip
+    assert code == 2 and "drop the settings given (['n_clusters'])" in err
+    code, _, err = run(capsys, *fit, "--warm-start", tmp_path / "m1", "--preset", "paper",
+                       "--out", tmp_path / "m3")  # fmt: skip
+    assert code == 2 and "fitted with preset 'default'" in err
+    assert not (tmp_path / "m3").exists()

@@ -482,7 +482,17 @@ def _add_fit(sub: argparse._SubParsersAction) -> None:
         metavar="N",
         help="random seed (default 0)",
     )
-    p.add_argument("--preset", choices=tuple(PRESETS), default="default", help="configuration")
+    p.add_argument(
+        "--preset", choices=tuple(PRESETS), help="configuration (default: default)"
+    )
+    p.add_argument(
+        "--warm-start",
+        type=Path,
+        metavar="MODEL_DIR",
+        help="continue the model in MODEL_DIR, fitted on a table of the same columns, on "
+        "these labels: its mixture trains on for its warm_epochs instead of from the start "
+        "and every other piece refits (a cheaper refit in a labelling loop; its settings)",
+    )
     _add_threshold_and_epochs(p)
     _add_settings(p)
     _add_common(p)
@@ -537,10 +547,11 @@ def fit_settings(args: argparse.Namespace) -> dict[str, Any]:
     for name, value in given.items():
         if isinstance(value, list):
             given[name] = tuple(value)
-    given.update(_nested_settings(getattr(args, "set", None) or [], args.preset))
+    named = getattr(args, "preset", None) or "default"
+    given.update(_nested_settings(getattr(args, "set", None) or [], named))
     epochs = args.epochs
     if args.epochs_scale is not None:
-        preset = PRESETS[args.preset]
+        preset = PRESETS[named]
         epochs = [max(1, round(getattr(preset, k) * args.epochs_scale)) for k in EPOCH_FIELDS]
     if epochs is not None:
         if any(k in given for k in EPOCH_FIELDS):
@@ -591,6 +602,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
         answers=args.answers,
         preset=args.preset,
         settings=fit_settings(args),
+        warm_from=args.warm_start,
         random_state=args.random_state,
         contamination=args.contamination,
         recall=args.recall,

@@ -100,8 +100,9 @@ def fit_table(
     categorical: Sequence[str] = (),
     missing: Sequence[str] = MISSING_MARKERS,
     answers: Sequence[str | Path] = (),
-    preset: str = "default",
+    preset: str | None = None,
     settings: Mapping[str, Any] | None = None,
+    warm_from: str | Path | None = None,
     random_state: int = 0,
     contamination: float = 0.1,
     recall: float | None = None,
@@ -118,14 +119,22 @@ def fit_table(
     any other text is refused by its row. The model encodes both (`wvad.encoding`).
     `answers` are files written by `wvad suggest` and filled in by an analyst: their labels
     override the table's for the rows they name (`wvad.workflow.labelling.merge_answers`).
-    `settings` overrides the preset's `Config` fields by name (`WVAD`'s parameters of the
-    same names). `recall` sets the threshold to flag that share of the known anomalies
+    `settings` overrides the preset's (default "default") `Config` fields by name (`WVAD`'s
+    parameters of the same names). `warm_from`, a model folder fitted on a table of the same
+    columns, is continued instead (`WVAD`'s `warm_start`: its mixture trains on from where
+    it was, every other piece refits), with its own preset and settings. `recall` sets the threshold to flag that share of the known anomalies
     scored as held out (WVAD's `threshold`) instead of the `contamination` quantile.
     """
     data, out = _existing_file(data), Path(out)
     _check_fit_destination(data, out, force)
     features = _feature_columns(data, label_col, id_col, features)
-    model = _configured_model(preset, settings, random_state, contamination, recall, progress)
+    if warm_from is None:
+        preset = preset or "default"
+        model = _configured_model(preset, settings, random_state, contamination, recall, progress)
+    else:
+        model, preset = _continued_model(warm_from, preset, settings)
+        model.set_params(random_state=random_state, contamination=contamination, verbose=progress)
+        model.set_params(threshold="contamination" if recall is None else recall)
     check_columns(data, list(categorical), features)
     frame, y, normal = _read_labeled_table(data, label_col, id_col, features, categorical, missing)
     if answers:
@@ -200,6 +209,25 @@ def _configured_model(
     )
     model.get_config()
     return model
+
+
+def _continued_model(
+    warm_from: str | Path, preset: str | None, settings: Mapping[str, Any] | None
+) -> tuple[Any, str]:
+    """The fitted model in folder `warm_from`, set to warm-start, and its preset; refused
+    with other settings, which would change the network it continues."""
+    if settings:
+        raise ValueError(
+            f"a warm start continues {warm_from} with its own settings; "
+            f"drop the settings given ({sorted(settings)})"
+        )
+    model, spec = load_table_model(warm_from)
+    if preset is not None and preset != spec.preset:
+        raise ValueError(
+            f"a warm start continues {warm_from}, fitted with preset {spec.preset!r}; "
+            f"got preset {preset!r}"
+        )
+    return model.set_params(warm_start=True), spec.preset or "default"
 
 
 def _read_labeled_table(
