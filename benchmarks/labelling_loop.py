@@ -121,6 +121,15 @@ def run_loop(loop, split, rounds, batch, seed, warm_epochs=None):
         normal[rows[truth == 0]] = True
 
 
+def _provenance(rows: list[dict]) -> str:
+    """Which loops ran at which commit on which CPU, e.g. "wvad-top at 5d3f22e (x86_64)"."""
+    where: dict[tuple[str, str], set[str]] = {}
+    for row in rows:
+        where.setdefault((row["commit"], row["cpu"]), set()).add(row["loop"])
+    loops = {key: sorted(names, key=LOOPS.index) for key, names in where.items()}
+    return "; ".join(f"{', '.join(n)} at {c} ({cpu})" for (c, cpu), n in sorted(loops.items()))
+
+
 def summarise(path: Path) -> str:
     """Markdown: per loop and round, the anomalies found so far and the test AUROC / AUPRC,
     means over the (table, seed, start) runs every loop finished."""
@@ -132,7 +141,8 @@ def summarise(path: Path) -> str:
         ).append(row)
     loops = sorted({row["loop"] for row in rows}, key=LOOPS.index)
     complete = [r for r in runs.values() if all(loop in r for loop in loops)]
-    lines = [f"{len(complete)} runs (table, seed, start) with every loop; means over them.", ""]
+    lines = [f"{len(complete)} runs (table, seed, start) with every loop; means over them."]
+    lines += [f"Rows from: {_provenance(rows)}.", ""]
     lines += ["| loop | round | questions | anomalies found | test AUROC | test AUPRC |"]
     lines += ["|---|--:|--:|--:|--:|--:|"]
     for loop in loops:
