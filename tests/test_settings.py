@@ -19,6 +19,7 @@ DETECTOR_PARAMS = {
     "contamination",
     "threshold",
     "allow_unsupervised",
+    "warm_start",
     "device",
     "random_state",
     "verbose",

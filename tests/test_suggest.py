@@ -111,7 +111,7 @@ def test_the_command_line_continues_a_model_by_a_warm_start(tmp_path, capsys):
     code, out, _ = run(capsys, *fit, "--warm-start", tmp_path / "m1", "--out", tmp_path / "m2")
     first, _ = load_table_model(tmp_path / "m1")
     warm, _ = load_table_model(tmp_path / "m2")
-    assert code == 0 and warm.n_labeled_ > first.n_labeled_
+    assert code == 0 and "fitted on 300 rows" in out and warm.n_labeled_ > first.n_labeled_
     assert warm.warm_start and warm.n_clusters_ == 2
     assert warm.history_["phase"] == ["joint"] * first.config_.warm_epochs
     code, _, err = run(capsys, *fit, "--warm-start", tmp_path / "m1", "--clusters", "3",

@@ -482,9 +482,7 @@ def _add_fit(sub: argparse._SubParsersAction) -> None:
         metavar="N",
         help="random seed (default 0)",
     )
-    p.add_argument(
-        "--preset", choices=tuple(PRESETS), help="configuration (default: default)"
-    )
+    p.add_argument("--preset", choices=tuple(PRESETS), help="configuration (default: default)")
     p.add_argument(
         "--warm-start",
         type=Path,

@@ -122,8 +122,9 @@ def fit_table(
     `settings` overrides the preset's (default "default") `Config` fields by name (`WVAD`'s
     parameters of the same names). `warm_from`, a model folder fitted on a table of the same
     columns, is continued instead (`WVAD`'s `warm_start`: its mixture trains on from where
-    it was, every other piece refits), with its own preset and settings. `recall` sets the threshold to flag that share of the known anomalies
-    scored as held out (WVAD's `threshold`) instead of the `contamination` quantile.
+    it was, every other piece refits), with its own preset and settings. `recall` sets the
+    threshold to flag that share of the known anomalies scored as held out (WVAD's
+    `threshold`) instead of the `contamination` quantile.
     """
     data, out = _existing_file(data), Path(out)
     _check_fit_destination(data, out, force)
