@@ -113,7 +113,10 @@ def test_the_command_line_continues_a_model_by_a_warm_start(tmp_path, capsys):
     warm, _ = load_table_model(tmp_path / "m2")
     assert code == 0 and "fitted on 300 rows" in out and warm.n_labeled_ > first.n_labeled_
     assert warm.warm_start and warm.n_clusters_ == 2
-    assert warm.history_["phase"] == ["joint"] * first.config_.warm_epochs
+    assert warm.history_["phase"] == ["warm"] * first.config_.warm_epochs
+    assert "epochs 2 pretrain, 2 warmup, 4 joint, seed 0" in run(capsys, "info", tmp_path / "m1")[1]
+    card = run(capsys, "info", tmp_path / "m2")[1]
+    assert "epochs 50 warm (a warm start: continuing an earlier fit), seed 0" in card
     code, _, err = run(capsys, *fit, "--warm-start", tmp_path / "m1", "--clusters", "3",
                        "--out", tmp_path / "m3")  # fmt: skip
     assert code == 2 and "drop the settings given (['n_clusters'])" in err

@@ -33,7 +33,7 @@ def test_a_warm_fit_runs_only_the_warm_epochs_from_the_previous_network(
     before = model.mixture_
     first = {k: v.clone() for k, v in before.state_dict().items()}
     model.fit(X, more)
-    assert model.history_["phase"] == ["joint"] * SCHEDULE["warm_epochs"]
+    assert model.history_["phase"] == ["warm"] * SCHEDULE["warm_epochs"]
     assert model.n_labeled_ == int(more.sum())
     assert model.mixture_ is not before  # trained on a copy
     assert all(np.array_equal(v, before.state_dict()[k]) for k, v in first.items())

@@ -807,11 +807,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         ("threshold", _threshold_line(card)),
         ("score", _score_line(card)),
         ("re-check", _recheck_line(card)),
-        (
-            "training",
-            f"{card['fit_seconds']:.1f} s, epochs {config['pretrain_epochs']} / "
-            f"{config['warmup_epochs']} / {config['joint_epochs']}, seed {card['seed']}",
-        ),
+        ("training", _training_line(card)),
         ("preset", card["preset"]),
         ("config", ", ".join(f"{k}={v}" for k, v in _flat(config).items())),
         ("versions", ", ".join(f"{k} {v}" for k, v in card["versions"].items() if v)),
@@ -849,6 +845,14 @@ def _threshold_line(card: dict[str, Any]) -> str:
         how = f"flags {rule:.0%} of the known anomalies scored held out"
     flagged = f"{card['flagged_share']:.1%} of the unlabeled training rows above it"
     return f"{card['threshold']:.6g} ({how}; {flagged})"
+
+
+def _training_line(card: dict[str, Any]) -> str:
+    """Seconds, the epochs each phase ran (a warm start: continuing an earlier fit), seed."""
+    run = card["epochs_run"]
+    epochs = ", ".join(f"{n} {phase}" for phase, n in run.items()) or "none"
+    warm = " (a warm start: continuing an earlier fit)" if "warm" in run else ""
+    return f"{card['fit_seconds']:.1f} s, epochs {epochs}{warm}, seed {card['seed']}"
 
 
 def _score_line(card: dict[str, Any]) -> str:

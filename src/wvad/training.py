@@ -262,9 +262,9 @@ def train_joint(
 
 def _joint_phases(config: Config, warm: bool) -> list[tuple[str, int, float]]:
     """(phase, epochs, lambda) of joint training: warm-up then joint, or, continuing a
-    trained mixture, `warm_epochs` joint epochs."""
+    trained mixture, `warm_epochs` joint epochs (phase "warm" in the history)."""
     if warm:
-        return [("joint", config.warm_epochs, config.joint_lambda)]
+        return [("warm", config.warm_epochs, config.joint_lambda)]
     return [
         ("warmup", config.warmup_epochs, config.warmup_lambda),
         ("joint", config.joint_epochs, config.joint_lambda),

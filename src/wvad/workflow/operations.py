@@ -541,6 +541,13 @@ def _categories(model: Any, spec: TableSpec) -> dict[str, list[str]]:
     }
 
 
+def _epochs_run(history: dict[str, list]) -> dict[str, int]:
+    """The epochs each training phase ran, in order: what the fit did, which the settings
+    alone do not say (`epoch_rows` shortens phases; a warm start runs only "warm")."""
+    phases = history.get("phase", [])
+    return {phase: phases.count(phase) for phase in dict.fromkeys(phases)}
+
+
 def model_card(model_dir: str | Path) -> dict[str, Any]:
     """What a fitted model is: its data, labels, clusters, threshold, timing and settings."""
     import json
@@ -584,6 +591,7 @@ def model_card(model_dir: str | Path) -> dict[str, Any]:
         "labels_to_recheck": model.labels_to_recheck()[["row", "mean_rank"]].to_dict("records"),
         "labels_set_aside": [int(r) for r in model.labels_set_aside_],
         "fit_seconds": float(model.fit_seconds_),
+        "epochs_run": _epochs_run(model.history_),
         "seed": model.seed_,
         "preset": spec.preset or preset_name(model.config_) or "custom",
         "config": config,

@@ -37,7 +37,12 @@ PLOT_FILES = {
     "contributions": "contributions.png",
 }
 LOSS_TERMS = ("loss", "neg_elbo", "penalty", "ce")
-PHASE_COLOURS = {"pretrain": "#dddddd", "warmup": "#fde8c8", "joint": "#d8ecf7"}
+PHASE_COLOURS = {
+    "pretrain": "#dddddd",
+    "warmup": "#fde8c8",
+    "joint": "#d8ecf7",
+    "warm": "#d9f0d3",
+}
 MAX_POINTS = 20_000
 
 
