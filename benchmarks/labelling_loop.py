@@ -52,9 +52,23 @@ LOOPS = (
 )
 
 
-def _commit() -> str:
+def stamp() -> dict[str, str]:
+    """The commit and CPU every row of a run carries."""
     done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
-    return done.stdout.strip() or "unknown"
+    cpu = platform.processor() or platform.machine()
+    return {"commit": done.stdout.strip() or "unknown", "cpu": cpu}
+
+
+def add_loop_arguments(parser: argparse.ArgumentParser) -> None:
+    """The simulated analyst's options, shared with `warm_update.py`: tables, seeds,
+    starts, rounds of questions, the output folder and the summary switch."""
+    parser.add_argument("--datasets", nargs="+", required=True)
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0])
+    parser.add_argument("--start", nargs="+", type=int, default=[1])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--batch", type=int, default=10)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--summary", action="store_true", help="print OUT's table and stop")
 
 
 def _fit(loop: str, X, y_weak, normal, seed, previous=None, warm_epochs=None):
@@ -159,17 +173,11 @@ def summarise(path: Path) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--datasets", nargs="+", required=True)
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0])
-    parser.add_argument("--start", nargs="+", type=int, default=[1])
+    add_loop_arguments(parser)
     parser.add_argument("--loops", nargs="+", default=list(LOOPS), choices=LOOPS)
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--batch", type=int, default=10)
     parser.add_argument(
         "--warm-epochs", type=int, help="the warm loop's warm_epochs (default: the model's)"
     )
-    parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--summary", action="store_true", help="print OUT's table and stop")
     args = parser.parse_args()
     if args.summary:
         print(summarise(args.out / "rounds.jsonl"))
@@ -182,9 +190,9 @@ def main() -> None:
         for line in path.read_text().splitlines():
             row = json.loads(line)
             done.add((row["dataset"], row["seed"], row["start"], row["loop"]))
-    stamp = {"commit": _commit(), "cpu": platform.processor() or platform.machine()}
+    provenance: dict[str, object] = {**stamp()}
     if args.warm_epochs is not None:
-        stamp["warm_epochs"] = args.warm_epochs
+        provenance["warm_epochs"] = args.warm_epochs
     for dataset in args.datasets:
         X, y = load_dataset(dataset, data_dir=default_data_dir())
         for seed in args.seeds:
@@ -198,7 +206,7 @@ def main() -> None:
                     rows = [
                         {"dataset": dataset, "seed": seed, "start": start, "loop": loop,
                          "round": r, "found": f, "asked": a, "auroc": au, "auprc": ap,
-                         "seconds": s, **stamp}
+                         "seconds": s, **provenance}
                         for r, f, a, au, ap, s in run_loop(
                             loop, split, args.rounds, args.batch, seed, args.warm_epochs
                         )

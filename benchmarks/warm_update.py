@@ -21,8 +21,6 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import platform
-import subprocess
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -31,15 +29,11 @@ import numpy as np
 import torch
 from sklearn.metrics import average_precision_score, roc_auc_score
 
+from labelling_loop import add_loop_arguments, stamp
 from wvad import WVAD
 from wvad.bench.paired import bootstrap_interval
 from wvad.data import default_data_dir, load_dataset
 from wvad.protocol import weak_split
-
-
-def _commit() -> str:
-    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
-    return done.stdout.strip() or "unknown"
 
 
 def _measure(model: WVAD, split, started: float) -> dict[str, float]:
@@ -113,14 +107,8 @@ def summarise(path: Path) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--datasets", nargs="+", required=True)
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0])
-    parser.add_argument("--start", nargs="+", type=int, default=[1])
+    add_loop_arguments(parser)
     parser.add_argument("--warm-epochs", nargs="+", type=int, default=[50])
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--batch", type=int, default=10)
-    parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--summary", action="store_true", help="print OUT's table and stop")
     args = parser.parse_args()
     path = args.out / "rounds.jsonl"
     if args.summary:
@@ -132,7 +120,7 @@ def main() -> None:
     if path.exists():
         done = {tuple(json.loads(line)[k] for k in ("dataset", "seed", "start"))
                 for line in path.read_text().splitlines()}  # fmt: skip
-    stamp = {"commit": _commit(), "cpu": platform.processor() or platform.machine()}
+    provenance = stamp()
     for dataset in args.datasets:
         X, y = load_dataset(dataset, data_dir=default_data_dir())
         for seed in args.seeds:
@@ -143,7 +131,7 @@ def main() -> None:
                 if start == 0:
                     split = replace(split, y_train_weak=np.zeros_like(split.y_train_weak))
                 key = {"dataset": dataset, "seed": seed, "start": start}
-                rows = [{**key, "update": u, "round": r, **m, **stamp}
+                rows = [{**key, "update": u, "round": r, **m, **provenance}
                         for u, r, m in run(split, seed, args.warm_epochs, args.rounds,
                                            args.batch)]  # fmt: skip
                 with path.open("a") as handle:  # a run is written whole, or not at all
