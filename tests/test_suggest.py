@@ -119,7 +119,10 @@ def test_the_command_line_continues_a_model_by_a_warm_start(tmp_path, capsys):
     assert "epochs 50 warm (a warm start: continuing an earlier fit), seed 0" in card
     code, _, err = run(capsys, *fit, "--warm-start", tmp_path / "m1", "--clusters", "3",
                        "--out", tmp_path / "m3")  # fmt: skip
-    assert code == 2 and "drop the settings given (['n_clusters'])" in err
+    assert code == 2 and "drop the settings given (['n_clusters']; only warm_epochs" in err
+    code, _, _ = run(capsys, *fit, "--warm-start", tmp_path / "m2", "--warm-epochs", "3",
+                     "--out", tmp_path / "m4")  # fmt: skip
+    assert code == 0 and load_table_model(tmp_path / "m4")[0].history_["phase"] == ["warm"] * 3
     code, _, err = run(capsys, *fit, "--warm-start", tmp_path / "m1", "--preset", "paper",
                        "--out", tmp_path / "m3")  # fmt: skip
     assert code == 2 and "fitted with preset 'default'" in err

@@ -489,7 +489,8 @@ def _add_fit(sub: argparse._SubParsersAction) -> None:
         metavar="MODEL_DIR",
         help="continue the model in MODEL_DIR, fitted on a table of the same columns, on "
         "these labels: its mixture trains on for its warm_epochs instead of from the start "
-        "and every other piece refits (a cheaper refit in a labelling loop; its settings)",
+        "and every other piece refits (a cheaper refit in a labelling loop; the model's "
+        "settings, but --warm-epochs)",
     )
     _add_threshold_and_epochs(p)
     _add_settings(p)

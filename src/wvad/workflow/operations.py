@@ -216,11 +216,12 @@ def _continued_model(
     warm_from: str | Path, preset: str | None, settings: Mapping[str, Any] | None
 ) -> tuple[Any, str]:
     """The fitted model in folder `warm_from`, set to warm-start, and its preset; refused
-    with other settings, which would change the network it continues."""
-    if settings:
+    with other settings (they could change the network it continues) but `warm_epochs`."""
+    others = sorted(set(settings or {}) - {"warm_epochs"})
+    if others:
         raise ValueError(
             f"a warm start continues {warm_from} with its own settings; "
-            f"drop the settings given ({sorted(settings)})"
+            f"drop the settings given ({others}; only warm_epochs may be set)"
         )
     model, spec = load_table_model(warm_from)
     if preset is not None and preset != spec.preset:
@@ -228,7 +229,8 @@ def _continued_model(
             f"a warm start continues {warm_from}, fitted with preset {spec.preset!r}; "
             f"got preset {preset!r}"
         )
-    return model.set_params(warm_start=True), spec.preset or "default"
+    model.set_params(warm_start=True, **{k: v for k, v in (settings or {}).items()})
+    return model, spec.preset or "default"
 
 
 def _read_labeled_table(
