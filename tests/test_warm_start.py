@@ -86,3 +86,16 @@ def test_other_columns_are_refused(table, labels, quick_pieces):
         model.fit(renamed, labels[1])
     with pytest.raises(ValueError, match="warm_start must be"):
         model.set_params(warm_start="yes").fit(frame, labels[1])
+
+
+def test_a_loaded_model_continues_as_the_one_it_was_saved_from(
+    table, labels, quick_pieces, tmp_path
+):
+    X = table[0]
+    y_weak, more = labels
+    model = _model(quick_pieces, warm_start=True).fit(X, y_weak)
+    model.save(tmp_path / "m")
+    loaded = WVAD.load(tmp_path / "m")
+    assert loaded.warm_start
+    a = model.fit(X, more).decision_function(X)
+    assert np.array_equal(loaded.fit(X, more).decision_function(X), a)
