@@ -229,7 +229,7 @@ def _continued_model(
             f"a warm start continues {warm_from}, fitted with preset {spec.preset!r}; "
             f"got preset {preset!r}"
         )
-    model.set_params(warm_start=True, **{k: v for k, v in (settings or {}).items()})
+    model.set_params(warm_start=True, **(settings or {}))
     return model, spec.preset or "default"
 
 
