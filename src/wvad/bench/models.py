@@ -58,7 +58,10 @@ _HIST_TREES = {"learner": "hist", "learning_rate": 0.1, "l2_regularization": 1.0
 #: networks (a fit-time cut to screen); "wvad-all-labels" the default fitting on every label
 #: given, the doubtful ones too (`fusion.set_aside_doubtful` off: the default before
 #: set-aside); "wvad-filled-trees" the default whose trees read a missing value as its
-#: column's fill (`trees.native_missing` off: the default before native missing values).
+#: column's fill (`trees.native_missing` off: the default before native missing values);
+#: "wvad-max-weight-4" the default whose cross-fitted pieces weigh up to 4 at a perfect
+#: held-out ranking (`fusion.max_weight`; 2 in the default), to screen whether one strong
+#: supervised piece is diluted by the others.
 WVAD_VARIANTS: Mapping[str, Mapping[str, Any]] = {
     "wvad": {},
     "wvad-paper": {"preset": "paper"},
@@ -73,6 +76,7 @@ WVAD_VARIANTS: Mapping[str, Mapping[str, Any]] = {
     "wvad-supervised-prior": {"fusion": {"supervised_prior": 1.0}},
     "wvad-all-labels": {"fusion": {"set_aside_doubtful": False}},
     "wvad-filled-trees": {"trees": {"native_missing": False}},
+    "wvad-max-weight-4": {"fusion": {"max_weight": 4.0}},
     "wvad-lean": {
         "pretrain_epochs": 25,
         "warmup_epochs": 50,
