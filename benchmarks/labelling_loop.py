@@ -190,7 +190,7 @@ def main() -> None:
         for line in path.read_text().splitlines():
             row = json.loads(line)
             done.add((row["dataset"], row["seed"], row["start"], row["loop"]))
-    provenance: dict[str, object] = {**stamp()}
+    provenance: dict[str, object] = dict(stamp())
     if args.warm_epochs is not None:
         provenance["warm_epochs"] = args.warm_epochs
     for dataset in args.datasets:

@@ -182,34 +182,35 @@ class WVAD(TransformerMixin, BaseDetector):
         finally:
             del self._warm_from
 
-    def _previous_mixture(self) -> tuple[TrainedMixture, Any] | None:
-        """With `warm_start`, the fitted mixture and score estimator, and the encoder they
-        read; None for a fit from the start."""
+    def _previous_mixture(self) -> tuple[TrainedMixture, Config, list[str]] | None:
+        """With `warm_start`, the fitted mixture and score estimator, the configuration they
+        were trained with and the encoded columns they read; None for a fit from the start."""
         if not Flag().check("warm_start", self.warm_start) or not hasattr(self, "score_"):
             return None
         head = self.score_.pieces.get("head")
         trained = TrainedMixture(self.mixture_, getattr(head, "head", None), {})
-        return trained, (self.config_, self.n_clusters_, self.encoder_.encoded_names())
+        return trained, self.config_, self.encoder_.encoded_names()
 
     def _warm_start(self, config: Config) -> TrainedMixture | None:
         """The mixture a warm start continues (None: none to continue), refused where this
         fit's columns or network settings differ from those it was trained with."""
         if self._warm_from is None:
             return None
-        trained, (before, k, names) = self._warm_from
+        trained, before, names = self._warm_from
         changed = [n for n in NETWORK_SETTINGS if getattr(config, n) != getattr(before, n)]
-        if config.n_clusters != "auto" and config.n_clusters != k:
+        if config.n_clusters not in ("auto", trained.network.n_clusters):
             changed.append("n_clusters")
         if changed:
             raise ValueError(
                 f"warm_start=True continues the previous fit's network, but {changed} "
                 "changed since; fit with warm_start=False to train a new one"
             )
-        if self.encoder_.encoded_names() != names:
+        now = self.encoder_.encoded_names()
+        if now != names:
             raise ValueError(
                 f"warm_start=True continues the previous fit's network, which read {len(names)} "
-                f"encoded columns; this table encodes to {len(self.encoder_.encoded_names())} "
-                "other ones; fit with warm_start=False to train a new one"
+                f"encoded columns; this table encodes to {len(now)} other ones; fit with "
+                "warm_start=False to train a new one"
             )
         return trained
 

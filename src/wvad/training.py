@@ -393,12 +393,12 @@ def fit_mixture(
     X_u, X_a = Xs[~labeled], Xs[labeled]
     rng = np.random.default_rng(seed)
     history = History()
-    with seeded(seed), _progress(config, len(X_u), start is not None, verbose) as bar:
+    warm = start is not None
+    with seeded(seed), _progress(config, len(X_u), warm, verbose) as bar:
         if start is not None:
             network, head = _continued(start, len(X_a), config, device)
         else:
             network, head = _initialised(X_u, len(X_a), config, seed, device, rng, history, bar)
-        warm = start is not None
         train_joint(network, head, X_u, X_a, config, rng, history, bar.update, head_negatives, warm)
     return TrainedMixture(network, head, history.records)
 

@@ -134,8 +134,12 @@ def fit_table(
         model = _configured_model(preset, settings, random_state, contamination, recall, progress)
     else:
         model, preset = _continued_model(warm_from, preset, settings)
-        model.set_params(random_state=random_state, contamination=contamination, verbose=progress)
-        model.set_params(threshold="contamination" if recall is None else recall)
+        model.set_params(
+            random_state=random_state,
+            contamination=contamination,
+            threshold=_threshold_rule(recall),
+            verbose=progress,
+        )
     check_columns(data, list(categorical), features)
     frame, y, normal = _read_labeled_table(data, label_col, id_col, features, categorical, missing)
     if answers:
@@ -204,12 +208,17 @@ def _configured_model(
         preset,
         random_state=random_state,
         contamination=contamination,
-        threshold="contamination" if recall is None else recall,
+        threshold=_threshold_rule(recall),
         verbose=progress,
         **(settings or {}),
     )
     model.get_config()
     return model
+
+
+def _threshold_rule(recall: float | None) -> str | float:
+    """WVAD's `threshold`: the contamination quantile, or the target recall given."""
+    return "contamination" if recall is None else recall
 
 
 def _continued_model(
