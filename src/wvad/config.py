@@ -223,6 +223,12 @@ class TreeSettings(_Settings):
         "the trees read a missing number as missing (NaN, which both learners split on "
         "natively) instead of its column's fill, so 'not measured' can itself be evidence",
     )
+    native_categories: bool = setting(
+        False,
+        Flag(),
+        "the trees read a categorical column as one column of categories (CatBoost's "
+        "target statistics) instead of its one-hot columns ('catboost' only)",
+    )
 
     def _check_together(self) -> None:
         if self.learner == "hist" and self.learning_rate is None:

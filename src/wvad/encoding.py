@@ -382,6 +382,17 @@ class TableEncoder:
         np.add.at(out.T, np.asarray(self.sources, dtype=np.int64), values.T)
         return out
 
+    def category_blocks(self) -> tuple[tuple[int, ...], ...]:
+        """Each categorical source column's model columns (its categories, "(other)" and
+        "(missing)"), in column order: where a piece reads a category as one value
+        (`trees.native_categories`)."""
+        sources = np.asarray(self.sources, dtype=np.int64)
+        return tuple(
+            tuple(int(i) for i in np.flatnonzero(sources == j))
+            for j, code in enumerate(self.codes)
+            if code.kind == "category"
+        )
+
     @property
     def source_names(self) -> list[str]:
         return [code.name for code in self.codes]

@@ -226,7 +226,8 @@ class WVAD(TransformerMixin, BaseDetector):
         plain_array = self.encoder_.is_plain() and not self.encoder_.names_given
         names = None if plain_array else self.encoder_.encoded_names()  # None: by position
         rows = scaler.training_rows(X, names)
-        data = TrainingData(rows, y, seed, device, normal, missing)
+        blocks = self.encoder_.category_blocks()
+        data = TrainingData(rows, y, seed, device, normal, missing, categories=blocks)
         plan = ScorePlan.make(data, config)
         negatives, used = plan.normal_unlabeled(), plan.data.y  # the labels it keeps
         mixture = fit_mixture(

@@ -57,13 +57,17 @@ class BenchError(Exception):
 # -- defaults (lazy imports of modules that live elsewhere in wvad) ------------------------
 def _default_loader(name: str, *, data_dir: str | os.PathLike[str] | None = None):
     from wvad.data import default_data_dir, load_dataset
+    from wvad.data.derived import DERIVED_TABLES
     from wvad.data.realdata import REAL_TABLES, load_real_table
 
     if name in REAL_TABLES:  # a real table from its published file (WVAD_REALDATA_DIR)
         return load_real_table(name)
-
+    derived = DERIVED_TABLES.get(name)
     # A source checkout benchmarks on the shared folder beside it before any download.
-    return load_dataset(name, data_dir=data_dir or default_data_dir())
+    X, y = load_dataset(
+        derived.source if derived else name, data_dir=data_dir or default_data_dir()
+    )
+    return (derived.build(X), y) if derived else (X, y)
 
 
 def _default_splitter(X: Any, y: Any, *, seed: int, **labels: Any) -> Any:

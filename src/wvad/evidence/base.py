@@ -27,7 +27,7 @@ from __future__ import annotations
 import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from functools import cached_property
 from types import MappingProxyType
@@ -91,6 +91,8 @@ class TrainingData:
     #: where X's cells were missing before they were filled (None: nowhere); the pieces
     #: that read missing values themselves (`Evidence.with_missing`) see them as NaN
     missing: np.ndarray | None = None
+    #: each categorical source column's one-hot columns of X (`TableEncoder.category_blocks`)
+    categories: tuple[tuple[int, ...], ...] = ()
 
     @property
     def known_normal(self) -> np.ndarray:
@@ -109,14 +111,16 @@ class TrainingData:
         """The same rows with those at `rows` (indices) unlabeled (y = 0)."""
         y = self.y.copy()
         y[rows] = 0
-        return TrainingData(self.X, y, self.seed, self.device, self.normal, self.missing)
+        return replace(self, y=y)
 
     def subset(self, rows: np.ndarray, seed: int | None = None) -> TrainingData:
         """The rows selected by `rows` (a mask or indices), optionally with another seed."""
         normal = None if self.normal is None else self.normal[rows]
         missing = None if self.missing is None else self.missing[rows]
         seed = self.seed if seed is None else seed
-        return TrainingData(self.X[rows], self.y[rows], seed, self.device, normal, missing)
+        return replace(
+            self, X=self.X[rows], y=self.y[rows], seed=seed, normal=normal, missing=missing
+        )
 
 
 def twin_groups(X: np.ndarray, rows: np.ndarray) -> list[np.ndarray]:

@@ -16,6 +16,7 @@ explanations.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -27,7 +28,95 @@ from wvad.config import Config, TreeSettings
 from wvad.evidence.base import Evidence, Rows, TrainingData, Trust
 from wvad.training import TrainedMixture
 
-__all__ = ["BoostedTrees", "CatBoostEnsemble", "NodeEnsemble", "classifier", "flatten_trees"]
+__all__ = [
+    "BoostedTrees",
+    "CatBoostEnsemble",
+    "CategoryFold",
+    "NodeEnsemble",
+    "classifier",
+    "flatten_trees",
+]
+
+
+@dataclass(frozen=True)
+class CategoryFold:
+    """The trees' view of a table with categories (`trees.native_categories`): each
+    categorical column's one-hot model columns (`blocks`) read back as one column of
+    category codes, which CatBoost splits on by its ordered target statistics; the other
+    columns as they are, first.
+
+    A row's code is the position of the block's column that holds its category (the one
+    scaled above 0: every scaling maps a one-hot column's 1 above its 0, and 0 to at most
+    0), or -1 where none does (a category unseen at fit with no "(other)" column)."""
+
+    blocks: tuple[tuple[int, ...], ...]
+
+    @classmethod
+    def of(cls, blocks: tuple[tuple[int, ...], ...]) -> CategoryFold | None:
+        """The fold of `blocks`; None where there are none."""
+        kept = tuple(b for b in blocks if b)
+        return cls(kept) if kept else None
+
+    def numeric(self, width: int) -> np.ndarray:
+        """The model columns outside every block, in order."""
+        inside = np.zeros(width, dtype=bool)
+        for block in self.blocks:
+            inside[list(block)] = True
+        return np.flatnonzero(~inside)
+
+    def category_positions(self, width: int) -> list[int]:
+        """The folded table's category columns (after the numeric ones)."""
+        first = len(self.numeric(width))
+        return list(range(first, first + len(self.blocks)))
+
+    def codes(self, X: np.ndarray) -> np.ndarray:
+        """Per row and block, the code of the row's category (-1: none)."""
+        out = np.empty((len(X), len(self.blocks)), dtype=np.int64)
+        for b, block in enumerate(self.blocks):
+            values = X[:, list(block)]
+            out[:, b] = np.where(values.max(axis=1) > 0, values.argmax(axis=1), -1)
+        return out
+
+    def table(self, X: np.ndarray) -> Any:
+        """Rows X (model columns) as the trees read them: a DataFrame of the numeric
+        columns (float64, NaN where missing) and then one int64 code column per block."""
+        import pandas as pd
+
+        numeric = self.numeric(X.shape[1])
+        columns: dict[str, Any] = {f"x{j}": X[:, j] for j in numeric}
+        codes = self.codes(X)
+        columns |= {f"category{b}": codes[:, b] for b in range(len(self.blocks))}
+        return pd.DataFrame(columns)
+
+    def unfold(self, shares: np.ndarray, X: np.ndarray) -> np.ndarray:
+        """Shares per folded column back to the model columns: a numeric column's to
+        itself, a category column's to the column of the row's category (the block's
+        first where it has none), so the shares per source column are unchanged."""
+        out = np.zeros(X.shape)
+        numeric = self.numeric(X.shape[1])
+        out[:, numeric] = shares[:, : len(numeric)]
+        rows = np.arange(len(X))
+        codes = self.codes(X)
+        for b, block in enumerate(self.blocks):
+            at = np.asarray(block)[np.maximum(codes[:, b], 0)]
+            out[rows, at] = shares[:, len(numeric) + b]
+        return out
+
+    def state(self) -> dict[str, Tensor]:
+        return {
+            "category_columns": torch.as_tensor([j for b in self.blocks for j in b]),
+            "category_sizes": torch.as_tensor([len(b) for b in self.blocks]),
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Tensor]) -> CategoryFold | None:
+        """The fold a piece's `state` holds (None: the trees read the one-hot columns)."""
+        if "category_columns" not in state:
+            return None
+        columns = state["category_columns"].tolist()
+        ends = np.cumsum(state["category_sizes"].tolist())
+        starts = np.r_[0, ends[:-1]]
+        return cls(tuple(tuple(columns[a:b]) for a, b in zip(starts, ends, strict=True)))
 
 
 class CatBoostEnsemble:
@@ -53,17 +142,21 @@ class CatBoostEnsemble:
             model.save_model(str(path))
             return cls(path.read_bytes())
 
-    def score(self, X: np.ndarray) -> np.ndarray:
-        """The raw decision function (log-odds) of float64 rows."""
+    def score(self, X: Any) -> np.ndarray:
+        """The raw decision function (log-odds) of float64 rows, or of a table with category
+        columns (`CategoryFold.table`)."""
         raw = self.model.predict(X, prediction_type="RawFormulaVal", thread_count=1)
         return np.asarray(raw, dtype=np.float64)
 
-    def contributions(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def contributions(
+        self, X: Any, categories: list[int] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """CatBoost's SHAP values per column, and the expected value; they add up to
-        `score(X)` up to rounding."""
+        `score(X)` up to rounding. `categories`: X's category columns."""
         from catboost import Pool
 
-        values = self.model.get_feature_importance(data=Pool(X), type="ShapValues", thread_count=1)
+        pool = Pool(X, cat_features=categories or None)
+        values = self.model.get_feature_importance(data=pool, type="ShapValues", thread_count=1)
         return np.asarray(values[:, :-1], dtype=np.float64), values[:, -1].astype(np.float64)
 
     def state(self) -> dict[str, Tensor]:
@@ -132,18 +225,26 @@ class BoostedTrees(Evidence):
     baggable = True
 
     def __init__(
-        self, ensemble: CatBoostEnsemble | NodeEnsemble, native_missing: bool = False
+        self,
+        ensemble: CatBoostEnsemble | NodeEnsemble,
+        native_missing: bool = False,
+        fold: CategoryFold | None = None,
     ) -> None:
         self.ensemble = ensemble
         self.native_missing = native_missing  # reads a missing value as NaN
+        self.fold = fold  # reads each categorical column as one column of codes
 
     @classmethod
     def fit(
         cls, data: TrainingData, config: Config, mixture: TrainedMixture | None = None
     ) -> BoostedTrees:
-        native = config.trees.native_missing
+        settings = config.trees
+        native = settings.native_missing
         X = _nan_where(data.X, data.missing) if native else data.X
-        return cls(grow_trees(config.trees, data.seed, X, data.y), native)
+        fold = None
+        if settings.native_categories and settings.learner == "catboost":
+            fold = CategoryFold.of(data.categories)
+        return cls(grow_trees(settings, data.seed, X, data.y, fold), native, fold)
 
     def with_missing(self, X: np.ndarray, missing: np.ndarray | None) -> np.ndarray:
         """With `trees.native_missing`, a missing cell is NaN to the trees."""
@@ -151,13 +252,19 @@ class BoostedTrees(Evidence):
 
     def score_numpy(self, X: np.ndarray) -> np.ndarray:
         """The ensemble's decision function for float64 rows."""
-        return self.ensemble.score(X)
+        return self.ensemble.score(X if self.fold is None else self.fold.table(X))
 
     def contributions(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Each column's share of each row's score and the part no column owns; the two add
         up to `score_numpy(X)` up to rounding (SHAP values for CatBoost's trees, Saabas'
-        path contributions for node arrays)."""
-        return self.ensemble.contributions(X)
+        path contributions for node arrays; a folded category's share goes to the column
+        of the row's category)."""
+        if self.fold is None:
+            return self.ensemble.contributions(X)
+        table = self.fold.table(X)
+        positions = self.fold.category_positions(X.shape[1])
+        shares, bias = self.ensemble.contributions(table, positions)
+        return self.fold.unfold(shares, X), bias
 
     def exact_shares(self, X: np.ndarray) -> tuple[np.ndarray, str]:
         return self.contributions(X)[0], self.ensemble.method
@@ -167,15 +274,16 @@ class BoostedTrees(Evidence):
         return torch.as_tensor(self.score_numpy(X), dtype=rows.x.dtype, device=rows.x.device)
 
     def state(self) -> dict[str, Tensor]:
-        return self.ensemble.state()
+        return self.ensemble.state() | ({} if self.fold is None else self.fold.state())
 
     @classmethod
     def from_state(
         cls, state: dict[str, Tensor], config: Config, device: torch.device
     ) -> BoostedTrees:
-        native = config.trees.native_missing
+        native, fold = config.trees.native_missing, CategoryFold.from_state(state)
         if "catboost_model" in state:
-            return cls(CatBoostEnsemble(state["catboost_model"].numpy().tobytes()), native)
+            blob = state["catboost_model"].numpy().tobytes()
+            return cls(CatBoostEnsemble(blob), native, fold)
         return cls(NodeEnsemble({k: v.numpy() for k, v in state.items()}), native)
 
 
@@ -185,13 +293,22 @@ def _nan_where(X: np.ndarray, missing: np.ndarray | None) -> np.ndarray:
 
 
 def grow_trees(
-    settings: TreeSettings, seed: int, X: np.ndarray, y: np.ndarray
+    settings: TreeSettings,
+    seed: int,
+    X: np.ndarray,
+    y: np.ndarray,
+    fold: CategoryFold | None = None,
 ) -> CatBoostEnsemble | NodeEnsemble:
-    """The ensemble `settings.learner` grows on rows X and labels y."""
+    """The ensemble `settings.learner` grows on rows X and labels y (CatBoost reading X's
+    categories as `fold` folds them, where given)."""
     if settings.learner == "catboost":
         if not np.ptp(X, axis=0).any():  # CatBoost refuses rows with no varying column
             return NodeEnsemble(_no_trees())
-        return CatBoostEnsemble.of(classifier(settings, seed).fit(X, y))
+        model = classifier(settings, seed)
+        if fold is None:
+            return CatBoostEnsemble.of(model.fit(X, y))
+        positions = fold.category_positions(X.shape[1])
+        return CatBoostEnsemble.of(model.fit(fold.table(X), y, cat_features=positions))
     return NodeEnsemble(flatten_trees(classifier(settings, seed).fit(X, y)))
 
 
