@@ -273,3 +273,83 @@ def test_any_mixed_table_with_missing_cells_fits_and_scores_finitely(tables):
     assert np.isfinite(model.decision_scores_).all()
     assert np.isfinite(model.decision_function(new)).all()
     assert np.isfinite(model.decision_function(new.astype(object))).all()
+
+
+# -- the trees reading categories natively ---------------------------------------------------
+def _ward_anomalies(n=400, seed=0):
+    """Anomalies are the rows of ward "h" (of eight); a number column beside, and a
+    missing lab value now and then."""
+    rng = np.random.default_rng(seed)
+    ward = rng.choice(list("abcdefgh"), n)
+    frame = pd.DataFrame(
+        {
+            "ward": pd.Categorical(ward),
+            "dose": rng.normal(size=n),
+            "lab": np.where(rng.random(n) < 0.1, np.nan, rng.normal(size=n)),
+        }
+    )
+    y = ((ward == "h") & (rng.random(n) < 0.5)).astype(np.int64)
+    return frame, y
+
+
+FOLDED = {**QUICK, "trees": TreeSettings(max_iter=100)}  # the default: a category is one column
+
+
+def test_the_fold_reads_one_hot_blocks_back_as_codes_and_shares_back_to_their_columns():
+    from wvad.evidence.trees import CategoryFold
+
+    fold = CategoryFold(((1, 2, 3), (5, 6)))
+    X = np.array(
+        [
+            [0.5, 0.0, 1.0, 0.0, 0.2, 1.0, 0.0],
+            [0.1, 0.0, 0.0, 0.0, 0.3, 0.0, 1.0],  # no category in the first block
+        ]
+    )
+    assert fold.codes(X).tolist() == [[1, 0], [-1, 1]]
+    table = fold.table(X)
+    assert list(table.columns) == ["x0", "x4", "category0", "category1"]
+    assert fold.category_positions(X.shape[1]) == [2, 3]
+    shares = np.array([[1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0]])
+    back = fold.unfold(shares, X)
+    assert back.tolist() == [[1, 0, 3, 0, 2, 4, 0], [5, 7, 0, 0, 6, 0, 8]]
+    assert CategoryFold.from_state(fold.state()) == fold
+    assert CategoryFold.from_state({}) is None and CategoryFold.of(((),)) is None
+
+
+def test_trees_read_a_categorical_column_natively_end_to_end(tmp_path):
+    from wvad.explain import completeness_gap
+
+    frame, y = _ward_anomalies()
+    model = WVAD(**FOLDED).fit(frame, y)
+    trees = model.score_.pieces["boosting"]
+    assert trees.fold is not None and len(trees.fold.blocks) == 1
+    assert model.score_weights()["boosting"] > 0
+    scores = model.decision_function(frame)
+    in_h = (frame["ward"] == "h").to_numpy() & (y == 0)
+    assert np.median(scores[in_h]) > np.quantile(scores[frame["ward"] != "h"], 0.9)
+    unseen = frame.iloc[:4].astype({"ward": object})
+    unseen.loc[0, "ward"], unseen.loc[1, "ward"] = "never seen", None
+    assert np.isfinite(model.decision_function(unseen)).all()
+    table = model.explain(frame.iloc[in_h.nonzero()[0][:3]], steps=8)
+    exact = table[table.piece == "boosting"]
+    assert completeness_gap(exact.to_dict("records")) < 1e-9
+    columns = exact[exact.part == "column"]
+    by_column = columns.groupby("column").value.apply(lambda v: v.abs().mean())
+    assert by_column.idxmax() == "ward"  # the trees' reason, named as the user's column
+    again = WVAD.load(model.save(tmp_path / "m"))
+    assert again.score_.pieces["boosting"].fold == trees.fold
+    assert np.array_equal(again.decision_function(frame), scores)
+
+
+def test_a_table_without_categories_scores_the_same_with_native_categories():
+    frame, y = _ward_anomalies()
+    frame = frame.drop(columns="ward")
+    y[:10] = 1
+    native = WVAD(**FOLDED).fit(frame, y)
+    assert (
+        native.score_.pieces.get("boosting") is None
+        or native.score_.pieces["boosting"].fold is None
+    )
+    one_hot = WVAD(**{**FOLDED, "trees": TreeSettings(max_iter=100, native_categories=False)})
+    one_hot = one_hot.fit(frame, y)
+    assert np.array_equal(native.decision_function(frame), one_hot.decision_function(frame))

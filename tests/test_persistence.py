@@ -173,6 +173,25 @@ def test_a_version_11_model_loads_scores_identically_and_fitted_on_every_label(t
     assert pd.read_csv(out).equals(pd.read_csv(FIXTURES / "model_v11_scores.csv"))
 
 
+def test_a_version_12_model_loads_scores_identically_and_its_trees_read_one_hot(tmp_path):
+    """tests/fixtures/model_v12 was written by `wvad fit --label-col label --id-col rid
+    --epochs 3 3 3 --random-state 0` at 2e828a2 (format 12, whose trees read a category's
+    one-hot columns) on model_v8_data.csv, with the scores `wvad score` gave then."""
+    import shutil
+
+    import pandas as pd
+
+    from wvad.workflow import load_table_model, score_file
+
+    folder = shutil.copytree(FIXTURES / "model_v12", tmp_path / "model")
+    model, _ = load_table_model(folder)
+    assert model.config_.trees.native_categories is False
+    assert model.encoder_.categorical_columns() == ["colour"]
+    out = tmp_path / "scores.csv"
+    score_file(folder, FIXTURES / "model_v8_data.csv", out)
+    assert pd.read_csv(out).equals(pd.read_csv(FIXTURES / "model_v12_scores.csv"))
+
+
 def test_a_foreign_or_mismatched_directory_is_refused(tmp_path, fitted):
     import torch
 

@@ -224,7 +224,7 @@ class TreeSettings(_Settings):
         "natively) instead of its column's fill, so 'not measured' can itself be evidence",
     )
     native_categories: bool = setting(
-        False,
+        True,
         Flag(),
         "the trees read a categorical column as one column of categories (CatBoost's "
         "target statistics) instead of its one-hot columns ('catboost' only)",

@@ -51,7 +51,7 @@ __all__ = [
 
 FORMAT = "wvad-model"
 #: The model format this wvad writes; it reads this and the versions `MIGRATIONS` lift.
-FORMAT_VERSION = 12
+FORMAT_VERSION = 13
 CONFIG_FILE = "config.json"
 #: config.json's key for the further JSON files of a model and their SHA-256.
 DOCUMENTS = "documents"
@@ -262,12 +262,25 @@ def _from_version_11(
     return {**description, "config": config, "format_version": 12}, documents
 
 
+def _from_version_12(
+    path: Path, description: dict[str, Any], documents: dict[str, dict[str, Any]]
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """Version 12's trees read a categorical column's one-hot columns
+    (`trees.native_categories` False, where its configuration does not name it)."""
+    config = description.get("config")
+    if isinstance(config, dict) and isinstance(config.get("trees"), dict):
+        trees = {"native_categories": False, **config["trees"]}
+        config = {**config, "trees": trees}
+    return {**description, "config": config, "format_version": 13}, documents
+
+
 #: How a directory of format version v is read as version v + 1 (after its checks).
 MIGRATIONS: dict[int, Callable[..., tuple[dict[str, Any], dict[str, dict[str, Any]]]]] = {
     8: _from_version_8,
     9: _from_version_9,
     10: _from_version_10,
     11: _from_version_11,
+    12: _from_version_12,
 }
 #: Every format version this wvad reads: its own and those it migrates.
 READABLE_VERSIONS = (*sorted(MIGRATIONS), FORMAT_VERSION)
