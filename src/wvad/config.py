@@ -394,10 +394,12 @@ class Config(_Settings):
         "let the cross-fitted trees pick the unlabeled rows 'normal' is learned from",
     )
     scaling: str = setting("minmax", OneOf(SCALINGS), "column scaling fitted on the training rows")
-    missing_indicators: bool = setting(
+    missing_indicators: bool | str = setting(
         False,
-        Flag(),
-        "add a 'was missing' column for each number column with a missing value at fit",
+        Either(Flag(), OneOf(("auto",))),
+        "add a 'was missing' column for each number column with a missing value at fit "
+        "(True), for none (False), or for those whose missing values are not missing "
+        "completely at random, by a test against the other columns ('auto')",
     )
     numerics: Numerics = setting(Numerics(), Nested(Numerics), "numerical guards and EM")
     deviation: DeviationSettings = setting(

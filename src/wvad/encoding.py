@@ -299,22 +299,28 @@ class TableEncoder:
         object.__setattr__(self, "sources", tuple(np.repeat(np.arange(len(widths)), widths)))
 
     @classmethod
-    def fit(cls, table: Table, categorical: Any, *, indicators: bool) -> TableEncoder:
+    def fit(cls, table: Table, categorical: Any, *, indicators: bool | str) -> TableEncoder:
         """Learn each column's code from the training `table`; `categorical` is
         "from_dtype" or further columns (names or positions) to read as categories;
         `indicators`: whether a number column with a missing value gets a "was missing"
-        column (`Config.missing_indicators`; a column with no value at fit keeps its
-        indicator either way, the only thing it can say)."""
+        column (`Config.missing_indicators`): True, False, or "auto", where its missing
+        values are not completely at random (`wvad.missingness.informative_missing`). A
+        column with no value at fit keeps its indicator either way, the only thing it can
+        say."""
         forced = _categorical_positions(categorical, table)
         names = table.column_names()
+        texts = {
+            j: table.text[j] if j in table.text else category_text(table.numbers[:, j])
+            for j in range(table.width)
+            if j in table.text or j in forced
+        }
+        flagged = _flagged_columns(table, texts, indicators)
         codes = []
         for j, name in enumerate(names):
-            text = table.text.get(j)
-            if text is not None or j in forced:
-                values = text if text is not None else category_text(table.numbers[:, j])
-                codes.append(_category_code(name, values))
+            if j in texts:
+                codes.append(_category_code(name, texts[j]))
             else:
-                codes.append(_number_code(name, table.numbers[:, j], indicators))
+                codes.append(_number_code(name, table.numbers[:, j], j in flagged))
         return cls(tuple(codes), table.names is not None)
 
     @classmethod
@@ -435,6 +441,30 @@ def _categorical_positions(categorical: Any, table: Table) -> set[int]:
         else:
             positions.add(int(ref))
     return positions
+
+
+def _flagged_columns(
+    table: Table, texts: dict[int, np.ndarray], indicators: bool | str
+) -> set[int]:
+    """The number columns (positions) that get a "was missing" column."""
+    numeric = [j for j in range(table.width) if j not in texts]
+    missing = [j for j in numeric if np.isnan(table.numbers[:, j]).any()]
+    if indicators != "auto":
+        return set(missing) if indicators else set()
+    if not missing:
+        return set()
+    from wvad.missingness import informative_missing
+
+    codes = [_text_codes(text) for text in texts.values()]
+    informative = informative_missing(table.numbers[:, numeric], codes)
+    return {j for j, flag in zip(numeric, informative, strict=True) if flag}
+
+
+def _text_codes(text: np.ndarray) -> np.ndarray:
+    """A categorical column's values as integer codes, -1 where missing."""
+    import pandas as pd
+
+    return pd.factorize(pd.Series(text, dtype=object))[0]
 
 
 def _number_code(name: str, numbers: np.ndarray, indicators: bool) -> ColumnCode:

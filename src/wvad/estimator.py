@@ -132,7 +132,7 @@ class WVAD(TransformerMixin, BaseDetector):
         n_neighbors: int = DEFAULT.n_neighbors,
         clean_unlabeled: bool = DEFAULT.clean_unlabeled,
         scaling: str = DEFAULT.scaling,
-        missing_indicators: bool = DEFAULT.missing_indicators,
+        missing_indicators: bool | str = DEFAULT.missing_indicators,
         numerics: Any = DEFAULT.numerics,
         deviation: Any = DEFAULT.deviation,
         trees: Any = DEFAULT.trees,

@@ -64,7 +64,8 @@ _HIST_TREES = {"learner": "hist", "learning_rate": 0.1, "l2_regularization": 1.0
 #: supervised piece is diluted by the others; "wvad-one-hot-trees" the default whose trees
 #: read a categorical column's one-hot columns (`trees.native_categories` off: the default
 #: before native categories; the screen that chose them ran its opposite,
-#: "wvad-native-categories").
+#: "wvad-native-categories"); "wvad-auto-indicators" the default with a "was missing" column
+#: where a column's missing values are not completely at random (`missing_indicators="auto"`).
 WVAD_VARIANTS: Mapping[str, Mapping[str, Any]] = {
     "wvad": {},
     "wvad-paper": {"preset": "paper"},
@@ -81,6 +82,7 @@ WVAD_VARIANTS: Mapping[str, Mapping[str, Any]] = {
     "wvad-filled-trees": {"trees": {"native_missing": False}},
     "wvad-max-weight-4": {"fusion": {"max_weight": 4.0}},
     "wvad-one-hot-trees": {"trees": {"native_categories": False}},
+    "wvad-auto-indicators": {"missing_indicators": "auto"},
     "wvad-lean": {
         "pretrain_epochs": 25,
         "warmup_epochs": 50,
