@@ -9,7 +9,7 @@ from dataclasses import fields
 import pytest
 
 from wvad import WVAD, Config
-from wvad.cli import build_parser, fit_settings, setting_option
+from wvad.cli import UsageError, build_parser, fit_settings, setting_option
 from wvad.config import CONFIG_FIELDS, _Settings
 from wvad.presets import PRESETS
 
@@ -147,3 +147,16 @@ def test_nested_settings_are_set_by_name_and_listed_in_the_help(capsys):
         assert fit_settings(build_parser().parse_args(flag))["fusion"].set_aside_doubtful is value
     with pytest.raises(ValueError, match=r"set_aside_doubtful must be True or False"):
         fit_settings(build_parser().parse_args(_fit_args("--set", "fusion.set_aside_doubtful=2")))
+
+
+def test_a_flag_or_word_setting_reads_bare_word_and_negated_options():
+    def read(*options: str) -> dict:
+        return fit_settings(build_parser().parse_args(_fit_args(*options)))
+
+    assert read("--missing-indicators")["missing_indicators"] is True
+    assert read("--missing-indicators", "auto")["missing_indicators"] == "auto"
+    assert read("--missing-indicators", "no")["missing_indicators"] is False
+    assert read("--no-missing-indicators")["missing_indicators"] is False
+    assert "missing_indicators" not in read()  # the preset's
+    with pytest.raises(UsageError, match="True or False or 'auto'; got 'sometimes'"):
+        read("--missing-indicators", "sometimes")

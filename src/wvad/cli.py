@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from wvad import __version__
-from wvad.checks import Int, Real, Rule
+from wvad.checks import Either, Flag, Int, Real, Rule
 from wvad.presets import PRESETS
 from wvad.workflow.tables import MISSING_MARKERS
 
@@ -372,8 +372,17 @@ def _add_settings(p: argparse.ArgumentParser) -> None:
         flags = (setting_option(name), *SETTING_ALIASES.get(name, ()))
         help_text = f"{text}; {allowed} (presets: {presets})"
         rule = Config.__dataclass_fields__[name].metadata["rule"]
-        if isinstance(default, bool):
+        if isinstance(default, bool) and isinstance(rule, Flag):
             group.add_argument(*flags, action=argparse.BooleanOptionalAction, help=help_text)
+        elif isinstance(rule, Either) and isinstance(rule.first, Flag):  # a flag or a word
+            kind = _rule_type(name, rule)
+            group.add_argument(
+                *flags, nargs="?", const=True, type=kind, metavar="V", help=help_text
+            )
+            negative = "--no-" + setting_option(name)[2:]
+            group.add_argument(
+                negative, dest=name, action="store_false", default=None, help=argparse.SUPPRESS
+            )
         elif isinstance(default, tuple):
             group.add_argument(*flags, nargs="+", metavar="V", type=_item(default), help=help_text)
         else:

@@ -395,7 +395,7 @@ class Config(_Settings):
     )
     scaling: str = setting("minmax", OneOf(SCALINGS), "column scaling fitted on the training rows")
     missing_indicators: bool | str = setting(
-        False,
+        "auto",
         Either(Flag(), OneOf(("auto",))),
         "add a 'was missing' column for each number column with a missing value at fit "
         "(True), for none (False), or for those whose missing values are not missing "

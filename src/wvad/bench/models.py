@@ -51,7 +51,8 @@ _HIST_TREES = {"learner": "hist", "learning_rate": 0.1, "l2_regularization": 1.0
 #: scikit-learn's trees and 400 joint epochs, the configuration before CatBoost's trees
 #: (CHANGELOG.md says when and why). "wvad-no-proximity" is the default without the
 #: closeness to the labeled anomalies; "wvad-no-indicators" the default without "was
-#: missing" columns (the default since 5fdbd05); "wvad-every-epoch" the default running
+#: missing" columns (`missing_indicators` False: the default from 5fdbd05 until the
+#: indicators where missingness is not at random, "auto"); "wvad-every-epoch" the default running
 #: every epoch on any table (`epoch_rows` None); "wvad-supervised-prior" the default whose
 #: cross-fitted pieces start from weight 1 at one label (`fusion.supervised_prior`);
 #: "wvad-lean" the default with half the epochs of every phase and of the deviation
@@ -64,8 +65,7 @@ _HIST_TREES = {"learner": "hist", "learning_rate": 0.1, "l2_regularization": 1.0
 #: supervised piece is diluted by the others; "wvad-one-hot-trees" the default whose trees
 #: read a categorical column's one-hot columns (`trees.native_categories` off: the default
 #: before native categories; the screen that chose them ran its opposite,
-#: "wvad-native-categories"); "wvad-auto-indicators" the default with a "was missing" column
-#: where a column's missing values are not completely at random (`missing_indicators="auto"`).
+#: "wvad-native-categories").
 WVAD_VARIANTS: Mapping[str, Mapping[str, Any]] = {
     "wvad": {},
     "wvad-paper": {"preset": "paper"},
@@ -82,7 +82,6 @@ WVAD_VARIANTS: Mapping[str, Mapping[str, Any]] = {
     "wvad-filled-trees": {"trees": {"native_missing": False}},
     "wvad-max-weight-4": {"fusion": {"max_weight": 4.0}},
     "wvad-one-hot-trees": {"trees": {"native_categories": False}},
-    "wvad-auto-indicators": {"missing_indicators": "auto"},
     "wvad-lean": {
         "pretrain_epochs": 25,
         "warmup_epochs": 50,
