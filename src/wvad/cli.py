@@ -429,8 +429,8 @@ def _add_fit(sub: argparse._SubParsersAction) -> None:
         "every other column (but the id column) unless --features names them. A column "
         "mostly of text is a category (and so is each --categorical column); in the others "
         "a --missing marker is a missing value and other text is refused by its row. The "
-        "model learns both (missing values: the median, and a 'was missing' column with "
-        "--missing-indicators; "
+        "model learns both (missing values: the median, and a 'was missing' column where "
+        "they are not missing at random, --missing-indicators; "
         "categories: one column each, unseen ones read as '(other)' or none). "
         "The model folder holds the model, its fitted encoding and scaling, and table.json "
         "(columns, missing markers, source file).",
