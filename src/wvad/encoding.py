@@ -11,10 +11,10 @@ missing). Which columns are categorical follows from the dtype: text (pandas `ob
 
 - a number column: its median (what a missing value becomes, scikit-learn's
   `SimpleImputer(strategy="median")` rule) and, as `Config.missing_indicators` says (all,
-  none, or "auto": where they are not missing completely at random,
-  `wvad.missingness`), when it had missing values, a "was missing" indicator column
-  (`SimpleImputer(add_indicator=True)`'s "missing-only" rule); a column with no value at fit keeps its indicator alone
-  (values seen later are ignored);
+  none, or "auto": where they are not missing completely at random, `wvad.missingness`),
+  when it had missing values, a "was missing" indicator column
+  (`SimpleImputer(add_indicator=True)`'s "missing-only" rule); a column with no value at
+  fit keeps its indicator alone (values seen later are ignored);
 - a categorical column: one 0/1 column per category seen (`OneHotEncoder`), the rarest
   grouped into one "(other)" column beyond `MAX_CATEGORIES`, plus the indicator when it
   had missing values.
