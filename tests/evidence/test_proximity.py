@@ -98,3 +98,46 @@ def test_copies_of_a_labeled_anomaly_count_once():
         others = [x[j] for j in labeled if j != twin]  # m = min(3, 3 - 1) = 2 of them
         expected = -np.log(np.mean([np.linalg.norm(x[row] - o) for o in others]))
         assert np.isclose(own[row], expected, atol=1e-5)
+
+
+def test_atypical_columns_weigh_the_columns_that_set_the_labels_apart():
+    from wvad.evidence.proximity import atypical_columns
+
+    rng = np.random.default_rng(0)
+    unlabeled = rng.random((500, 4))
+    weights = atypical_columns(unlabeled, np.array([[0.5, 0.999, 0.5, 0.001]]))
+    assert weights.mean() == pytest.approx(1.0)
+    assert weights[1] > 1.5 and weights[3] > 1.5 and weights[0] < 0.01 and weights[2] < 0.01
+    beyond = atypical_columns(unlabeled, np.array([[1.5, 0.6, 0.3, 0.45]]))
+    assert beyond[0] > 10 * beyond[1:].max()  # beyond every row: far more than chance
+    alike = atypical_columns(np.zeros((10, 3)), np.zeros((1, 3)))  # ties: nothing stands out
+    assert np.array_equal(alike, np.ones(3))
+
+
+def _one_column_tells(seed: int = 0):
+    """Anomalies are high in the first of eight columns and anywhere in the rest; the one
+    labeled is ordinary in the rest, so only the first column sets it apart, and one label
+    shows which column, as a tree's first split would."""
+    rng = np.random.default_rng(seed)
+    X = rng.random((600, 8))
+    truth = np.zeros(600, dtype=int)
+    truth[:20] = 1
+    X[:20, 0] = 1.0 + 0.1 * rng.random(20)
+    X[0, 1:] = 0.3 + 0.4 * rng.random(7)
+    weak = np.zeros(600, dtype=int)
+    weak[0] = 1
+    return X, truth, weak
+
+
+def test_atypical_proximity_finds_the_column_one_label_stands_out_in(tmp_path):
+    X, truth, weak = _one_column_tells()
+    scores = {}
+    for columns in ("uniform", "atypical"):
+        fusion = FusionSettings(proximity_weight=1.0, proximity_columns=columns)
+        model = WVAD(fusion=fusion, **QUICK).fit(X, weak)
+        scores[columns] = model.score_.evidence(model._rows(X))["proximity"]
+    assert average_precision_score(truth, scores["atypical"]) > 0.9
+    assert average_precision_score(truth, scores["uniform"]) < 0.5
+    loaded = WVAD.load(model.save(tmp_path / "m"))
+    assert loaded.score_.pieces["proximity"].column_weights is not None
+    assert np.array_equal(loaded.decision_function(X), model.decision_function(X))
