@@ -285,9 +285,8 @@ class FusionSettings(_Settings):
         "uniform",
         OneOf(("uniform", "atypical")),
         "how the closeness to the labeled anomalies weighs the columns: alike ('uniform'), "
-        "or each by how surprising the labeled anomalies' values are in it among the "
-        "unlabeled rows ('atypical': the columns that set them apart count, as a tree's "
-        "splits would)",
+        "or each by how atypical the labeled anomalies are in it among the unlabeled rows "
+        "('atypical': the columns that set them apart count, as a tree's splits would)",
     )
     supervised_prior: float = setting(
         0.0,

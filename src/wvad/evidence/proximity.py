@@ -125,22 +125,18 @@ class KnownAnomalyProximity(Evidence):
 
 
 def atypical_columns(unlabeled: np.ndarray, anomalies: np.ndarray) -> np.ndarray:
-    """Per column, how surprising the labeled anomalies' values are among the unlabeled
-    rows: the mean over them of -log p, p = 2 min(r, 1 - r) the two-sided tail share of the
-    unlabeled rows beyond the value (at least 1 / (rows + 1)), squared, and scaled to a mean
-    of 1 over the columns (all 1 where no column sets them apart). A value beyond every
-    unlabeled row weighs about log(rows) squared; a value of chance, about 1."""
+    """Per column, how far the labeled anomalies lie from the unlabeled rows' middle: the
+    mean over them of |2 r - 1| squared, r the share of unlabeled rows below the anomaly's
+    value (0 at the median, 1 beyond every row), scaled to a mean of 1 over the columns
+    (all 1 where no column sets them apart)."""
     from wvad.crossfit import share_below
 
-    floor = 1.0 / (len(unlabeled) + 1)
-    surprise = np.empty(unlabeled.shape[1])
-    for j in range(unlabeled.shape[1]):
-        r = share_below(unlabeled[:, j], anomalies[:, j])
-        tail = np.maximum(2 * np.minimum(r, 1 - r), floor)
-        surprise[j] = np.mean(-np.log(np.minimum(tail, 1.0)))
-    weights = surprise**2
-    total = weights.mean()
-    return np.ones_like(weights) if total <= 0 else weights / total
+    spread = np.array(
+        [np.mean((2 * share_below(unlabeled[:, j], anomalies[:, j]) - 1) ** 2)
+         for j in range(unlabeled.shape[1])]
+    )  # fmt: skip
+    total = spread.mean()
+    return np.ones_like(spread) if total <= 0 else spread / total
 
 
 def _distances(rows: Tensor, anomalies: Tensor) -> Tensor:
