@@ -281,13 +281,6 @@ class FusionSettings(_Settings):
         "weight of the closeness to the labeled anomalies (the 'proximity' piece), which "
         "counts from one label on; 0 leaves the piece out",
     )
-    proximity_columns: str = setting(
-        "uniform",
-        OneOf(("uniform", "atypical")),
-        "how the closeness to the labeled anomalies weighs the columns: alike ('uniform'), "
-        "or each by how atypical the labeled anomalies are in it among the unlabeled rows "
-        "('atypical': the columns that set them apart count, as a tree's splits would)",
-    )
     supervised_prior: float = setting(
         0.0,
         NON_NEGATIVE,

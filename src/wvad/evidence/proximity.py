@@ -40,15 +40,8 @@ class KnownAnomalyProximity(Evidence):
     name = "proximity"
     trust = Trust.PRIOR
 
-    def __init__(
-        self,
-        anomalies: Tensor,
-        own_anomaly: np.ndarray | None = None,
-        column_weights: Tensor | None = None,
-    ) -> None:
+    def __init__(self, anomalies: Tensor, own_anomaly: np.ndarray | None = None) -> None:
         self.anomalies = anomalies
-        # per column, the square root of its weight in the distance (None: all alike)
-        self.column_weights = column_weights
         # per training row, the index in `anomalies` of the labeled row it is or copies
         # (-1: none); known right after fit
         self._own_anomaly = own_anomaly
@@ -76,25 +69,16 @@ class KnownAnomalyProximity(Evidence):
         for index, group in enumerate(kept):
             own[groups[group]] = index
         rows = np.array([groups[g][0] for g in kept], dtype=np.int64)
-        weights = None
-        if config.fusion.proximity_columns == "atypical":
-            root = np.sqrt(atypical_columns(data.X[data.y == 0], data.X[rows]))
-            weights = torch.as_tensor(root, dtype=torch.float32, device=data.device)
         anomalies = torch.as_tensor(data.X[rows], dtype=torch.float32, device=data.device)
-        if weights is not None:
-            anomalies = anomalies * weights
-        return cls(anomalies, own, weights)
-
-    def _weighted(self, x: Tensor) -> Tensor:
-        return x if self.column_weights is None else x * self.column_weights
+        return cls(anomalies, own)
 
     def score(self, rows: Rows) -> Tensor:
-        return self._closeness(rows.x, _distances(self._weighted(rows.x), self.anomalies))
+        return self._closeness(rows.x, _distances(rows.x, self.anomalies))
 
     def score_training(self, rows: Rows) -> Tensor:
         if self._own_anomaly is None:
             raise RuntimeError("training rows are scored right after fit only")
-        distance = _distances(self._weighted(rows.x), self.anomalies)
+        distance = _distances(rows.x, self.anomalies)
         which = self._own_anomaly[rows.start : rows.start + len(rows)]
         own = np.flatnonzero(which >= 0)
         if len(own) and len(self.anomalies) > 1:  # a labeled row is not its own neighbour
@@ -109,34 +93,13 @@ class KnownAnomalyProximity(Evidence):
         return -kept.mean(dim=1).clamp_min(MIN_DISTANCE).log()
 
     def state(self) -> dict[str, Tensor]:
-        state = {"anomalies": self.anomalies.detach().cpu()}
-        if self.column_weights is not None:
-            state["column_weights"] = self.column_weights.detach().cpu()
-        return state
+        return {"anomalies": self.anomalies.detach().cpu()}
 
     @classmethod
     def from_state(
         cls, state: dict[str, Tensor], config: Config, device: torch.device
     ) -> KnownAnomalyProximity:
-        weights = state.get("column_weights")
-        return cls(
-            state["anomalies"].to(device), None, None if weights is None else weights.to(device)
-        )
-
-
-def atypical_columns(unlabeled: np.ndarray, anomalies: np.ndarray) -> np.ndarray:
-    """Per column, how far the labeled anomalies lie from the unlabeled rows' middle: the
-    mean over them of |2 r - 1| squared, r the share of unlabeled rows below the anomaly's
-    value (0 at the median, 1 beyond every row), scaled to a mean of 1 over the columns
-    (all 1 where no column sets them apart)."""
-    from wvad.crossfit import share_below
-
-    spread = np.array(
-        [np.mean((2 * share_below(unlabeled[:, j], anomalies[:, j]) - 1) ** 2)
-         for j in range(unlabeled.shape[1])]
-    )  # fmt: skip
-    total = spread.mean()
-    return np.ones_like(spread) if total <= 0 else spread / total
+        return cls(state["anomalies"].to(device))
 
 
 def _distances(rows: Tensor, anomalies: Tensor) -> Tensor:
