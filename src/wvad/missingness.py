@@ -66,15 +66,15 @@ def _chi_square_p(missing: np.ndarray, codes: list[np.ndarray]) -> np.ndarray:
     """p[j, c]: the chi-square p-value of independence between column j's missingness and
     categorical column c (its missing values a category of their own); NaN where untested."""
     p = np.full((missing.shape[1], len(codes)), np.nan)
+    levels = [np.unique(code, return_inverse=True) for code in codes]  # once per column
     for j in np.flatnonzero(missing.any(axis=0)):
         absent = missing[:, j]
         if min(absent.sum(), (~absent).sum()) < MIN_GROUP:
             continue
-        for c, code in enumerate(codes):
-            values, index = np.unique(code, return_inverse=True)
+        for c, (values, index) in enumerate(levels):
             if len(values) < 2:
                 continue
             table = np.zeros((2, len(values)))
             np.add.at(table, (absent.astype(np.int64), index), 1.0)
-            p[j, c] = chi2_contingency(table[:, table.sum(axis=0) > 0])[1]
+            p[j, c] = chi2_contingency(table)[1]
     return p
