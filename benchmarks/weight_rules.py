@@ -1,0 +1,254 @@
+"""Weight rules for the fused score, compared on the same fits.
+
+The fused score's pieces are fitted before they are weighed, so two weight rules can be
+compared without refitting: `record` fits the default once per cell of a grid with every
+cross-fitted piece fitted (a negligible `fusion.supervised_prior`, so a piece that earns
+no weight is fitted too; the fits are the default's), and saves each piece's
+Gaussianised evidence for the test rows, its held-out evidence for the training rows (a
+cross-fitted piece's from the fold model that did not see the row) and what the default's
+weights are made of. `compare` re-weighs the saved evidence by each rule and prints, per
+label setting, the mean paired difference from the default's rule in test AUROC and
+AUPRC over the tables, and over all (table, setting) rows the wins, losses and a Wilcoxon
+signed-rank p:
+
+    python benchmarks/weight_rules.py record --datasets breastw glass --labels 1 3 \\
+        --seeds 0 1 --out runs/weights
+    python benchmarks/weight_rules.py compare runs/weights
+
+The rules: the default's (`wvad.fused`); a prior weight p for the cross-fitted pieces
+with strength s (`fusion.supervised_prior`, `fusion.prior_strength`); and stacking, each
+piece's weight (the score estimator's kept) fitted by a class-balanced logistic loss of
+the held-out training evidence, non-negative and pulled toward the default's weights
+with strength lambda labels. Results are recorded in docs/method.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy.optimize import minimize
+from scipy.special import expit
+from scipy.stats import wilcoxon
+from sklearn.metrics import average_precision_score, roc_auc_score
+
+from wvad import WVAD
+from wvad import fused as fused_module
+from wvad.bench.runner import _default_loader
+from wvad.config import FusionSettings
+from wvad.fused import cross_fitted_weight, prior_shrunk_weight
+from wvad.protocol import weak_split
+from wvad.runtime import one_torch_thread
+
+CROSS_FITTED = ("deviation", "boosting")
+Rule = Callable[[dict[str, Any]], dict[str, float]]
+
+
+def _held_out_recorder(store: dict[str, Any]) -> Callable[..., Any]:
+    """`ScorePlan._held_out`, also keeping its result, the labels and each cross-fit's
+    number of held-out anomalies in `store`."""
+    original = fused_module.ScorePlan._held_out
+
+    def recorded(plan: fused_module.ScorePlan, evidence: dict[str, np.ndarray]) -> Any:
+        held = original(plan, evidence)
+        store.update(held=held, y=plan.data.y.copy())
+        store["n_held"] = {n: c.n_held for n, c in plan.cross_fits.items()}
+        return held
+
+    return recorded
+
+
+def record_cell(X: Any, y: np.ndarray, setting: dict[str, Any], seed: int, path: Path) -> None:
+    """Fit one cell and save its evidence (`path`, .npz)."""
+    split = weak_split(X, y, seed=seed, **setting)
+    store: dict[str, Any] = {}
+    fused_module.ScorePlan._held_out = _held_out_recorder(store)
+    model = WVAD(random_state=seed, fusion={"supervised_prior": 1e-12})
+    with one_torch_thread():
+        model.fit(split.X_train, split.y_train_weak)
+        rows = model._rows(model._validate_for_scoring(split.X_test))
+        evidence = fused_module._collect(model.score_.pieces, rows, training=False)
+    score = model.score_
+    standard = score._standard
+    meta = {
+        "weights": score.weights(),
+        "ginis": score.ginis,
+        "n_held": store["n_held"],
+        "n_labeled": int((store["y"] == 1).sum()),
+    }
+    np.savez(
+        path,
+        y_test=split.y_test,
+        y_fit=store["y"],
+        meta=json.dumps(meta),
+        **{f"test_{n}": standard[n](v) for n, v in evidence.items() if n in standard},
+        **{f"held_{n}": standard[n](v) for n, v in store["held"].items() if n in standard},
+    )
+
+
+def record(args: argparse.Namespace) -> None:
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    settings = [("n", n, {"n_labeled": n}) for n in args.labels]
+    settings += [("r", r, {"labeled_ratio": r}) for r in args.ratios]
+    for name in args.datasets:
+        X, y = _default_loader(name)
+        for kind, value, setting in settings:
+            for seed in args.seeds:
+                path = out / f"{name}__{kind}{value}__{seed}.npz"
+                if path.exists():  # a grid resumes where it stopped
+                    continue
+                try:
+                    record_cell(X, y, setting, seed, path)
+                except ValueError as error:  # too few anomalies for the setting
+                    print(f"skipped {path.name}: {error}", flush=True)
+                    continue
+                print(f"recorded {path.name}", flush=True)
+
+
+def load_cells(folder: Path) -> list[dict[str, Any]]:
+    cells = []
+    for path in sorted(folder.glob("*.npz")):
+        name, setting, seed = path.stem.split("__")
+        saved = np.load(path)
+        cells.append(
+            {
+                "table": name,
+                "setting": setting,
+                "seed": int(seed),
+                "y_test": saved["y_test"],
+                "y_fit": saved["y_fit"],
+                "meta": json.loads(str(saved["meta"])),
+                "test": {k[5:]: saved[k] for k in saved.files if k.startswith("test_")},
+                "held": {k[5:]: saved[k] for k in saved.files if k.startswith("held_")},
+            }
+        )
+    return cells
+
+
+def default_rule(cell: dict[str, Any]) -> dict[str, float]:
+    """The default's weights: a cross-fitted piece earns what its held-out Gini earns."""
+    weights, ginis = dict(cell["meta"]["weights"]), cell["meta"]["ginis"]
+    settings = FusionSettings()
+    for name in CROSS_FITTED:
+        if name in weights:
+            gini = ginis.get(name)
+            weights[name] = 0.0 if gini is None else cross_fitted_weight(gini, settings)
+    return weights
+
+
+def prior_rule(prior: float, strength: float) -> Rule:
+    """A cross-fitted piece's weight: `prior` moving toward the earned weight with
+    `strength` held-out labels counting as much as the prior."""
+    settings = FusionSettings(prior_strength=strength)
+
+    def rule(cell: dict[str, Any]) -> dict[str, float]:
+        weights, meta = default_rule(cell), cell["meta"]
+        for name in CROSS_FITTED:
+            if name in weights:
+                gini, held = meta["ginis"].get(name, 0.0), meta["n_held"].get(name, 0)
+                weights[name] = prior_shrunk_weight(prior, gini, held, settings)
+        return weights
+
+    return rule
+
+
+def stacking_rule(strength: float) -> Rule:
+    """Weights fitted to the held-out training evidence (labeled anomalies against the
+    unlabeled rows, each class's mean log loss, times the labels), non-negative, with
+    `strength` x the squared distance from the default's weights; the score estimator,
+    fitted to the labels in-sample, keeps its weight. Needs two labeled anomalies."""
+
+    def rule(cell: dict[str, Any]) -> dict[str, float]:
+        weights = default_rule(cell)
+        names = [n for n in cell["held"] if n != "head"]
+        anomalous, unlabeled = cell["y_fit"] == 1, cell["y_fit"] == 0
+        if anomalous.sum() < 2:
+            return weights
+        evidence = np.column_stack([cell["held"][n] for n in names])
+        centre = np.array([weights[n] for n in names])
+        n_a = anomalous.sum()
+
+        def loss(params: np.ndarray) -> tuple[float, np.ndarray]:
+            w, bias = params[:-1], params[-1]
+            s = evidence @ w + bias
+            ga, gu = -expit(-s[anomalous]), expit(s[unlabeled])
+            log_a, log_u = np.logaddexp(0, -s[anomalous]), np.logaddexp(0, s[unlabeled])
+            value = n_a * (log_a.mean() + log_u.mean())
+            grad_w = n_a * (evidence[anomalous].T @ ga / n_a + evidence[unlabeled].T @ gu / len(gu))
+            grad_b = n_a * (ga.mean() + gu.mean())
+            value += strength * float(((w - centre) ** 2).sum())
+            return value, np.r_[grad_w + 2 * strength * (w - centre), grad_b]
+
+        bounds = [(0.0, None)] * len(names) + [(None, None)]
+        fitted = minimize(loss, np.r_[centre, 0.0], jac=True, method="L-BFGS-B", bounds=bounds)
+        weights.update(zip(names, map(float, fitted.x[:-1]), strict=True))
+        return weights
+
+    return rule
+
+
+RULES: dict[str, Rule] = {
+    "default": default_rule,
+    **{f"prior {p} strength {s}": prior_rule(p, s) for p in (0.25, 0.5, 1.0) for s in (1, 4)},
+    **{f"stacking {lam}": stacking_rule(lam) for lam in (3, 10, 30)},
+}
+
+
+def test_metrics(cell: dict[str, Any], weights: dict[str, float]) -> tuple[float, float]:
+    score = sum(weights.get(n, 0.0) * v for n, v in cell["test"].items())
+    return roc_auc_score(cell["y_test"], score), average_precision_score(cell["y_test"], score)
+
+
+def compare(args: argparse.Namespace) -> None:
+    cells = load_cells(Path(args.folder))
+    # per (table, setting): per rule, the mean over seeds of (AUROC, AUPRC) minus the default's
+    diffs: dict[tuple[str, str], dict[str, list[np.ndarray]]]
+    diffs = defaultdict(lambda: defaultdict(list))
+    for cell in cells:
+        base = np.array(test_metrics(cell, default_rule(cell)))
+        for name, rule in RULES.items():
+            diff = np.array(test_metrics(cell, rule(cell))) - base
+            diffs[(cell["table"], cell["setting"])][name].append(diff)
+    settings = sorted({s for _, s in diffs}, key=lambda s: (s[0], float(s[1:])))
+    print(f"{len(cells)} cells, {len(diffs)} (table, setting) rows")
+    print("rule minus default, AUROC / AUPRC")
+    for name in RULES:
+        parts, rows = [name], []
+        for setting in settings:
+            means = [np.mean(v[name], axis=0) for (_, s), v in diffs.items() if s == setting]
+            rows += means
+            auroc, auprc = np.mean(means, axis=0)
+            parts.append(f"{setting}: {auroc:+.4f} / {auprc:+.4f}")
+        parts += [f"all: {_summary(np.array(rows)[:, 0])} / {_summary(np.array(rows)[:, 1])}"]
+        print(" | ".join(parts))
+
+
+def _summary(values: np.ndarray) -> str:
+    changed = values[values != 0]
+    p = wilcoxon(changed).pvalue if changed.size > 5 else float("nan")
+    return f"{values.mean():+.4f} ({(values > 0).sum()} up, {(values < 0).sum()} down, p {p:.3f})"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    rec = commands.add_parser("record")
+    rec.add_argument("--datasets", nargs="+", required=True)
+    rec.add_argument("--labels", nargs="*", type=int, default=[])
+    rec.add_argument("--ratios", nargs="*", type=float, default=[])
+    rec.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    rec.add_argument("--out", required=True)
+    cmp_ = commands.add_parser("compare")
+    cmp_.add_argument("folder")
+    args = parser.parse_args()
+    record(args) if args.command == "record" else compare(args)
+
+
+if __name__ == "__main__":
+    main()
