@@ -295,6 +295,13 @@ class FusionSettings(_Settings):
         "held-out labels that count as much as a prior-weighted piece's prior weight: its "
         "weight moves from the prior toward what its held-out Gini earns as labels grow",
     )
+    refit_weights: float = setting(
+        0.0,
+        NON_NEGATIVE,
+        "from two labeled anomalies, the pieces' weights (the score estimator's kept) are "
+        "refitted to rank the labels above the unlabeled rows on their held-out evidence, "
+        "pulled toward the rule-made weights as strongly as this many labels (0: off)",
+    )
     set_aside_doubtful: bool = setting(
         True,
         Flag(),

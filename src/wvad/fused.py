@@ -21,6 +21,10 @@ follows from what the labels show about it (its `Trust`):
   held-out Gini earns as labels grow (`prior_shrunk_weight`; a labeled row's evidence is
   measured without it).
 
+With `fusion.refit_weights` > 0 and two labeled anomalies or more, those weights (the score
+estimator's kept) are then refitted to rank the labels first on every piece's held-out
+evidence, pulled toward the rule-made ones (`wvad.weight_refit`).
+
 Cross-fitting runs before the mixture is trained (`ScorePlan`): where the piece that
 `cleans` (the boosted trees) earns weight, its held-out scores also pick the reliable
 unlabeled rows, and the score estimator and that piece's final fit learn "normal" from
@@ -65,6 +69,7 @@ from wvad.fusion import (
 )
 from wvad.persistence import prefixed
 from wvad.training import TrainedMixture
+from wvad.weight_refit import refitted_weights
 
 __all__ = [
     "RECALL",
@@ -339,6 +344,11 @@ class ScorePlan:
             }
             gaussian = {n: standard[n](v) for n, v in evidence.items()}
             weights = self._weights(pieces, gaussian, data, config)
+            if config.fusion.refit_weights > 0:
+                held = {n: standard[n](v) for n, v in self._held_out(evidence).items()}
+                fixed = [n for n, p in pieces.items() if p.trust is Trust.LABEL_COUNT]
+                strength = config.fusion.refit_weights
+                weights = refitted_weights(weights, held, data.y, strength, fixed)
             score = FusedScore(self.mode, pieces, weights, standard, ginis)
         score.held_out_anomalies = score.combine(self._held_out(evidence))[data.y == 1]
         score.reference_row = np.median(data.X[data.y == 0], axis=0)
@@ -375,8 +385,9 @@ class ScorePlan:
                 continue
             if piece.trust is Trust.CROSS_FITTED:
                 cross = self.cross_fits.get(piece.name)
-                if supervised_weight(cross, data.n_labeled, config.fusion) == 0:
-                    continue  # it would not count
+                stacked = cross is not None and config.fusion.refit_weights > 0
+                if not stacked and supervised_weight(cross, data.n_labeled, config.fusion) == 0:
+                    continue  # it would not count (refitted weights may still weigh it)
                 if cross is not None and piece.name in config.fusion.bagged:
                     pieces[piece.name] = Bag(list(cross.models))
                     continue
