@@ -192,6 +192,24 @@ def test_a_version_12_model_loads_scores_identically_and_its_trees_read_one_hot(
     assert pd.read_csv(out).equals(pd.read_csv(FIXTURES / "model_v12_scores.csv"))
 
 
+def test_a_version_13_model_loads_scores_identically_with_rule_made_weights(tmp_path):
+    """tests/fixtures/model_v13 was written by `wvad fit --label-col label --id-col rid
+    --epochs 3 3 3 --random-state 0` at 4570a66 (format 13, whose weights were the rules'
+    alone) on model_v8_data.csv, with the scores `wvad score` gave then."""
+    import shutil
+
+    import pandas as pd
+
+    from wvad.workflow import load_table_model, score_file
+
+    folder = shutil.copytree(FIXTURES / "model_v13", tmp_path / "model")
+    model, _ = load_table_model(folder)
+    assert model.config_.fusion.refit_weights == 0.0
+    out = tmp_path / "scores.csv"
+    score_file(folder, FIXTURES / "model_v8_data.csv", out)
+    assert pd.read_csv(out).equals(pd.read_csv(FIXTURES / "model_v13_scores.csv"))
+
+
 def test_a_foreign_or_mismatched_directory_is_refused(tmp_path, fitted):
     import torch
 

@@ -296,7 +296,7 @@ class FusionSettings(_Settings):
         "weight moves from the prior toward what its held-out Gini earns as labels grow",
     )
     refit_weights: float = setting(
-        0.0,
+        30.0,
         NON_NEGATIVE,
         "from two labeled anomalies, the pieces' weights (the score estimator's kept) are "
         "refitted to rank the labels above the unlabeled rows on their held-out evidence, "

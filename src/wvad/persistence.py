@@ -51,7 +51,7 @@ __all__ = [
 
 FORMAT = "wvad-model"
 #: The model format this wvad writes; it reads this and the versions `MIGRATIONS` lift.
-FORMAT_VERSION = 13
+FORMAT_VERSION = 14
 CONFIG_FILE = "config.json"
 #: config.json's key for the further JSON files of a model and their SHA-256.
 DOCUMENTS = "documents"
@@ -274,6 +274,18 @@ def _from_version_12(
     return {**description, "config": config, "format_version": 13}, documents
 
 
+def _from_version_13(
+    path: Path, description: dict[str, Any], documents: dict[str, dict[str, Any]]
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """Version 13 weighed the fused score's pieces by the rules alone
+    (`fusion.refit_weights` 0, where its configuration does not name it)."""
+    config = description.get("config")
+    if isinstance(config, dict) and isinstance(config.get("fusion"), dict):
+        fusion = {"refit_weights": 0.0, **config["fusion"]}
+        config = {**config, "fusion": fusion}
+    return {**description, "config": config, "format_version": 14}, documents
+
+
 #: How a directory of format version v is read as version v + 1 (after its checks).
 MIGRATIONS: dict[int, Callable[..., tuple[dict[str, Any], dict[str, dict[str, Any]]]]] = {
     8: _from_version_8,
@@ -281,6 +293,7 @@ MIGRATIONS: dict[int, Callable[..., tuple[dict[str, Any], dict[str, dict[str, An
     10: _from_version_10,
     11: _from_version_11,
     12: _from_version_12,
+    13: _from_version_13,
 }
 #: Every format version this wvad reads: its own and those it migrates.
 READABLE_VERSIONS = (*sorted(MIGRATIONS), FORMAT_VERSION)

@@ -68,8 +68,9 @@ _HIST_TREES = {"learner": "hist", "learning_rate": 0.1, "l2_regularization": 1.0
 #: "wvad-native-categories"); "wvad-trees-300" the default with 300 boosted trees instead of
 #: 100 (alone on the weak labels, 300 CatBoost trees ranked as well as its default 1,000 and
 #: 0.02 AUROC better than 100: docs/method.md, "CatBoost's trees and 200 joint epochs");
-#: "wvad-refit-weights" the default whose weights are refitted to the labels' held-out evidence
-#: with a pull of 30 labels toward the rule-made ones (`fusion.refit_weights`; docs/method.md).
+#: "wvad-rule-weights" the default whose weights are the rule-made ones alone
+#: (`fusion.refit_weights` 0: the default before the refit toward the labels' held-out
+#: evidence; docs/method.md).
 WVAD_VARIANTS: Mapping[str, Mapping[str, Any]] = {
     "wvad": {},
     "wvad-paper": {"preset": "paper"},
@@ -87,7 +88,7 @@ WVAD_VARIANTS: Mapping[str, Mapping[str, Any]] = {
     "wvad-max-weight-4": {"fusion": {"max_weight": 4.0}},
     "wvad-one-hot-trees": {"trees": {"native_categories": False}},
     "wvad-trees-300": {"trees": {"max_iter": 300}},
-    "wvad-refit-weights": {"fusion": {"refit_weights": 30.0}},
+    "wvad-rule-weights": {"fusion": {"refit_weights": 0.0}},
     "wvad-lean": {
         "pretrain_epochs": 25,
         "warmup_epochs": 50,
