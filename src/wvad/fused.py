@@ -15,7 +15,7 @@ follows from what the labels show about it (its `Trust`):
   without labels they weigh the same;
 - the cross-fitted pieces: 0 up to a held-out Gini of `fusion.gini_floor`, then linearly
   up to `fusion.max_weight` at a perfect held-out ranking (`wvad.crossfit`). A piece that
-  earns nothing is not fitted at all;
+  earns nothing is not fitted at all, unless the weights are refitted (below);
 - the pieces weighed by a prior (closeness to the labeled anomalies): the weight the piece
   reads from its settings (`Evidence.prior_weight`) at one label, moving toward what its
   held-out Gini earns as labels grow (`prior_shrunk_weight`; a labeled row's evidence is
