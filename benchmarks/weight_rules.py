@@ -16,10 +16,10 @@ signed-rank p:
     python benchmarks/weight_rules.py compare runs/weights
 
 The rules: the default's (`wvad.fused`); a prior weight p for the cross-fitted pieces
-with strength s (`fusion.supervised_prior`, `fusion.prior_strength`); and stacking, each
-piece's weight (the score estimator's kept) fitted by a class-balanced logistic loss of
-the held-out training evidence, non-negative and pulled toward the default's weights
-with strength lambda labels. Results are recorded in docs/method.md.
+with strength s (`fusion.supervised_prior`, `fusion.prior_strength`); and stacking, the
+weights refitted to the held-out training evidence with a pull of lambda labels
+(`wvad.weight_refit`, the default's `fusion.refit_weights` since 0a7a52e). Results are
+recorded in docs/method.md.
 """
 
 from __future__ import annotations
@@ -32,8 +32,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.optimize import minimize
-from scipy.special import expit
 from scipy.stats import wilcoxon
 from sklearn.metrics import average_precision_score, roc_auc_score
 
@@ -44,6 +42,7 @@ from wvad.config import FusionSettings
 from wvad.fused import cross_fitted_weight, prior_shrunk_weight
 from wvad.protocol import weak_split
 from wvad.runtime import one_torch_thread
+from wvad.weight_refit import refitted_weights
 
 CROSS_FITTED = ("deviation", "boosting")
 Rule = Callable[[dict[str, Any]], dict[str, float]]
@@ -159,36 +158,12 @@ def prior_rule(prior: float, strength: float) -> Rule:
 
 
 def stacking_rule(strength: float) -> Rule:
-    """Weights fitted to the held-out training evidence (labeled anomalies against the
-    unlabeled rows, each class's mean log loss, times the labels), non-negative, with
-    `strength` x the squared distance from the default's weights; the score estimator,
-    fitted to the labels in-sample, keeps its weight. Needs two labeled anomalies."""
+    """The default's weights refitted to the held-out training evidence with a pull of
+    `strength` labels toward them (`wvad.weight_refit.refitted_weights`, the score
+    estimator's weight kept)."""
 
     def rule(cell: dict[str, Any]) -> dict[str, float]:
-        weights = default_rule(cell)
-        names = [n for n in cell["held"] if n != "head"]
-        anomalous, unlabeled = cell["y_fit"] == 1, cell["y_fit"] == 0
-        if anomalous.sum() < 2:
-            return weights
-        evidence = np.column_stack([cell["held"][n] for n in names])
-        centre = np.array([weights[n] for n in names])
-        n_a = anomalous.sum()
-
-        def loss(params: np.ndarray) -> tuple[float, np.ndarray]:
-            w, bias = params[:-1], params[-1]
-            s = evidence @ w + bias
-            ga, gu = -expit(-s[anomalous]), expit(s[unlabeled])
-            log_a, log_u = np.logaddexp(0, -s[anomalous]), np.logaddexp(0, s[unlabeled])
-            value = n_a * (log_a.mean() + log_u.mean())
-            grad_w = n_a * (evidence[anomalous].T @ ga / n_a + evidence[unlabeled].T @ gu / len(gu))
-            grad_b = n_a * (ga.mean() + gu.mean())
-            value += strength * float(((w - centre) ** 2).sum())
-            return value, np.r_[grad_w + 2 * strength * (w - centre), grad_b]
-
-        bounds = [(0.0, None)] * len(names) + [(None, None)]
-        fitted = minimize(loss, np.r_[centre, 0.0], jac=True, method="L-BFGS-B", bounds=bounds)
-        weights.update(zip(names, map(float, fitted.x[:-1]), strict=True))
-        return weights
+        return refitted_weights(default_rule(cell), cell["held"], cell["y_fit"], strength, ["head"])
 
     return rule
 

@@ -335,6 +335,7 @@ class ScorePlan:
         pieces = self._fit_pieces(data, config, mixture)
         ginis = {name: cross.gini for name, cross in self.cross_fits.items()}
         evidence = self._training_evidence(pieces, data, mixture)
+        held = self._held_out(evidence)
         if SHARING[self.mode].sharing is None:
             score = FusedScore(self.mode, pieces, dict.fromkeys(pieces, 1.0), {}, ginis)
         else:
@@ -345,12 +346,12 @@ class ScorePlan:
             gaussian = {n: standard[n](v) for n, v in evidence.items()}
             weights = self._weights(pieces, gaussian, data, config)
             if config.fusion.refit_weights > 0:
-                held = {n: standard[n](v) for n, v in self._held_out(evidence).items()}
+                held_gaussian = {n: standard[n](v) for n, v in held.items()}
                 fixed = [n for n, p in pieces.items() if p.trust is Trust.LABEL_COUNT]
                 strength = config.fusion.refit_weights
-                weights = refitted_weights(weights, held, data.y, strength, fixed)
+                weights = refitted_weights(weights, held_gaussian, data.y, strength, fixed)
             score = FusedScore(self.mode, pieces, weights, standard, ginis)
-        score.held_out_anomalies = score.combine(self._held_out(evidence))[data.y == 1]
+        score.held_out_anomalies = score.combine(held)[data.y == 1]
         score.reference_row = np.median(data.X[data.y == 0], axis=0)
         score.label_ranks, score.set_aside = self.ranks, self.set_aside
         return score, score.combine(evidence)
@@ -385,8 +386,8 @@ class ScorePlan:
                 continue
             if piece.trust is Trust.CROSS_FITTED:
                 cross = self.cross_fits.get(piece.name)
-                stacked = cross is not None and config.fusion.refit_weights > 0
-                if not stacked and supervised_weight(cross, data.n_labeled, config.fusion) == 0:
+                refitted = cross is not None and config.fusion.refit_weights > 0
+                if not refitted and supervised_weight(cross, data.n_labeled, config.fusion) == 0:
                     continue  # it would not count (refitted weights may still weigh it)
                 if cross is not None and piece.name in config.fusion.bagged:
                     pieces[piece.name] = Bag(list(cross.models))
