@@ -312,3 +312,19 @@ def test_the_estimator_gives_its_label_free_read_out(stacked):
         rows = list(iter_rows(data.X, CPU, stacked.mixture_, stacked.scaler_.on(CPU)))
         expected = stacked.score_.label_free().score(rows)
     assert np.allclose(stacked.label_free_decision_function(data.X), expected)
+
+
+def test_copies_of_a_labeled_anomaly_count_once_in_the_weights(table, short):
+    """Four copies of three labeled rows are three labels' worth: the score estimator's
+    trust is n / (n + prior) with n the distinct labels, not the rows labeled."""
+    X, _, y_weak = table
+    labeled = np.flatnonzero(y_weak)[:3]
+    copies = np.repeat(X[labeled], 3, axis=0)
+    X4 = np.vstack([X, copies])
+    y4 = np.r_[np.isin(np.arange(len(X)), labeled), np.ones(len(copies))].astype(np.int64)
+    data = TrainingData(X4, y4, 0, CPU)
+    assert data.n_labeled == 12 and data.n_distinct_labeled == 3
+    model = WVAD(random_state=0, **short).fit(X4, y4)
+    prior = model.config_.fusion_prior
+    assert model.score_weights()["head"] == pytest.approx(3 / (3 + prior))
+    assert model.n_labeled_ == 12  # the rows the user labeled, all of them

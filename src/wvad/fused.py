@@ -57,7 +57,6 @@ from wvad.crossfit import (
 )
 from wvad.evidence import PIECES, Evidence, Rows, TrainingData, Trust, iter_rows
 from wvad.evidence.bag import Bag
-from wvad.evidence.base import twin_groups
 from wvad.fusion import (
     fit_quantiles,
     gaussianize,
@@ -215,7 +214,7 @@ def labels_to_set_aside(
     """Positions among the labeled anomalies of those the fit sets aside: with
     `fusion.set_aside_doubtful` and at least `set_aside_min_labels` labels, the doubtful
     ones below SET_ASIDE_CAP that no other label stands beside (`supported_labels`)."""
-    if not fusion.set_aside_doubtful or data.n_labeled < fusion.set_aside_min_labels:
+    if not fusion.set_aside_doubtful or data.n_distinct_labeled < fusion.set_aside_min_labels:
         return np.zeros(0, dtype=np.int64)
     listed = doubtful_labels(ranks, cap=SET_ASIDE_CAP)
     doubtful = np.array([i for i, _ in listed], dtype=np.int64)
@@ -349,7 +348,9 @@ class ScorePlan:
                 held_gaussian = {n: standard[n](v) for n, v in held.items()}
                 fixed = [n for n, p in pieces.items() if p.trust is Trust.LABEL_COUNT]
                 strength = config.fusion.refit_weights
-                weights = refitted_weights(weights, held_gaussian, data.y, strength, fixed)
+                weights = refitted_weights(
+                    weights, held_gaussian, data.y, strength, fixed, data.n_distinct_labeled
+                )
             score = FusedScore(self.mode, pieces, weights, standard, ginis)
         score.held_out_anomalies = score.combine(held)[data.y == 1]
         score.reference_row = np.median(data.X[data.y == 0], axis=0)
@@ -410,7 +411,7 @@ class ScorePlan:
         if not by_trust[Trust.LABEL_COUNT]:  # no labels: the unsupervised pieces alike
             weights.update(dict.fromkeys(unsupervised, 1.0 / len(unsupervised)))
             return weights
-        n, prior = data.n_labeled, config.fusion_prior
+        n, prior = data.n_distinct_labeled, config.fusion_prior
         trust_head = n / (n + prior) if prior > 0 else 1.0
         weights.update(dict.fromkeys(by_trust[Trust.LABEL_COUNT], trust_head))
         minimum = config.fusion.min_known_normals
@@ -426,11 +427,10 @@ class ScorePlan:
         weights.update(zip(unsupervised, map(float, (1.0 - trust_head) * shares), strict=True))
         for name in by_trust[Trust.CROSS_FITTED]:
             weights[name] = supervised_weight(self.cross_fits.get(name), n, config.fusion)
-        distinct = len(twin_groups(data.X, np.flatnonzero(data.y == 1)))
         for name in by_trust[Trust.PRIOR]:  # each label measured without it (and its copies)
-            held_out = gini(data.y[rows], gaussian[name][rows]) if distinct > 1 else 0.0
+            held_out = gini(data.y[rows], gaussian[name][rows]) if n > 1 else 0.0
             weights[name] = prior_shrunk_weight(
-                pieces[name].prior_weight(config, n), held_out, distinct - 1, config.fusion
+                pieces[name].prior_weight(config, n), held_out, n - 1, config.fusion
             )
         return weights
 

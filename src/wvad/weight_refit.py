@@ -31,24 +31,26 @@ def refitted_weights(
     y: np.ndarray,
     strength: float,
     fixed: Sequence[str] = (),
+    n_labels: int | None = None,
 ) -> dict[str, float]:
     """`weights` with those of the pieces in `held_out` (but `fixed`) refitted.
 
     `held_out`: per piece, its Gaussianised held-out evidence for the training rows;
     `y`: 1 for a labeled anomaly, 0 for an unlabeled row (other values ignored). The loss
     is the labeled anomalies' mean logistic loss plus the unlabeled rows', times the
-    number of labeled anomalies, plus `strength` x the squared distance from `weights`;
-    an intercept is fitted and dropped (a shift does not change a ranking). Fewer than
-    MIN_LABELS labeled anomalies, or `strength` 0: `weights` unchanged."""
+    number of labels `n_labels` (None: the labeled anomalies; the caller passes the
+    distinct ones, copies counted once), plus `strength` x the squared distance from
+    `weights`; an intercept is fitted and dropped (a shift does not change a ranking).
+    Fewer than MIN_LABELS labels, or `strength` 0: `weights` unchanged."""
     names = [n for n in held_out if n not in fixed]
     anomalous, unlabeled = y == 1, y == 0
+    count = int(anomalous.sum()) if n_labels is None else int(n_labels)
     result = dict(weights)
-    if strength <= 0 or int(anomalous.sum()) < MIN_LABELS or not names or not unlabeled.any():
+    if strength <= 0 or count < MIN_LABELS or not names or not unlabeled.any():
         return result
     evidence = np.column_stack([np.asarray(held_out[n], dtype=np.float64) for n in names])
     centre = np.array([weights[n] for n in names], dtype=np.float64)
     pos, neg = evidence[anomalous], evidence[unlabeled]
-    n_labels = float(len(pos))
 
     def loss(params: np.ndarray) -> tuple[float, np.ndarray]:
         w, bias = params[:-1], params[-1]
@@ -58,8 +60,8 @@ def refitted_weights(
         grad_w = pos.T @ g_pos + neg.T @ g_neg
         grad_bias = g_pos.sum() + g_neg.sum()
         pull = w - centre
-        total = n_labels * value + strength * float(pull @ pull)
-        return total, np.r_[n_labels * grad_w + 2.0 * strength * pull, n_labels * grad_bias]
+        total = count * value + strength * float(pull @ pull)
+        return total, np.r_[count * grad_w + 2.0 * strength * pull, count * grad_bias]
 
     bounds = [(0.0, None)] * len(names) + [(None, None)]
     fitted = minimize(loss, np.r_[centre, 0.0], jac=True, method="L-BFGS-B", bounds=bounds)

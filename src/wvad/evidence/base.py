@@ -104,6 +104,12 @@ class TrainingData:
         return int((self.y == 1).sum())
 
     @property
+    def n_distinct_labeled(self) -> int:
+        """Labeled anomalies with a row and its copies counted once (`twin_groups`): what
+        the labels are worth as evidence, where four copies of one row are one label."""
+        return len(twin_groups(self.X, np.flatnonzero(self.y == 1)))
+
+    @property
     def n_unlabeled(self) -> int:
         return int((self.y == 0).sum())
 
