@@ -51,19 +51,23 @@ class NeighbourDistance(Evidence):
     def fit(
         cls, data: TrainingData, config: Config, mixture: TrainedMixture | None = None
     ) -> NeighbourDistance:
-        """Keep up to `fusion.max_reference` of the unlabeled rows (a seeded sample above
-        that, at least two) and use k = min(n_neighbors, rows kept - 1) neighbours."""
-        unlabeled = data.X[data.y == 0]
-        n, limit = len(unlabeled), config.fusion.max_reference
+        """Keep up to `fusion.max_reference` of the distinct unlabeled rows (a seeded
+        sample above that) and use k = min(n_neighbors, rows kept - 1) neighbours.
+
+        Copies count once: four copies of an anomaly would otherwise be three of its
+        nearest rows, at distance 0, and make its kind look dense; and a training row is
+        never measured against a copy of itself, as cross-fitting never scores a row
+        with its twin. A table of fewer than two distinct unlabeled rows keeps them all."""
+        distinct, group = _distinct_unlabeled(data.X, data.y)
+        n, limit = len(distinct), config.fusion.max_reference
         kept = np.arange(n)
         if n > limit:
             kept = np.sort(np.random.default_rng(data.seed).choice(n, limit, replace=False))
-        among_unlabeled = np.full(n, -1, dtype=np.int64)
-        among_unlabeled[kept] = np.arange(len(kept))
-        position = np.full(len(data.y), -1, dtype=np.int64)
-        position[data.y == 0] = among_unlabeled
-        reference = torch.as_tensor(unlabeled[kept], dtype=torch.float32, device=data.device)
-        return cls(reference, min(config.n_neighbors, len(kept) - 1), position)
+        in_reference = np.full(group.max() + 1, -1, dtype=np.int64)
+        in_reference[group[distinct[kept]]] = np.arange(len(kept))
+        position = in_reference[group]  # a row's own content's place in `reference`
+        X = torch.as_tensor(data.X[distinct[kept]], dtype=torch.float32, device=data.device)
+        return cls(X, min(config.n_neighbors, len(kept) - 1), position)
 
     def score(self, rows: Rows) -> Tensor:
         return self._log_mean_distance(rows.x, None)
@@ -114,6 +118,20 @@ class NeighbourDistance(Evidence):
         cls, state: dict[str, Tensor], config: Config, device: torch.device
     ) -> NeighbourDistance:
         return cls(state["reference"].to(device), int(state["k"]))
+
+
+def _distinct_unlabeled(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The first unlabeled row of each distinct content, in order (indices into X), and
+    each row's content group (labeled rows included, so a labeled copy of an unlabeled
+    row is measured without it). All unlabeled rows, each its own group, where fewer
+    than two contents are distinct."""
+    unlabeled = np.flatnonzero(y == 0)
+    _, group = np.unique(X, axis=0, return_inverse=True)
+    group = group.ravel()
+    _, first = np.unique(group[unlabeled], return_index=True)
+    if len(first) < 2:
+        return unlabeled, np.arange(len(X))
+    return np.sort(unlabeled[first]), group
 
 
 def _ordered_bits(values: Tensor) -> Tensor:
