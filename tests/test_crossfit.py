@@ -118,3 +118,13 @@ def test_identical_labeled_rows_count_once_for_cross_fitting():
     X = np.vstack([data.X[:400], np.repeat(data.X[400:401], 3, axis=0)])
     same = TrainingData(X, np.r_[np.zeros(400), np.ones(3)].astype(np.int64), 0, CPU)
     assert not can_cross_fit(same)  # three copies are one labeled anomaly
+
+
+def test_copies_are_rows_of_equal_values_in_order_of_first_appearance():
+    from wvad.evidence.base import content_groups, twin_groups
+
+    X = np.array([[1.0, 0.0], [2.0, 1.0], [1.0, 0.0], [0.5, 0.5], [2.0, 1.0], [1.0, -0.0]])
+    assert content_groups(X).tolist() == [0, 1, 0, 2, 1, 0]  # -0.0 equals 0.0
+    groups = twin_groups(X, np.array([4, 3, 0, 1, 5]))
+    assert [g.tolist() for g in groups] == [[4, 1], [3], [0, 5]]
+    assert twin_groups(X, np.zeros(0, dtype=np.int64)) == []

@@ -52,6 +52,7 @@ __all__ = [
     "Rows",
     "TrainingData",
     "Trust",
+    "content_groups",
     "iter_rows",
     "twin_groups",
 ]
@@ -129,13 +130,26 @@ class TrainingData:
         )
 
 
+def content_groups(X: np.ndarray) -> np.ndarray:
+    """Each row's group of identical content (equal values in every column), numbered in
+    order of first appearance: the one test of "a row and its copies" every piece uses."""
+    if len(X) == 0:
+        return np.zeros(0, dtype=np.int64)
+    _, first, group = np.unique(X, axis=0, return_index=True, return_inverse=True)
+    renumber = np.empty(len(first), dtype=np.int64)
+    renumber[np.argsort(first, kind="stable")] = np.arange(len(first))
+    return renumber[group.ravel()]
+
+
 def twin_groups(X: np.ndarray, rows: np.ndarray) -> list[np.ndarray]:
-    """`rows` (indices) grouped by identical content, each group a row and its copies, in
-    order of first appearance (without copies: each row alone, in order)."""
-    groups: dict[bytes, list[int]] = {}
-    for i in rows:
-        groups.setdefault(X[i].tobytes(), []).append(int(i))
-    return [np.asarray(g, dtype=np.int64) for g in groups.values()]
+    """`rows` (indices) grouped by identical content (`content_groups`), each group a row
+    and its copies, in order of first appearance (without copies: each row alone, in
+    order)."""
+    rows = np.asarray(rows, dtype=np.int64)
+    group = content_groups(X[rows])
+    order = np.argsort(group, kind="stable")
+    bounds = np.flatnonzero(np.diff(group[order])) + 1
+    return [rows[g] for g in np.split(order, bounds)] if len(rows) else []
 
 
 class Rows:

@@ -16,7 +16,7 @@ import torch
 from torch import Tensor
 
 from wvad.config import Config
-from wvad.evidence.base import Evidence, Rows, TrainingData, Trust
+from wvad.evidence.base import Evidence, Rows, TrainingData, Trust, content_groups
 from wvad.training import TrainedMixture
 
 __all__ = ["NeighbourDistance"]
@@ -126,8 +126,7 @@ def _distinct_unlabeled(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.nd
     row is measured without it). All unlabeled rows, each its own group, where fewer
     than two contents are distinct."""
     unlabeled = np.flatnonzero(y == 0)
-    _, group = np.unique(X, axis=0, return_inverse=True)
-    group = group.ravel()
+    group = content_groups(X)
     _, first = np.unique(group[unlabeled], return_index=True)
     if len(first) < 2:
         return unlabeled, np.arange(len(X))
