@@ -66,8 +66,9 @@ class NeighbourDistance(Evidence):
         in_reference = np.full(group.max() + 1, -1, dtype=np.int64)
         in_reference[group[distinct[kept]]] = np.arange(len(kept))
         position = in_reference[group]  # a row's own content's place in `reference`
-        X = torch.as_tensor(data.X[distinct[kept]], dtype=torch.float32, device=data.device)
-        return cls(X, min(config.n_neighbors, len(kept) - 1), position)
+        rows = data.X[distinct[kept]]
+        reference = torch.as_tensor(rows, dtype=torch.float32, device=data.device)
+        return cls(reference, min(config.n_neighbors, len(kept) - 1), position)
 
     def score(self, rows: Rows) -> Tensor:
         return self._log_mean_distance(rows.x, None)
