@@ -57,3 +57,25 @@ def test_refitting_in_a_fit_refits_weights_scores_and_survives_save(table, short
     loaded = WVAD.load(model.save(tmp_path / "refitted"))
     assert loaded.get_config().fusion.refit_weights == 30.0
     assert np.array_equal(loaded.decision_function(X), scores)
+
+
+def test_a_bound_holds_where_the_labels_would_raise_the_weight_past_it():
+    evidence, y = _evidence(200)
+    free = refitted_weights(START, evidence, y, strength=30.0)
+    bounded = refitted_weights(START, evidence, y, strength=30.0, upper={"telling": 0.6})
+    assert free["telling"] > 0.6  # the labels raise it past the bound when free
+    assert bounded["telling"] == pytest.approx(0.6)
+    assert bounded["noise"] < START["noise"]  # the other pieces are refitted as before
+
+
+def test_the_closeness_to_clustered_labels_weighs_no_more_than_its_bound(table, short):
+    X, y, _ = table
+    anomalies = np.flatnonzero(y == 1)
+    # labels that sit together: the anomalies nearest the first, as a loop asking its top finds
+    distance = np.linalg.norm(X[anomalies] - X[anomalies[0]], axis=1)
+    y_weak = np.zeros(len(y), dtype=np.int64)
+    y_weak[anomalies[np.argsort(distance)[:12]]] = 1
+    free = WVAD(random_state=0, **short).fit(X, y_weak).score_weights()["proximity"]
+    capped = WVAD(random_state=0, fusion=FusionSettings(proximity_max_weight=0.5), **short)
+    assert free > 0.5  # held-out among labels that sit together, it earns more than its prior
+    assert capped.fit(X, y_weak).score_weights()["proximity"] <= 0.5

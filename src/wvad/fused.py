@@ -349,7 +349,13 @@ class ScorePlan:
                 fixed = [n for n, p in pieces.items() if p.trust is Trust.LABEL_COUNT]
                 strength = config.fusion.refit_weights
                 weights = refitted_weights(
-                    weights, held_gaussian, data.y, strength, fixed, data.n_distinct_labeled
+                    weights,
+                    held_gaussian,
+                    data.y,
+                    strength,
+                    fixed,
+                    data.n_distinct_labeled,
+                    upper=_upper_bounds(pieces, config),
                 )
             score = FusedScore(self.mode, pieces, weights, standard, ginis)
         score.held_out_anomalies = score.combine(held)[data.y == 1]
@@ -432,7 +438,18 @@ class ScorePlan:
             weights[name] = prior_shrunk_weight(
                 pieces[name].prior_weight(config, n), held_out, n - 1, config.fusion
             )
-        return weights
+        return _bounded(weights, _upper_bounds(pieces, config))
+
+
+def _upper_bounds(pieces: dict[str, Evidence], config: Config) -> dict[str, float]:
+    """The pieces that declare a most weight (`Evidence.max_weight`), with it."""
+    bounds = {name: piece.max_weight(config) for name, piece in pieces.items()}
+    return {name: bound for name, bound in bounds.items() if bound is not None}
+
+
+def _bounded(weights: dict[str, float], upper: dict[str, float]) -> dict[str, float]:
+    """`weights` with each piece in `upper` at most its bound."""
+    return {name: min(w, upper.get(name, w)) for name, w in weights.items()}
 
 
 class FusedScore:

@@ -32,6 +32,7 @@ def refitted_weights(
     strength: float,
     fixed: Sequence[str] = (),
     n_labels: int | None = None,
+    upper: Mapping[str, float] | None = None,
 ) -> dict[str, float]:
     """`weights` with those of the pieces in `held_out` (but `fixed`) refitted.
 
@@ -41,6 +42,7 @@ def refitted_weights(
     number of labels `n_labels` (None: the labeled anomalies; the caller passes the
     distinct ones, copies counted once), plus `strength` x the squared distance from
     `weights`; an intercept is fitted and dropped (a shift does not change a ranking).
+    Every weight is at least 0 and a piece in `upper` at most its bound there.
     Fewer than MIN_LABELS labels, or `strength` 0: `weights` unchanged."""
     names = [n for n in held_out if n not in fixed]
     anomalous, unlabeled = y == 1, y == 0
@@ -63,7 +65,8 @@ def refitted_weights(
         total = count * value + strength * float(pull @ pull)
         return total, np.r_[count * grad_w + 2.0 * strength * pull, count * grad_bias]
 
-    bounds = [(0.0, None)] * len(names) + [(None, None)]
+    upper = upper or {}
+    bounds = [(0.0, upper.get(n)) for n in names] + [(None, None)]
     fitted = minimize(loss, np.r_[centre, 0.0], jac=True, method="L-BFGS-B", bounds=bounds)
     result.update(zip(names, map(float, fitted.x[:-1]), strict=True))
     return result

@@ -272,6 +272,12 @@ class Evidence(ABC):
         """A `Trust.PRIOR` piece's weight for `n_labeled` labeled anomalies."""
         return 0.0
 
+    @classmethod
+    def max_weight(cls, config: Config) -> float | None:
+        """The most weight the piece may take, by the rules and by the refit (None: no
+        bound of its own)."""
+        return None
+
     def exact_shares(self, X: np.ndarray) -> tuple[np.ndarray, str] | None:
         """Each column's exact share of each row's raw score (float64 scaled rows, as
         `with_missing` gives them), up to a part no column owns, with the method's name;

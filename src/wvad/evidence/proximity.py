@@ -55,6 +55,10 @@ class KnownAnomalyProximity(Evidence):
         return config.fusion.proximity_weight
 
     @classmethod
+    def max_weight(cls, config: Config) -> float | None:
+        return config.fusion.proximity_max_weight
+
+    @classmethod
     def fit(
         cls, data: TrainingData, config: Config, mixture: TrainedMixture | None = None
     ) -> KnownAnomalyProximity:
