@@ -71,15 +71,17 @@ def add_loop_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--summary", action="store_true", help="print OUT's table and stop")
 
 
-def _fit(loop: str, X, y_weak, normal, seed, previous=None, warm_epochs=None):
+def _fit(loop: str, X, y_weak, normal, seed, previous=None, warm_epochs=None, wvad="wvad"):
     """The loop's model on the labels so far. Without any known anomaly (a start from 0),
     WVAD fits label-free and CatBoost, which cannot, leaves the ranking to IsolationForest.
-    A warm loop refits the previous round's model (`warm_start`)."""
+    A warm loop refits the previous round's model (`warm_start`). The WVAD loops fit the
+    benchmark model `wvad` (the default, or a variant to screen)."""
     name = loop.split("-")[0]
     if name == "catboost" and not y_weak.any():
         name = "iforest"
     warm = loop.endswith("-warm")
-    model = previous if warm and previous is not None else make_model(name, seed)
+    fresh = wvad if name == "wvad" else name
+    model = previous if warm and previous is not None else make_model(fresh, seed)
     if name == "wvad":
         model.set_params(allow_unsupervised=True, warm_start=warm)
         if warm and warm_epochs is not None:
@@ -102,7 +104,7 @@ def _ask(loop, model, X, asked, batch, rng):
     return np.argsort(-scores, kind="stable")[: min(batch, pool.size)]
 
 
-def run_loop(loop, split, rounds, batch, seed, warm_epochs=None):
+def run_loop(loop, split, rounds, batch, seed, warm_epochs=None, wvad="wvad"):
     """Yield (round, found, asked, auroc, auprc, seconds) for rounds 0..rounds."""
     rng = np.random.default_rng([seed, 7])
     y_weak = split.y_train_weak.copy()
@@ -113,7 +115,7 @@ def run_loop(loop, split, rounds, batch, seed, warm_epochs=None):
     for r in range(rounds + 1):
         started = time.perf_counter()
         if r == 0 or not loop.startswith("iforest"):
-            model = _fit(loop, split.X_train, y_weak, normal, seed, model, warm_epochs)
+            model = _fit(loop, split.X_train, y_weak, normal, seed, model, warm_epochs, wvad)
         scores = model.decision_function(split.X_test)
         seconds = time.perf_counter() - started
         yield (
@@ -178,6 +180,12 @@ def main() -> None:
     parser.add_argument(
         "--warm-epochs", type=int, help="the warm loop's warm_epochs (default: the model's)"
     )
+    parser.add_argument(
+        "--wvad-model",
+        default="wvad",
+        help="the benchmark model the wvad loops fit (default: wvad, the default; a variant "
+        "such as wvad-proximity-capped to screen; recorded in every row)",
+    )
     args = parser.parse_args()
     if args.summary:
         print(summarise(args.out / "rounds.jsonl"))
@@ -193,6 +201,8 @@ def main() -> None:
     provenance: dict[str, object] = dict(stamp())
     if args.warm_epochs is not None:
         provenance["warm_epochs"] = args.warm_epochs
+    if args.wvad_model != "wvad":
+        provenance["wvad_model"] = args.wvad_model
     for dataset in args.datasets:
         X, y = load_dataset(dataset, data_dir=default_data_dir())
         for seed in args.seeds:
@@ -208,7 +218,8 @@ def main() -> None:
                          "round": r, "found": f, "asked": a, "auroc": au, "auprc": ap,
                          "seconds": s, **provenance}
                         for r, f, a, au, ap, s in run_loop(
-                            loop, split, args.rounds, args.batch, seed, args.warm_epochs
+                            loop, split, args.rounds, args.batch, seed, args.warm_epochs,
+                            args.wvad_model,
                         )
                     ]  # fmt: skip
                     with path.open("a") as handle:
