@@ -184,7 +184,7 @@ def main() -> None:
         "--wvad-model",
         default="wvad",
         help="the benchmark model the wvad loops fit (default: wvad, the default; a variant "
-        "such as wvad-proximity-capped to screen; recorded in every row)",
+        "such as wvad-proximity-grows to compare; recorded in every row)",
     )
     args = parser.parse_args()
     if args.summary:

@@ -122,8 +122,13 @@ def test_the_trees_are_fitted_on_the_reliable_rows_and_the_deviation_net_on_all(
     assert np.array_equal(final_fit["boosting"], scaled[reliable])
 
 
-def test_stacked_weighs_each_piece_by_what_the_labels_show(stacked):
-    weights, ginis = stacked.score_weights(), stacked.score_.ginis
+def test_stacked_weighs_each_piece_by_what_the_labels_show(short):
+    """The rule-made weights (the refit off): the score estimator's by the label count,
+    the unsupervised pieces sharing the rest, the cross-fitted ones by their Gini."""
+    rules = WVAD(random_state=0, fusion=FusionSettings(refit_weights=0.0), **short)
+    data = _blobs()
+    rules.fit(data.X, data.y)
+    weights, ginis = rules.score_weights(), rules.score_.ginis
     pieces = ["head", "log_f_r", "neg_elbo", "neighbours", "deviation", "boosting", "proximity"]
     assert list(weights) == pieces
     assert weights["head"] == pytest.approx(12 / (12 + 25.0))

@@ -210,6 +210,25 @@ def test_a_version_13_model_loads_scores_identically_with_rule_made_weights(tmp_
     assert pd.read_csv(out).equals(pd.read_csv(FIXTURES / "model_v13_scores.csv"))
 
 
+def test_a_version_14_model_loads_scores_identically_with_a_closeness_that_may_grow(tmp_path):
+    """tests/fixtures/model_v14 was written by `wvad fit --label-col label --id-col rid
+    --epochs 3 3 3 --random-state 0` at eb81f68 (format 14, whose closeness to the labels
+    could weigh more than its prior) on model_v8_data.csv, with the scores `wvad score`
+    gave then."""
+    import shutil
+
+    import pandas as pd
+
+    from wvad.workflow import load_table_model, score_file
+
+    folder = shutil.copytree(FIXTURES / "model_v14", tmp_path / "model")
+    model, _ = load_table_model(folder)
+    assert model.config_.fusion.proximity_grows is True
+    out = tmp_path / "scores.csv"
+    score_file(folder, FIXTURES / "model_v8_data.csv", out)
+    assert pd.read_csv(out).equals(pd.read_csv(FIXTURES / "model_v14_scores.csv"))
+
+
 def test_a_foreign_or_mismatched_directory_is_refused(tmp_path, fitted):
     import torch
 

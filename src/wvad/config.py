@@ -281,11 +281,12 @@ class FusionSettings(_Settings):
         "weight of the closeness to the labeled anomalies (the 'proximity' piece), which "
         "counts from one label on; 0 leaves the piece out",
     )
-    proximity_max_weight: float | None = setting(
-        None,
-        Optional(NON_NEGATIVE),
-        "the most weight the closeness to the labeled anomalies takes, by the rule and by "
-        "the refit, however well the labels' held-out ranks back it (None: `max_weight`)",
+    proximity_grows: bool = setting(
+        False,
+        Flag(),
+        "whether the closeness to the labeled anomalies may weigh more than "
+        "`proximity_weight` where the labels' held-out ranks back it (off: they can lower "
+        "its weight, not raise it, by the rule or by the refit)",
     )
     supervised_prior: float = setting(
         0.0,

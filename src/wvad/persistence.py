@@ -51,7 +51,7 @@ __all__ = [
 
 FORMAT = "wvad-model"
 #: The model format this wvad writes; it reads this and the versions `MIGRATIONS` lift.
-FORMAT_VERSION = 14
+FORMAT_VERSION = 15
 CONFIG_FILE = "config.json"
 #: config.json's key for the further JSON files of a model and their SHA-256.
 DOCUMENTS = "documents"
@@ -286,6 +286,18 @@ def _from_version_13(
     return {**description, "config": config, "format_version": 14}, documents
 
 
+def _from_version_14(
+    path: Path, description: dict[str, Any], documents: dict[str, dict[str, Any]]
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """Version 14's closeness to the labeled anomalies could weigh more than its prior
+    (`fusion.proximity_grows` True, where its configuration does not name it)."""
+    config = description.get("config")
+    if isinstance(config, dict) and isinstance(config.get("fusion"), dict):
+        fusion = {"proximity_grows": True, **config["fusion"]}
+        config = {**config, "fusion": fusion}
+    return {**description, "config": config, "format_version": 15}, documents
+
+
 #: How a directory of format version v is read as version v + 1 (after its checks).
 MIGRATIONS: dict[int, Callable[..., tuple[dict[str, Any], dict[str, dict[str, Any]]]]] = {
     8: _from_version_8,
@@ -294,6 +306,7 @@ MIGRATIONS: dict[int, Callable[..., tuple[dict[str, Any], dict[str, dict[str, An
     11: _from_version_11,
     12: _from_version_12,
     13: _from_version_13,
+    14: _from_version_14,
 }
 #: Every format version this wvad reads: its own and those it migrates.
 READABLE_VERSIONS = (*sorted(MIGRATIONS), FORMAT_VERSION)

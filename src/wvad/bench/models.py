@@ -70,9 +70,9 @@ _HIST_TREES = {"learner": "hist", "learning_rate": 0.1, "l2_regularization": 1.0
 #: 0.02 AUROC better than 100: docs/method.md, "CatBoost's trees and 200 joint epochs");
 #: "wvad-rule-weights" the default whose weights are the rule-made ones alone
 #: (`fusion.refit_weights` 0: the default before the refit toward the labels' held-out
-#: evidence; docs/method.md); "wvad-proximity-capped" the default whose closeness to the
-#: labeled anomalies never weighs more than its prior 0.5 (`fusion.proximity_max_weight`),
-#: to screen whether labels that sit together overstate it.
+#: evidence; docs/method.md); "wvad-proximity-grows" the default whose closeness to the
+#: labeled anomalies may weigh more than its prior 0.5 where the labels' held-out ranks
+#: back it (`fusion.proximity_grows`: the default before 2026-12-07's change).
 WVAD_VARIANTS: Mapping[str, Mapping[str, Any]] = {
     "wvad": {},
     "wvad-paper": {"preset": "paper"},
@@ -91,7 +91,7 @@ WVAD_VARIANTS: Mapping[str, Mapping[str, Any]] = {
     "wvad-one-hot-trees": {"trees": {"native_categories": False}},
     "wvad-trees-300": {"trees": {"max_iter": 300}},
     "wvad-rule-weights": {"fusion": {"refit_weights": 0.0}},
-    "wvad-proximity-capped": {"fusion": {"proximity_max_weight": 0.5}},
+    "wvad-proximity-grows": {"fusion": {"proximity_grows": True}},
     "wvad-lean": {
         "pretrain_epochs": 25,
         "warmup_epochs": 50,

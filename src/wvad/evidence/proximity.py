@@ -56,7 +56,8 @@ class KnownAnomalyProximity(Evidence):
 
     @classmethod
     def max_weight(cls, config: Config) -> float | None:
-        return config.fusion.proximity_max_weight
+        fusion = config.fusion
+        return None if fusion.proximity_grows else fusion.proximity_weight
 
     @classmethod
     def fit(
