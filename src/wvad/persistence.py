@@ -262,40 +262,40 @@ def _from_version_11(
     return {**description, "config": config, "format_version": 12}, documents
 
 
+def _with_setting_default(
+    description: dict[str, Any], group: str, name: str, value: Any, version: int
+) -> dict[str, Any]:
+    """`description` as format `version`: its configuration's setting `group.name` set to
+    `value` where the configuration does not name it (the behaviour of the version it was
+    written by, where a later version changed the default)."""
+    config = description.get("config")
+    if isinstance(config, dict) and isinstance(config.get(group), dict):
+        config = {**config, group: {name: value, **config[group]}}
+    return {**description, "config": config, "format_version": version}
+
+
 def _from_version_12(
     path: Path, description: dict[str, Any], documents: dict[str, dict[str, Any]]
 ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     """Version 12's trees read a categorical column's one-hot columns
-    (`trees.native_categories` False, where its configuration does not name it)."""
-    config = description.get("config")
-    if isinstance(config, dict) and isinstance(config.get("trees"), dict):
-        trees = {"native_categories": False, **config["trees"]}
-        config = {**config, "trees": trees}
-    return {**description, "config": config, "format_version": 13}, documents
+    (`trees.native_categories` False)."""
+    return _with_setting_default(description, "trees", "native_categories", False, 13), documents
 
 
 def _from_version_13(
     path: Path, description: dict[str, Any], documents: dict[str, dict[str, Any]]
 ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     """Version 13 weighed the fused score's pieces by the rules alone
-    (`fusion.refit_weights` 0, where its configuration does not name it)."""
-    config = description.get("config")
-    if isinstance(config, dict) and isinstance(config.get("fusion"), dict):
-        fusion = {"refit_weights": 0.0, **config["fusion"]}
-        config = {**config, "fusion": fusion}
-    return {**description, "config": config, "format_version": 14}, documents
+    (`fusion.refit_weights` 0)."""
+    return _with_setting_default(description, "fusion", "refit_weights", 0.0, 14), documents
 
 
 def _from_version_14(
     path: Path, description: dict[str, Any], documents: dict[str, dict[str, Any]]
 ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     """Version 14's closeness to the labeled anomalies could weigh more than its prior
-    (`fusion.proximity_grows` True, where its configuration does not name it)."""
-    config = description.get("config")
-    if isinstance(config, dict) and isinstance(config.get("fusion"), dict):
-        fusion = {"proximity_grows": True, **config["fusion"]}
-        config = {**config, "fusion": fusion}
-    return {**description, "config": config, "format_version": 15}, documents
+    (`fusion.proximity_grows` True)."""
+    return _with_setting_default(description, "fusion", "proximity_grows", True, 15), documents
 
 
 #: How a directory of format version v is read as version v + 1 (after its checks).
