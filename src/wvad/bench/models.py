@@ -72,7 +72,7 @@ _HIST_TREES = {"learner": "hist", "learning_rate": 0.1, "l2_regularization": 1.0
 #: (`fusion.refit_weights` 0: the default before the refit toward the labels' held-out
 #: evidence; docs/method.md); "wvad-proximity-grows" the default whose closeness to the
 #: labeled anomalies may weigh more than its prior 0.5 where the labels' held-out ranks
-#: back it (`fusion.proximity_grows`: the default before 2026-12-07's change).
+#: back it (`fusion.proximity_grows`: the default before f4f020e).
 WVAD_VARIANTS: Mapping[str, Mapping[str, Any]] = {
     "wvad": {},
     "wvad-paper": {"preset": "paper"},
