@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+dask = pytest.importorskip("dask")
 dd = pytest.importorskip("dask.dataframe")
 distributed = pytest.importorskip("distributed")
 
@@ -39,7 +40,11 @@ TWO_EPOCHS = {"pretrain_epochs": 2, "warmup_epochs": 2, "joint_epochs": 2}
 
 @pytest.fixture(scope="module")
 def cluster():
+    # The scheduler's active memory manager drops replicas no waiting task needs, every
+    # two seconds: with it on, whether the broadcast model is still on both workers when
+    # a test looks depends on timing. Off, the tests see what score_dask placed.
     with (
+        dask.config.set({"distributed.scheduler.active-memory-manager.start": False}),
         distributed.LocalCluster(
             n_workers=2,
             threads_per_worker=1,
