@@ -343,7 +343,8 @@ class ScorePlan:
                 n: Standardiser.fit(v[unlabeled], config.fusion) for n, v in evidence.items()
             }
             gaussian = {n: standard[n](v) for n, v in evidence.items()}
-            weights = self._weights(pieces, gaussian, data, config)
+            upper = _upper_bounds(pieces, config)  # what the rules and the refit respect
+            weights = _bounded(self._weights(pieces, gaussian, data, config), upper)
             if config.fusion.refit_weights > 0:
                 held_gaussian = {n: standard[n](v) for n, v in held.items()}
                 fixed = [n for n, p in pieces.items() if p.trust is Trust.LABEL_COUNT]
@@ -355,7 +356,7 @@ class ScorePlan:
                     strength,
                     fixed,
                     data.n_distinct_labeled,
-                    upper=_upper_bounds(pieces, config),
+                    upper=upper,
                 )
             score = FusedScore(self.mode, pieces, weights, standard, ginis)
         score.held_out_anomalies = score.combine(held)[data.y == 1]
@@ -438,7 +439,7 @@ class ScorePlan:
             weights[name] = prior_shrunk_weight(
                 pieces[name].prior_weight(config, n), held_out, n - 1, config.fusion
             )
-        return _bounded(weights, _upper_bounds(pieces, config))
+        return weights
 
 
 def _upper_bounds(pieces: dict[str, Evidence], config: Config) -> dict[str, float]:
