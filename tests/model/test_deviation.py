@@ -5,7 +5,12 @@ import pytest
 import torch
 from scipy import stats
 
-from wvad.model.deviation import deviation_loss, reference_moments
+from wvad.model.deviation import (
+    DeviationNetwork,
+    StackedDeviationNetworks,
+    deviation_loss,
+    reference_moments,
+)
 
 
 def test_reference_moments_follow_the_law_of_the_draws_they_stand_for():
@@ -33,3 +38,46 @@ def test_deviation_loss_is_each_networks_mean_summed():
     # net 0: |0|, max(0, 5 - 6), max(0, 5 - 1); net 1: |2|, |-4|, max(0, 5 - 9)
     expected = (0 + 0 + 4) / 3 + (2 + 4 + 0) / 3
     assert deviation_loss(scores, target, 5.0, moments).item() == pytest.approx(expected)
+
+
+def _autograd_loss(networks, x, target, margin, moments, l2):
+    """The stacked loss as plain autograd takes it: the hidden layers as batched products,
+    each output layer alone, `deviation_loss`, then the L2 term network by network."""
+    h = x
+    for depth in range(len(networks[0].widths())):
+        layers = [net.hidden[2 * depth] for net in networks]
+        weight = torch.stack([m.weight for m in layers])
+        bias = torch.stack([m.bias for m in layers])
+        h = torch.relu(torch.baddbmm(bias.unsqueeze(1), h, weight.transpose(1, 2)))
+    scores = torch.stack([net.out(h[i]) for i, net in enumerate(networks)]).squeeze(-1)
+    loss = deviation_loss(scores, target, margin, moments)
+    return loss + l2 * sum((w**2).sum() for net in networks for w in net.kernels())
+
+
+@pytest.mark.parametrize(("widths", "rows", "l2"), [((20,), 512, 0.01), ((7, 5), 300, 0.0)])
+def test_stacked_loss_gradients_are_autograds_bit_for_bit(widths, rows, l2):
+    """The hand-written backward must give the gradients autograd gives, to the last bit,
+    so training with it is training with autograd (labeled anomalies inside and beyond
+    the margin, rows on both sides of every ReLU)."""
+    torch.manual_seed(0)
+    make = lambda: [DeviationNetwork(6, widths) for _ in range(3)]  # noqa: E731
+    ours = make()
+    theirs = make()
+    for a, b in zip(ours, theirs, strict=True):
+        b.load_state_dict(a.state_dict())
+    x = torch.randn(3, rows, 6)
+    target = (torch.rand(3, rows) < 0.5).float()
+    moments = torch.tensor([[0.01, 1.02], [-0.02, 0.97], [0.0, 1.0]])
+    margin = float(ours[0](x[0]).detach().median())  # anomalies on both sides of it
+    stack = StackedDeviationNetworks(ours)
+    loss = stack.loss(x, target, margin, moments, l2)
+    reference = _autograd_loss(theirs, x, target, margin, moments, l2)
+    loss.backward()
+    reference.backward()
+    assert torch.equal(loss, reference)
+    linears = [[m for m in net.modules() if isinstance(m, torch.nn.Linear)] for net in theirs]
+    for depth, (weight, bias) in enumerate(zip(stack.weights, stack.biases, strict=True)):
+        assert weight.grad.abs().sum(dim=(1, 2)).min() > 0 < bias.grad.abs().sum(dim=1).min()
+        for i, network in enumerate(linears):
+            assert torch.equal(weight.grad[i], network[depth].weight.grad)
+            assert torch.equal(bias.grad[i], network[depth].bias.grad)

@@ -19,7 +19,6 @@ from wvad.loop import balanced_batches, lockstep, split_labels, to_tensor, train
 from wvad.model.deviation import (
     DeviationNetwork,
     StackedDeviationNetworks,
-    deviation_loss,
     reference_moments,
 )
 from wvad.model.layers import xavier_init
@@ -86,20 +85,15 @@ def train_deviation_networks(
         balanced_batches(*split_labels(m.y), settings.batch_size, settings.steps_per_epoch)
         for m in members
     ]
-    kernels = stack.kernels()
     rngs = [m.rng for m in members]
 
     def loss_fn(batches: tuple[tuple[np.ndarray, np.ndarray], ...]) -> Tensor:
         shifted = [idx + offset for (idx, _), offset in zip(batches, offsets, strict=True)]
         x = rows[torch.as_tensor(np.concatenate(shifted), device=device)]
         x = x.view(len(members), -1, rows.shape[1])
-        scores = stack(x)
         target = to_tensor(np.stack([t for _, t in batches]), device)
         moments = to_tensor(reference_moments(settings.n_ref, rngs), device)
-        loss = deviation_loss(scores, target, settings.margin, moments)
-        if settings.l2:
-            loss = loss + settings.l2 * sum((w**2).sum() for w in kernels)
-        return loss
+        return stack.loss(x, target, settings.margin, moments, settings.l2)
 
     history = train(
         stack,
@@ -110,9 +104,11 @@ def train_deviation_networks(
         rng=members[0].rng,
         optimizer=settings.optimizer,
         clip_norm=settings.clip_norm,
+        clip_slices=True,
         verbose=verbose,
         name="DevNet",
     )
+    stack.write_back()
     return history
 
 
