@@ -72,7 +72,10 @@ _HIST_TREES = {"learner": "hist", "learning_rate": 0.1, "l2_regularization": 1.0
 #: (`fusion.refit_weights` 0: the default before the refit toward the labels' held-out
 #: evidence; docs/method.md); "wvad-proximity-grows" the default whose closeness to the
 #: labeled anomalies may weigh more than its prior 0.5 where the labels' held-out ranks
-#: back it (`fusion.proximity_grows`: the default before f4f020e).
+#: back it (`fusion.proximity_grows`: the default before f4f020e); "wvad-head-prior-100"
+#: and "wvad-head-unweighed" the default whose score estimator, weighed by the label count
+#: alone (n / (n + fusion_prior)), weighs less (prior 100 instead of 25) or nothing (its
+#: share goes to the label-blind pieces): screens of how much that unchecked weight costs.
 WVAD_VARIANTS: Mapping[str, Mapping[str, Any]] = {
     "wvad": {},
     "wvad-paper": {"preset": "paper"},
@@ -92,6 +95,8 @@ WVAD_VARIANTS: Mapping[str, Mapping[str, Any]] = {
     "wvad-trees-300": {"trees": {"max_iter": 300}},
     "wvad-rule-weights": {"fusion": {"refit_weights": 0.0}},
     "wvad-proximity-grows": {"fusion": {"proximity_grows": True}},
+    "wvad-head-prior-100": {"fusion_prior": 100.0},
+    "wvad-head-unweighed": {"fusion_prior": 1e12},
     "wvad-lean": {
         "pretrain_epochs": 25,
         "warmup_epochs": 50,
