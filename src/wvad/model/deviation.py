@@ -158,7 +158,7 @@ class _StackedDeviationLoss(torch.autograd.Function):
         )
         scores = scores.squeeze(-1)
         loss = deviation_loss(scores, target, shape.margin, moments)
-        if shape.l2:
+        if shape.l2 and shape.depth > 1:  # no hidden layer, no L2 term
             loss = loss + shape.l2 * _sum_of_squares(stacked[:-1])
         ctx.shape = shape
         ctx.save_for_backward(scores, target, moments, *hidden, *stacked)
@@ -187,8 +187,8 @@ class _StackedDeviationLoss(torch.autograd.Function):
 
 
 def _sum_of_squares(weights: list[Tensor]) -> Tensor:
-    """The L2 term's sum: every network's squared hidden weights, network by network and
-    layer by layer within one (the order the networks' own sums were added in)."""
+    """The L2 term's sum: every network's squared hidden weights, added network by network
+    and layer by layer within one, as the sum over each network's own kernels adds them."""
     per_layer = [(w**2).sum(dim=(1, 2)) for w in weights]  # (k,) each
     total = torch.zeros((), dtype=weights[0].dtype, device=weights[0].device)
     for network in zip(*(s.unbind(0) for s in per_layer), strict=True):
