@@ -2,7 +2,7 @@
 
 Runs the simulated analyst's "top" loop (`benchmarks/labelling_loop.py`) by hand on one
 table and seed and prints, per round, the labels so far, the test AUROC and each piece's
-weight, then refits the final labels without the known normals.
+weight and test AUROC alone, then refits the final labels without the known normals.
 
     python benchmarks/loop_weights.py --dataset cardio --seed 0
 """
@@ -22,9 +22,17 @@ from wvad.protocol import weak_split
 
 def _report(tag: str, model: WVAD, split, y_weak, normal) -> None:
     auroc = roc_auc_score(split.y_test, model.decision_function(split.X_test))
-    weights = ", ".join(f"{k} {v:.2f}" for k, v in model.score_weights().items())
+    alone = {
+        name: roc_auc_score(split.y_test, values)
+        for name, values in model.score_.evidence(
+            model._rows(model._validate_for_scoring(split.X_test))
+        ).items()
+    }
+    pieces = ", ".join(
+        f"{k} {v:.2f} ({alone[k]:.2f})" for k, v in model.score_weights().items() if k in alone
+    )
     print(f"{tag}: {int(y_weak.sum())} labels, {int(normal.sum())} normals, "
-          f"AUROC {auroc:.3f}; {weights}")  # fmt: skip
+          f"AUROC {auroc:.3f}; weight (test AUROC alone): {pieces}")  # fmt: skip
 
 
 def main() -> None:
