@@ -3,8 +3,13 @@
 Runs the simulated analyst's "top" loop (`benchmarks/labelling_loop.py`) by hand on one
 table and seed and prints, per round, the labels so far, the test AUROC and each piece's
 weight and test AUROC alone, then refits the final labels without the known normals.
+With `--thin M ...` it also refits them thinned: in the order they were given, a label is
+kept unless it lies within M times the unlabeled rows' typical distance to their fifth
+nearest unlabeled row of a label already kept (do labels of one kind, sitting together,
+make the score worse than fewer of them?).
 
     python benchmarks/loop_weights.py --dataset cardio --seed 0
+    python benchmarks/loop_weights.py --dataset cardio --seed 1 --start 3 --thin 1 2 4
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import argparse
 import numpy as np
 import torch
 from sklearn.metrics import roc_auc_score
+from sklearn.neighbors import NearestNeighbors
 
 from wvad import WVAD
 from wvad.data import default_data_dir, load_dataset
@@ -42,12 +48,14 @@ def main() -> None:
     parser.add_argument("--start", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--batch", type=int, default=10)
+    parser.add_argument("--thin", nargs="*", type=float, default=[])
     args = parser.parse_args()
     torch.set_num_threads(1)
     X, y = load_dataset(args.dataset, data_dir=default_data_dir())
     split = weak_split(X, y, n_labeled=args.start, seed=args.seed)
     y_weak, asked = split.y_train_weak.copy(), split.y_train_weak == 1
     normal = np.zeros(len(y_weak), dtype=bool)
+    order = list(np.flatnonzero(y_weak == 1))  # the labels in the order they were given
     for r in range(args.rounds + 1):
         model = WVAD(random_state=args.seed).fit(
             split.X_train, y_weak, known_normal=normal if normal.any() else None
@@ -60,8 +68,37 @@ def main() -> None:
         asked[rows] = True
         y_weak[rows[truth == 1]] = 1
         normal[rows[truth == 0]] = True
+        order += list(rows[truth == 1])
     no_normals = WVAD(random_state=args.seed).fit(split.X_train, y_weak)
     _report("the last labels, no known normals", no_normals, split, y_weak, normal * False)
+    scale = _typical_spacing(split.X_train[y_weak == 0], args.seed)
+    for factor in args.thin:
+        thinned = np.zeros_like(y_weak)
+        thinned[_thinned(split.X_train, order, factor * scale)] = 1
+        model = WVAD(random_state=args.seed).fit(split.X_train, thinned)
+        _report(
+            f"the last labels thinned at {factor:g} x {scale:.3f}",
+            model,
+            split,
+            thinned,
+            normal * False,
+        )
+
+
+def _typical_spacing(X_unlabeled: np.ndarray, seed: int, sample: int = 2000) -> float:
+    """The median distance from an unlabeled row to its fifth nearest unlabeled row."""
+    rows = np.random.default_rng(seed).permutation(len(X_unlabeled))[:sample]
+    distances, _ = NearestNeighbors(n_neighbors=6).fit(X_unlabeled).kneighbors(X_unlabeled[rows])
+    return float(np.median(distances[:, 5]))
+
+
+def _thinned(X: np.ndarray, order: list[int], radius: float) -> list[int]:
+    """Greedily, in `order`, the labels farther than `radius` from every label kept."""
+    kept: list[int] = []
+    for row in order:
+        if not kept or np.linalg.norm(X[kept] - X[row], axis=1).min() > radius:
+            kept.append(row)
+    return kept
 
 
 if __name__ == "__main__":
