@@ -42,15 +42,16 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 from wvad import WVAD
 from wvad import fused as fused_module
 from wvad.bench.runner import _default_loader
-from wvad.config import FusionSettings
+from wvad.config import Config, FusionSettings
 from wvad.crossfit import gini
+from wvad.evidence import PIECES, Trust
 from wvad.fused import cross_fitted_weight, prior_shrunk_weight, shared_weights
 from wvad.protocol import weak_split
 from wvad.runtime import one_torch_thread
 from wvad.weight_refit import refitted_weights
 
 CROSS_FITTED = ("deviation", "boosting")
-LABEL_BLIND = ("log_f_r", "neg_elbo", "neighbours")
+LABEL_BLIND = tuple(n for n, piece in PIECES.items() if piece.trust is Trust.UNSUPERVISED)
 Rule = Callable[[dict[str, Any]], dict[str, float]]
 
 
@@ -175,21 +176,23 @@ def stacking_rule(strength: float) -> Rule:
 
 
 def present_rule(strength: float = 0.0, prior_gini: float = 0.0) -> Rule:
-    """The present default's weights: the closeness to the labels at most its prior 0.5,
-    then refitted with a pull of 30 labels under that bound; with `strength` > 0 the
-    label-blind pieces' in-sample Ginis are first shrunk toward `prior_gini`."""
-    bound = FusionSettings().proximity_weight
+    """The present default's weights: each piece at most the weight it declares
+    (`Evidence.max_weight`: the closeness to the labels at its prior), then refitted with
+    the default's pull under those bounds; with `strength` > 0 the label-blind pieces'
+    in-sample Ginis are first shrunk toward `prior_gini`."""
+    config = Config()
 
     def rule(cell: dict[str, Any]) -> dict[str, float]:
         weights = default_rule(cell)
-        upper = {"proximity": bound} if "proximity" in weights else {}
-        weights.update({n: min(w, bound) for n, w in weights.items() if n in upper})
+        upper = fused_module._upper_bounds({n: PIECES[n] for n in weights}, config)
+        weights = fused_module._bounded(weights, upper)
         n = cell["meta"]["n_labeled"]
         if strength and n and "head" in weights:
             weights.update(_shrunk_label_blind(cell, n, strength, prior_gini))
         if n < 2:
             return weights
-        return refitted_weights(weights, cell["held"], cell["y_fit"], 30.0, ["head"], upper=upper)
+        pull = config.fusion.refit_weights
+        return refitted_weights(weights, cell["held"], cell["y_fit"], pull, ["head"], upper=upper)
 
     return rule
 
@@ -202,7 +205,7 @@ def _shrunk_label_blind(
     y, names = cell["y_fit"], [p for p in LABEL_BLIND if p in cell["held"]]
     ginis = np.array([gini(y, cell["held"][p]) for p in names])
     shrunk = (strength * prior_gini + n * ginis) / (strength + n)
-    trust = n / (n + WVAD().fusion_prior)
+    trust = n / (n + Config().fusion_prior)
     return dict(zip(names, map(float, (1 - trust) * shared_weights(shrunk)), strict=True))
 
 

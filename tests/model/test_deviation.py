@@ -51,7 +51,8 @@ def _autograd_loss(networks, x, target, margin, moments, l2):
         h = torch.relu(torch.baddbmm(bias.unsqueeze(1), h, weight.transpose(1, 2)))
     scores = torch.stack([net.out(h[i]) for i, net in enumerate(networks)]).squeeze(-1)
     loss = deviation_loss(scores, target, margin, moments)
-    return loss + l2 * sum((w**2).sum() for net in networks for w in net.kernels())
+    kernels = [m.weight for net in networks for m in net.hidden if isinstance(m, torch.nn.Linear)]
+    return loss + l2 * sum((w**2).sum() for w in kernels)
 
 
 @pytest.mark.parametrize(

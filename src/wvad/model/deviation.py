@@ -69,10 +69,6 @@ class DeviationNetwork(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.out(self.hidden(x)).squeeze(-1)
 
-    def kernels(self) -> list[torch.Tensor]:
-        """The hidden layers' weight matrices (the L2 penalty's terms)."""
-        return [m.weight for m in self.hidden if isinstance(m, nn.Linear)]
-
     def widths(self) -> tuple[int, ...]:
         """The hidden widths, which rebuild the module for a saved state."""
         return tuple(m.out_features for m in self.hidden if isinstance(m, nn.Linear))
