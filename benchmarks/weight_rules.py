@@ -22,7 +22,10 @@ weights refitted to the held-out training evidence with a pull of lambda labels
 that refit with the closeness to the labels bounded by its prior 0.5 (the default since
 f4f020e); and "label-blind shrunk c g0", the present rule whose label-blind pieces' Ginis
 are shrunk toward g0 with c labels' strength, (c g0 + n G) / (c + n), before they share
-their weight. `compare --reference NAME` prints the differences from another rule than
+their weight; "cross-fitted shrunk to 0, s", the present rule whose cross-fitted pieces'
+earned weights are shrunk toward 0 by their held-out anomalies n, n w / (s + n); and
+"cross-fitted lower bound z", the present rule whose cross-fitted pieces earn the weight
+of a lower confidence bound of their held-out Gini. `compare --reference NAME` prints the differences from another rule than
 the recorded default's. Results are recorded in docs/method.md.
 """
 
@@ -43,7 +46,7 @@ from wvad import WVAD
 from wvad import fused as fused_module
 from wvad.bench.runner import _default_loader
 from wvad.config import Config, FusionSettings
-from wvad.crossfit import gini
+from wvad.crossfit import gini, share_below
 from wvad.evidence import PIECES, Trust
 from wvad.fused import cross_fitted_weight, prior_shrunk_weight, shared_weights
 from wvad.protocol import weak_split
@@ -175,7 +178,46 @@ def stacking_rule(strength: float) -> Rule:
     return rule
 
 
-def present_rule(strength: float = 0.0, prior_gini: float = 0.0) -> Rule:
+def shrunk_rule(strength: float) -> Rule:
+    """The present rule whose cross-fitted pieces' earned weights are first shrunk toward
+    0 by how many held-out anomalies back them: n_held x earned / (strength + n_held)."""
+    return present_rule(cross_fitted=_shrunk_to_zero(strength))
+
+
+def lower_bound_rule(z: float) -> Rule:
+    """The present rule whose cross-fitted pieces earn the weight of a lower bound of
+    their held-out Gini: 2 (m - z sd / sqrt(n)) - 1 from the mean m and sd of the held-out
+    labeled anomalies' ranks among the unlabeled rows."""
+    return present_rule(cross_fitted=_lower_bound(z))
+
+
+def _shrunk_to_zero(strength: float) -> Callable[[dict[str, Any], str], float]:
+    def weight(cell: dict[str, Any], name: str) -> float:
+        meta = cell["meta"]
+        earned = cross_fitted_weight(meta["ginis"].get(name, 0.0), FusionSettings())
+        held = meta["n_held"].get(name, 0)
+        return held * earned / (strength + held)
+
+    return weight
+
+
+def _lower_bound(z: float) -> Callable[[dict[str, Any], str], float]:
+    def weight(cell: dict[str, Any], name: str) -> float:
+        y, held = cell["y_fit"], cell["held"][name]
+        ranks = share_below(held[y == 0], held[y == 1])
+        if len(ranks) < 2:
+            return 0.0
+        bound = ranks.mean() - z * ranks.std(ddof=1) / np.sqrt(len(ranks))
+        return cross_fitted_weight(max(0.0, 2.0 * bound - 1.0), FusionSettings())
+
+    return weight
+
+
+def present_rule(
+    strength: float = 0.0,
+    prior_gini: float = 0.0,
+    cross_fitted: Callable[[dict[str, Any], str], float] | None = None,
+) -> Rule:
     """The present default's weights: each piece at most the weight it declares
     (`Evidence.max_weight`: the closeness to the labels at its prior), then refitted with
     the default's pull under those bounds; with `strength` > 0 the label-blind pieces'
@@ -184,6 +226,10 @@ def present_rule(strength: float = 0.0, prior_gini: float = 0.0) -> Rule:
 
     def rule(cell: dict[str, Any]) -> dict[str, float]:
         weights = default_rule(cell)
+        if cross_fitted is not None:
+            for name in CROSS_FITTED:
+                if name in weights and name in cell["held"]:
+                    weights[name] = cross_fitted(cell, name)
         upper = fused_module._upper_bounds({n: PIECES[n] for n in weights}, config)
         weights = fused_module._bounded(weights, upper)
         n = cell["meta"]["n_labeled"]
@@ -219,6 +265,8 @@ RULES: dict[str, Rule] = {
         for c in (2, 4, 8)
         for g in (0.0, 0.2, 0.4)
     },
+    **{f"cross-fitted shrunk to 0, {s}": shrunk_rule(s) for s in (1, 2, 4)},
+    **{f"cross-fitted lower bound z {z}": lower_bound_rule(z) for z in (1.0, 1.64)},
 }
 
 
