@@ -25,8 +25,9 @@ are shrunk toward g0 with c labels' strength, (c g0 + n G) / (c + n), before the
 their weight; "cross-fitted shrunk to 0, s", the present rule whose cross-fitted pieces'
 earned weights are shrunk toward 0 by their held-out anomalies n, n w / (s + n); and
 "cross-fitted lower bound z", the present rule whose cross-fitted pieces earn the weight
-of a lower confidence bound of their held-out Gini. `compare --reference NAME` prints the differences from another rule than
-the recorded default's. Results are recorded in docs/method.md.
+of a lower confidence bound of their held-out Gini. `compare --reference NAME` prints the
+differences from another rule than the recorded default's. Results are recorded in
+docs/method.md.
 """
 
 from __future__ import annotations
