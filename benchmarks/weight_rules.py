@@ -23,11 +23,14 @@ that refit with the closeness to the labels bounded by its prior 0.5 (the defaul
 f4f020e); and "label-blind shrunk c g0", the present rule whose label-blind pieces' Ginis
 are shrunk toward g0 with c labels' strength, (c g0 + n G) / (c + n), before they share
 their weight; "cross-fitted shrunk to 0, s", the present rule whose cross-fitted pieces'
-earned weights are shrunk toward 0 by their held-out anomalies n, n w / (s + n); and
+earned weights are shrunk toward 0 by their held-out anomalies n, n w / (s + n);
 "cross-fitted lower bound z", the present rule whose cross-fitted pieces earn the weight
-of a lower confidence bound of their held-out Gini. `compare --reference NAME` prints the
-differences from another rule than the recorded default's. Results are recorded in
-docs/method.md.
+of a lower confidence bound of their held-out Gini; and the score estimator's weight
+n / (n + 25) changed in the present rule: "head prior 100" (n / (n + 100)), "head
+unweighed" (0) and "head gated, full at g" (times the best weight a cross-fitted piece
+earns over g, at most 1), the label-blind pieces sharing what it leaves.
+`compare --reference NAME` prints the differences from another rule than the recorded
+default's. Results are recorded in docs/method.md.
 """
 
 from __future__ import annotations
@@ -214,10 +217,46 @@ def _lower_bound(z: float) -> Callable[[dict[str, Any], str], float]:
     return weight
 
 
+def head_rule(trust: Callable[[dict[str, Any]], float]) -> Rule:
+    """The present rule whose score estimator weighs `trust(cell)` instead of n / (n + 25),
+    the label-blind pieces sharing the rest as they share 1 - n / (n + 25)."""
+    return present_rule(head_trust=trust)
+
+
+def _gated_trust(full_at: float) -> Callable[[dict[str, Any]], float]:
+    """n / (n + 25) times the best weight a cross-fitted piece earns by its held-out Gini
+    over `full_at` (at most 1; 0 where none earns any): the score estimator, a learner on
+    the labels that cannot be held out itself, trusted as far as a learner that can be
+    shows the labels generalise."""
+
+    def trust(cell: dict[str, Any]) -> float:
+        n, ginis = cell["meta"]["n_labeled"], cell["meta"]["ginis"]
+        earned = [cross_fitted_weight(g, FusionSettings()) for g in ginis.values()]
+        return _count_trust(n) * min(1.0, max(earned, default=0.0) / full_at)
+
+    return trust
+
+
+def _count_trust(n: int, prior: float | None = None) -> float:
+    prior = Config().fusion_prior if prior is None else prior
+    return n / (n + prior)
+
+
+def _with_head_trust(cell: dict[str, Any], weights: dict[str, float], trust: float) -> None:
+    """`weights` (the recorded rule-made ones) with the score estimator at `trust` and the
+    label-blind pieces' shares of what it leaves scaled to match."""
+    before = _count_trust(cell["meta"]["n_labeled"])
+    weights["head"] = trust
+    for name in LABEL_BLIND:
+        if name in weights and before < 1:
+            weights[name] *= (1.0 - trust) / (1.0 - before)
+
+
 def present_rule(
     strength: float = 0.0,
     prior_gini: float = 0.0,
     cross_fitted: Callable[[dict[str, Any], str], float] | None = None,
+    head_trust: Callable[[dict[str, Any]], float] | None = None,
 ) -> Rule:
     """The present default's weights: each piece at most the weight it declares
     (`Evidence.max_weight`: the closeness to the labels at its prior), then refitted with
@@ -231,6 +270,8 @@ def present_rule(
             for name in CROSS_FITTED:
                 if name in weights and name in cell["held"]:
                     weights[name] = cross_fitted(cell, name)
+        if head_trust is not None and "head" in weights:
+            _with_head_trust(cell, weights, head_trust(cell))
         upper = fused_module._upper_bounds({n: PIECES[n] for n in weights}, config)
         weights = fused_module._bounded(weights, upper)
         n = cell["meta"]["n_labeled"]
@@ -268,6 +309,9 @@ RULES: dict[str, Rule] = {
     },
     **{f"cross-fitted shrunk to 0, {s}": shrunk_rule(s) for s in (1, 2, 4)},
     **{f"cross-fitted lower bound z {z}": lower_bound_rule(z) for z in (1.0, 1.64)},
+    "head prior 100": head_rule(lambda cell: _count_trust(cell["meta"]["n_labeled"], 100.0)),
+    "head unweighed": head_rule(lambda cell: 0.0),
+    **{f"head gated, full at {g}": head_rule(_gated_trust(g)) for g in (2.0, 1.0)},
 }
 
 
