@@ -367,7 +367,7 @@ class Config(_Settings):
         50, Int(0), "joint epochs of a fit that continues the previous one (warm_start=True)"
     )
     epoch_rows: int | None = setting(
-        20_000,
+        10_000,
         Optional(Int(1)),
         "with more unlabeled rows than this, each phase runs ceil(epochs x epoch_rows / rows) "
         "epochs: the mixture sees as many rows as on a table of this size (None: every epoch)",
