@@ -144,6 +144,13 @@ def main() -> None:
         default=0,
         help="seed of the synthetic table; which pieces earn weight depends on it",
     )
+    parser.add_argument(
+        "--max-reference",
+        type=int,
+        default=None,
+        help="the neighbour distance's reference rows (fusion.max_reference; default: the "
+        "default's)",
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     X, _, y_weak = make_multimodal(
@@ -153,7 +160,8 @@ def main() -> None:
         random_state=args.data_seed,
     )
     # the model's quality does not matter here, only its shape: a short fit on a sample
-    model = WVAD(pretrain_epochs=2, warmup_epochs=2, joint_epochs=2, random_state=0)
+    fusion = {} if args.max_reference is None else {"max_reference": args.max_reference}
+    model = WVAD(pretrain_epochs=2, warmup_epochs=2, joint_epochs=2, fusion=fusion, random_state=0)
     model.fit(X[:20_000], y_weak[:20_000])
     Xs = torch.as_tensor(model.scaler_.transform(X), dtype=torch.float32)
     rate, bw = matmul_rate(), bandwidth()

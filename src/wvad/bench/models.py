@@ -78,7 +78,9 @@ _HIST_TREES = {"learner": "hist", "learning_rate": 0.1, "l2_regularization": 1.0
 #: share goes to the label-blind pieces): screens of how much that unchecked weight costs;
 #: "wvad-epoch-rows-20k" and "wvad-epoch-rows-5k" the default whose mixture trains on a
 #: table of more unlabeled rows for the steps of a 20,000- or 5,000-row one (`epoch_rows`;
-#: 10,000 in the default, 20,000 before).
+#: 10,000 in the default, 20,000 before); "wvad-reference-512" the default whose
+#: neighbour distance keeps 512 reference rows instead of 1,024 (`fusion.max_reference`),
+#: a scoring-time cut to screen.
 WVAD_VARIANTS: Mapping[str, Mapping[str, Any]] = {
     "wvad": {},
     "wvad-paper": {"preset": "paper"},
@@ -102,6 +104,7 @@ WVAD_VARIANTS: Mapping[str, Mapping[str, Any]] = {
     "wvad-head-unweighed": {"fusion_prior": 1e12},
     "wvad-epoch-rows-20k": {"epoch_rows": 20_000},
     "wvad-epoch-rows-5k": {"epoch_rows": 5_000},
+    "wvad-reference-512": {"fusion": {"max_reference": 512}},
     "wvad-lean": {
         "pretrain_epochs": 25,
         "warmup_epochs": 50,
