@@ -226,8 +226,8 @@ def head_rule(trust: Callable[[dict[str, Any]], float]) -> Rule:
 def _gated_trust(full_at: float) -> Callable[[dict[str, Any]], float]:
     """n / (n + 25) times the best weight a cross-fitted piece earns by its held-out Gini
     over `full_at` (at most 1; 0 where none earns any): the score estimator, a learner on
-    the labels that cannot be held out itself, trusted as far as a learner that can be
-    shows the labels generalise."""
+    the labels that cannot itself be held out, trusted as far as a learner that can be held
+    out shows the labels generalise."""
 
     def trust(cell: dict[str, Any]) -> float:
         n, ginis = cell["meta"]["n_labeled"], cell["meta"]["ginis"]
@@ -260,8 +260,10 @@ def present_rule(
 ) -> Rule:
     """The present default's weights: each piece at most the weight it declares
     (`Evidence.max_weight`: the closeness to the labels at its prior), then refitted with
-    the default's pull under those bounds; with `strength` > 0 the label-blind pieces'
-    in-sample Ginis are first shrunk toward `prior_gini`."""
+    the default's pull under those bounds. Before that, with `strength` > 0 the
+    label-blind pieces' in-sample Ginis are shrunk toward `prior_gini`; `cross_fitted`
+    (cell, piece name) gives a cross-fitted piece's weight in place of the earned one; and
+    `head_trust` (cell) the score estimator's in place of n / (n + 25)."""
     config = Config()
 
     def rule(cell: dict[str, Any]) -> dict[str, float]:
