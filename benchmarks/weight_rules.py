@@ -195,6 +195,38 @@ def lower_bound_rule(z: float) -> Rule:
     return present_rule(cross_fitted=_lower_bound(z))
 
 
+def present_prior_rule(prior: float, strength: float, proximity_too: bool = False) -> Rule:
+    """The present rule whose cross-fitted pieces start from `prior` at one label and move
+    toward the earned weight with `strength` held-out labels counting as much as the prior
+    (`fusion.supervised_prior`), before the bounds and the refit; with `proximity_too` the
+    closeness to the labels takes the same strength (`fusion.prior_strength` is one
+    setting for both)."""
+    settings = FusionSettings(prior_strength=strength)
+
+    def weight(cell: dict[str, Any], name: str) -> float:
+        meta = cell["meta"]
+        gini, held = meta["ginis"].get(name, 0.0), meta["n_held"].get(name, 0)
+        return prior_shrunk_weight(prior, gini, held, settings)
+
+    def rule(cell: dict[str, Any]) -> dict[str, float]:
+        if proximity_too and "proximity" in cell["held"] and "proximity" in cell["meta"]["weights"]:
+            cell = _with_proximity_strength(cell, settings)
+        return present_rule(cross_fitted=weight)(cell)
+
+    return rule
+
+
+def _with_proximity_strength(cell: dict[str, Any], settings: FusionSettings) -> dict[str, Any]:
+    """`cell` whose recorded closeness weight is recomputed with `settings`' strength from
+    the labels' held-out ranks on it (each label measured without itself)."""
+    n, y = cell["meta"]["n_labeled"], cell["y_fit"]
+    held = gini(y, cell["held"]["proximity"]) if n > 1 else 0.0
+    prior = Config().fusion.proximity_weight
+    weights = dict(cell["meta"]["weights"])
+    weights["proximity"] = prior_shrunk_weight(prior, held, n - 1, settings)
+    return {**cell, "meta": {**cell["meta"], "weights": weights}}
+
+
 def _shrunk_to_zero(strength: float) -> Callable[[dict[str, Any], str], float]:
     def weight(cell: dict[str, Any], name: str) -> float:
         meta = cell["meta"]
@@ -311,6 +343,13 @@ RULES: dict[str, Rule] = {
     },
     **{f"cross-fitted shrunk to 0, {s}": shrunk_rule(s) for s in (1, 2, 4)},
     **{f"cross-fitted lower bound z {z}": lower_bound_rule(z) for z in (1.0, 1.64)},
+    **{
+        f"present, supervised prior {p} strength {s}": present_prior_rule(p, s)
+        for p in (0.5, 1.0)
+        for s in (1, 4)
+    },
+    "present, supervised prior 0.5, strength 1 for both": present_prior_rule(0.5, 1, True),
+    "present, proximity strength 4 recomputed": present_prior_rule(0.0, 4, True),
     "head prior 100": head_rule(lambda cell: _count_trust(cell["meta"]["n_labeled"], 100.0)),
     "head unweighed": head_rule(lambda cell: 0.0),
     **{f"head gated, full at {g}": head_rule(_gated_trust(g)) for g in (2.0, 1.0)},

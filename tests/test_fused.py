@@ -191,14 +191,14 @@ def test_a_supervised_prior_weighs_the_trained_pieces_from_one_label_then_yields
     X, _, y_weak = table
     one = np.zeros_like(y_weak)
     one[np.flatnonzero(y_weak)[0]] = 1
-    prior = FusionSettings(supervised_prior=1.0, refit_weights=0.0)  # the rules alone
+    prior = FusionSettings(supervised_prior=1.0, supervised_strength=2.0, refit_weights=0.0)
     weights = WVAD(fusion=prior, random_state=0, **short).fit(X, one).score_weights()
     assert weights["deviation"] == weights["boosting"] == 1.0  # nothing held out: the prior
     many = WVAD(fusion=prior, random_state=0, **short).fit(X, y_weak)
     held = int(y_weak.sum())
     for name in ("deviation", "boosting"):
         earned = cross_fitted_weight(many.score_.ginis[name], FUSION)
-        expected = (FUSION.prior_strength * 1.0 + held * earned) / (FUSION.prior_strength + held)
+        expected = (2.0 * 1.0 + held * earned) / (2.0 + held)  # supervised_strength 2
         assert many.score_weights()[name] == pytest.approx(expected)
     assert np.isfinite(many.decision_function(X)).all()
 

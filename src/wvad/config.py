@@ -293,8 +293,13 @@ class FusionSettings(_Settings):
         NON_NEGATIVE,
         "a cross-fitted piece's weight before any held-out evidence (one labeled anomaly "
         "cannot be held out); it moves toward what the held-out Gini earns as labels grow, "
-        "`prior_strength` held-out labels counting as much as it (0: earned by "
+        "`supervised_strength` held-out labels counting as much as it (0: earned by "
         "cross-fitting alone)",
+    )
+    supervised_strength: float = setting(
+        4.0,
+        POSITIVE,
+        "held-out anomalies that count as much as `supervised_prior` (unused while it is 0)",
     )
     prior_strength: float = setting(
         4.0,

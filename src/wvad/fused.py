@@ -149,29 +149,34 @@ def cross_fitted_weight(gini_held_out: float, settings: FusionSettings) -> float
 
 
 def prior_shrunk_weight(
-    prior: float, held_out_gini: float, n_held: int, settings: FusionSettings
+    prior: float,
+    held_out_gini: float,
+    n_held: int,
+    settings: FusionSettings,
+    strength: float | None = None,
 ) -> float:
     """A weight from a prior and held-out evidence: the prior without any, moving toward
     the weight its held-out Gini earns (as a cross-fitted piece's would) as the `n_held`
-    labels it is measured on grow; `fusion.prior_strength` labels count as much as the
-    prior."""
+    labels it is measured on grow; `strength` labels (None: `fusion.prior_strength`)
+    count as much as the prior."""
     earned = cross_fitted_weight(held_out_gini, settings)
     held = max(n_held, 0)
-    strength = settings.prior_strength
+    strength = settings.prior_strength if strength is None else strength
     return (strength * prior + held * earned) / (strength + held)
 
 
 def supervised_weight(cross: CrossFit | None, n_labeled: int, settings: FusionSettings) -> float:
     """A cross-fitted piece's weight: what its held-out Gini earns (0 without one), or, with
     `fusion.supervised_prior` and labeled anomalies, that prior moving toward it as the
-    distinct anomalies held out grow."""
+    distinct anomalies held out grow (`fusion.supervised_strength` of them count as much
+    as the prior)."""
     prior = settings.supervised_prior
     if prior == 0:
         return 0.0 if cross is None else cross_fitted_weight(cross.gini, settings)
     if n_labeled == 0:
         return 0.0
     gini_held_out, held = (0.0, 0) if cross is None else (cross.gini, cross.n_held)
-    return prior_shrunk_weight(prior, gini_held_out, held, settings)
+    return prior_shrunk_weight(prior, gini_held_out, held, settings, settings.supervised_strength)
 
 
 def doubtful_labels(

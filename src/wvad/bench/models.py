@@ -80,7 +80,10 @@ _HIST_TREES = {"learner": "hist", "learning_rate": 0.1, "l2_regularization": 1.0
 #: table of more unlabeled rows for the steps of a 20,000- or 5,000-row one (`epoch_rows`;
 #: 10,000 in the default, 20,000 before); "wvad-reference-512" the default whose
 #: neighbour distance keeps 512 reference rows instead of 1,024 (`fusion.max_reference`),
-#: a scoring-time cut to screen.
+#: a scoring-time cut to screen; "wvad-supervised-prior-0.5" the default whose cross-fitted
+#: pieces start from weight 0.5 at one label and move toward what they earn with one
+#: held-out anomaly counting as much as that prior (`fusion.supervised_prior`,
+#: `fusion.supervised_strength`).
 WVAD_VARIANTS: Mapping[str, Mapping[str, Any]] = {
     "wvad": {},
     "wvad-paper": {"preset": "paper"},
@@ -105,6 +108,7 @@ WVAD_VARIANTS: Mapping[str, Mapping[str, Any]] = {
     "wvad-epoch-rows-20k": {"epoch_rows": 20_000},
     "wvad-epoch-rows-5k": {"epoch_rows": 5_000},
     "wvad-reference-512": {"fusion": {"max_reference": 512}},
+    "wvad-supervised-prior-0.5": {"fusion": {"supervised_prior": 0.5, "supervised_strength": 1.0}},
     "wvad-lean": {
         "pretrain_epochs": 25,
         "warmup_epochs": 50,
