@@ -28,7 +28,10 @@ earned weights are shrunk toward 0 by their held-out anomalies n, n w / (s + n);
 of a lower confidence bound of their held-out Gini; and the score estimator's weight
 n / (n + 25) changed in the present rule: "head prior 100" (n / (n + 100)), "head
 unweighed" (0) and "head gated, full at g" (times the best weight a cross-fitted piece
-earns over g, at most 1), the label-blind pieces sharing what it leaves.
+earns over g, at most 1), the label-blind pieces sharing what it leaves; "present,
+supervised prior p strength s", the present rule whose cross-fitted pieces start from p
+at one label (`fusion.supervised_prior`, `fusion.supervised_strength`), and "... for
+both", the closeness to the labels taking the same strength.
 `compare --reference NAME` prints the differences from another rule than the recorded
 default's. Results are recorded in docs/method.md.
 """
@@ -349,7 +352,6 @@ RULES: dict[str, Rule] = {
         for s in (1, 4)
     },
     "present, supervised prior 0.5, strength 1 for both": present_prior_rule(0.5, 1, True),
-    "present, proximity strength 4 recomputed": present_prior_rule(0.0, 4, True),
     "head prior 100": head_rule(lambda cell: _count_trust(cell["meta"]["n_labeled"], 100.0)),
     "head unweighed": head_rule(lambda cell: 0.0),
     **{f"head gated, full at {g}": head_rule(_gated_trust(g)) for g in (2.0, 1.0)},
