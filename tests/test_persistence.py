@@ -229,6 +229,35 @@ def test_a_version_14_model_loads_scores_identically_with_a_closeness_that_may_g
     assert pd.read_csv(out).equals(pd.read_csv(FIXTURES / "model_v14_scores.csv"))
 
 
+def test_a_version_15_model_loads_scores_identically_with_the_shared_prior_strength(tmp_path):
+    """tests/fixtures/model_v15 was written by `wvad fit --label-col label --id-col rid
+    --epochs 3 3 3 --random-state 0` at 123d5eb (format 15, whose cross-fitted pieces'
+    prior moved with `fusion.prior_strength`) on model_v8_data.csv, with the scores `wvad
+    score` gave then."""
+    import shutil
+
+    import pandas as pd
+
+    from wvad.workflow import load_table_model, score_file
+
+    folder = shutil.copytree(FIXTURES / "model_v15", tmp_path / "model")
+    model, _ = load_table_model(folder)
+    fusion = model.config_.fusion
+    assert fusion.supervised_strength == fusion.prior_strength == 4.0
+    out = tmp_path / "scores.csv"
+    score_file(folder, FIXTURES / "model_v8_data.csv", out)
+    assert pd.read_csv(out).equals(pd.read_csv(FIXTURES / "model_v15_scores.csv"))
+
+
+def test_a_version_15_strength_other_than_four_carries_over(tmp_path):
+    from wvad.persistence import MIGRATIONS
+
+    description = {"format_version": 15, "config": {"fusion": {"prior_strength": 2.5}}}
+    lifted, _ = MIGRATIONS[15](tmp_path, description, {})
+    assert lifted["format_version"] == 16
+    assert lifted["config"]["fusion"]["supervised_strength"] == 2.5
+
+
 def test_a_foreign_or_mismatched_directory_is_refused(tmp_path, fitted):
     import torch
 

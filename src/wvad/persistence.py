@@ -51,7 +51,7 @@ __all__ = [
 
 FORMAT = "wvad-model"
 #: The model format this wvad writes; it reads this and the versions `MIGRATIONS` lift.
-FORMAT_VERSION = 15
+FORMAT_VERSION = 16
 CONFIG_FILE = "config.json"
 #: config.json's key for the further JSON files of a model and their SHA-256.
 DOCUMENTS = "documents"
@@ -298,6 +298,21 @@ def _from_version_14(
     return _with_setting_default(description, "fusion", "proximity_grows", True, 15), documents
 
 
+def _from_version_15(
+    path: Path, description: dict[str, Any], documents: dict[str, dict[str, Any]]
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """Version 15's cross-fitted pieces moved from their prior (`fusion.supervised_prior`)
+    with the closeness to the labels' strength (`fusion.supervised_strength` =
+    `fusion.prior_strength`)."""
+    config = description.get("config")
+    fusion = config.get("fusion") if isinstance(config, dict) else None
+    strength = fusion.get("prior_strength", 4.0) if isinstance(fusion, dict) else 4.0
+    return (
+        _with_setting_default(description, "fusion", "supervised_strength", strength, 16),
+        documents,
+    )
+
+
 #: How a directory of format version v is read as version v + 1 (after its checks).
 MIGRATIONS: dict[int, Callable[..., tuple[dict[str, Any], dict[str, dict[str, Any]]]]] = {
     8: _from_version_8,
@@ -307,6 +322,7 @@ MIGRATIONS: dict[int, Callable[..., tuple[dict[str, Any], dict[str, dict[str, An
     12: _from_version_12,
     13: _from_version_13,
     14: _from_version_14,
+    15: _from_version_15,
 }
 #: Every format version this wvad reads: its own and those it migrates.
 READABLE_VERSIONS = (*sorted(MIGRATIONS), FORMAT_VERSION)
