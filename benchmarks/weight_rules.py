@@ -159,19 +159,32 @@ def default_rule(cell: dict[str, Any]) -> dict[str, float]:
 
 
 def prior_rule(prior: float, strength: float) -> Rule:
-    """A cross-fitted piece's weight: `prior` moving toward the earned weight with
-    `strength` held-out labels counting as much as the prior."""
-    settings = FusionSettings(prior_strength=strength)
+    """The recorded default's weights, each cross-fitted piece's from `prior` moving
+    toward the earned weight (`_prior_weight`)."""
+    weight = _prior_weight(prior, strength)
 
     def rule(cell: dict[str, Any]) -> dict[str, float]:
-        weights, meta = default_rule(cell), cell["meta"]
+        weights = default_rule(cell)
         for name in CROSS_FITTED:
             if name in weights:
-                gini, held = meta["ginis"].get(name, 0.0), meta["n_held"].get(name, 0)
-                weights[name] = prior_shrunk_weight(prior, gini, held, settings)
+                weights[name] = weight(cell, name)
         return weights
 
     return rule
+
+
+def _prior_weight(prior: float, strength: float) -> Callable[[dict[str, Any], str], float]:
+    """A cross-fitted piece's weight: `prior` moving toward what its held-out Gini earns,
+    `strength` held-out anomalies counting as much as the prior
+    (`wvad.fused.prior_shrunk_weight`)."""
+    settings = FusionSettings()
+
+    def weight(cell: dict[str, Any], name: str) -> float:
+        meta = cell["meta"]
+        gini, held = meta["ginis"].get(name, 0.0), meta["n_held"].get(name, 0)
+        return prior_shrunk_weight(prior, gini, held, settings, strength)
+
+    return weight
 
 
 def stacking_rule(strength: float) -> Rule:
@@ -187,8 +200,9 @@ def stacking_rule(strength: float) -> Rule:
 
 def shrunk_rule(strength: float) -> Rule:
     """The present rule whose cross-fitted pieces' earned weights are first shrunk toward
-    0 by how many held-out anomalies back them: n_held x earned / (strength + n_held)."""
-    return present_rule(cross_fitted=_shrunk_to_zero(strength))
+    0 by how many held-out anomalies back them: n_held x earned / (strength + n_held), a
+    prior of 0."""
+    return present_rule(cross_fitted=_prior_weight(0.0, strength))
 
 
 def lower_bound_rule(z: float) -> Rule:
@@ -204,40 +218,27 @@ def present_prior_rule(prior: float, strength: float, proximity_too: bool = Fals
     (`fusion.supervised_prior`), before the bounds and the refit; with `proximity_too` the
     closeness to the labels takes the same strength (`fusion.prior_strength` is one
     setting for both)."""
-    settings = FusionSettings(prior_strength=strength)
-
-    def weight(cell: dict[str, Any], name: str) -> float:
-        meta = cell["meta"]
-        gini, held = meta["ginis"].get(name, 0.0), meta["n_held"].get(name, 0)
-        return prior_shrunk_weight(prior, gini, held, settings)
+    present = present_rule(cross_fitted=_prior_weight(prior, strength))
 
     def rule(cell: dict[str, Any]) -> dict[str, float]:
         if proximity_too and "proximity" in cell["held"] and "proximity" in cell["meta"]["weights"]:
-            cell = _with_proximity_strength(cell, settings)
-        return present_rule(cross_fitted=weight)(cell)
+            cell = _with_proximity_strength(cell, strength)
+        return present(cell)
 
     return rule
 
 
-def _with_proximity_strength(cell: dict[str, Any], settings: FusionSettings) -> dict[str, Any]:
-    """`cell` whose recorded closeness weight is recomputed with `settings`' strength from
-    the labels' held-out ranks on it (each label measured without itself)."""
+def _with_proximity_strength(cell: dict[str, Any], strength: float) -> dict[str, Any]:
+    """`cell` whose recorded closeness weight is recomputed with `strength` from the
+    labels' held-out ranks on it (each label measured without itself)."""
     n, y = cell["meta"]["n_labeled"], cell["y_fit"]
     held = gini(y, cell["held"]["proximity"]) if n > 1 else 0.0
-    prior = Config().fusion.proximity_weight
+    fusion = FusionSettings()
     weights = dict(cell["meta"]["weights"])
-    weights["proximity"] = prior_shrunk_weight(prior, held, n - 1, settings)
+    weights["proximity"] = prior_shrunk_weight(
+        fusion.proximity_weight, held, n - 1, fusion, strength
+    )
     return {**cell, "meta": {**cell["meta"], "weights": weights}}
-
-
-def _shrunk_to_zero(strength: float) -> Callable[[dict[str, Any], str], float]:
-    def weight(cell: dict[str, Any], name: str) -> float:
-        meta = cell["meta"]
-        earned = cross_fitted_weight(meta["ginis"].get(name, 0.0), FusionSettings())
-        held = meta["n_held"].get(name, 0)
-        return held * earned / (strength + held)
-
-    return weight
 
 
 def _lower_bound(z: float) -> Callable[[dict[str, Any], str], float]:
@@ -272,8 +273,7 @@ def _gated_trust(full_at: float) -> Callable[[dict[str, Any]], float]:
     return trust
 
 
-def _count_trust(n: int, prior: float | None = None) -> float:
-    prior = Config().fusion_prior if prior is None else prior
+def _count_trust(n: int, prior: float = Config().fusion_prior) -> float:
     return n / (n + prior)
 
 

@@ -135,79 +135,57 @@ def test_a_model_from_before_missing_values_refuses_one_by_name(tmp_path):
         model.decision_function(row)
 
 
-def test_a_version_10_model_loads_scores_identically_and_ran_every_epoch(tmp_path):
-    """tests/fixtures/model_v10 was written by `wvad fit --epochs 3 3 3 --random-state 0`
-    at acd04f2 (format 10, which ran every epoch on any table) on model_v8_data.csv, with
-    the scores `wvad score` gave then."""
+def _fixture_scoring_as_written(version: int, tmp_path):
+    """The model of tests/fixtures/model_v{version}, loaded (migrated) from a copy, after
+    asserting that `wvad score` gives model_v8_data.csv the scores that version wrote."""
     import shutil
 
     import pandas as pd
 
     from wvad.workflow import load_table_model, score_file
 
-    folder = shutil.copytree(FIXTURES / "model_v10", tmp_path / "model")
+    folder = shutil.copytree(FIXTURES / f"model_v{version}", tmp_path / "model")
     model, _ = load_table_model(folder)
-    assert model.epoch_rows is None and model.config_.epoch_rows is None
     out = tmp_path / "scores.csv"
     score_file(folder, FIXTURES / "model_v8_data.csv", out)
-    assert pd.read_csv(out).equals(pd.read_csv(FIXTURES / "model_v10_scores.csv"))
+    expected = pd.read_csv(FIXTURES / f"model_v{version}_scores.csv")
+    assert pd.read_csv(out).equals(expected)
+    return model
+
+
+def test_a_version_10_model_loads_scores_identically_and_ran_every_epoch(tmp_path):
+    """tests/fixtures/model_v10 was written by `wvad fit --epochs 3 3 3 --random-state 0`
+    at acd04f2 (format 10, which ran every epoch on any table) on model_v8_data.csv, with
+    the scores `wvad score` gave then."""
+    model = _fixture_scoring_as_written(10, tmp_path)
+    assert model.epoch_rows is None and model.config_.epoch_rows is None
 
 
 def test_a_version_11_model_loads_scores_identically_and_fitted_on_every_label(tmp_path):
     """tests/fixtures/model_v11 was written by `wvad fit --label-col label --id-col rid
     --epochs 3 3 3 --random-state 0` at a8f3041 (format 11, which fitted on every label
     given) on model_v8_data.csv, with the scores `wvad score` gave then."""
-    import shutil
-
-    import pandas as pd
-
-    from wvad.workflow import load_table_model, score_file
-
-    folder = shutil.copytree(FIXTURES / "model_v11", tmp_path / "model")
-    model, _ = load_table_model(folder)
+    model = _fixture_scoring_as_written(11, tmp_path)
     assert model.config_.fusion.set_aside_doubtful is False
     assert model.config_.trees.native_missing is False
     assert model.labels_set_aside_.size == 0
-    out = tmp_path / "scores.csv"
-    score_file(folder, FIXTURES / "model_v8_data.csv", out)
-    assert pd.read_csv(out).equals(pd.read_csv(FIXTURES / "model_v11_scores.csv"))
 
 
 def test_a_version_12_model_loads_scores_identically_and_its_trees_read_one_hot(tmp_path):
     """tests/fixtures/model_v12 was written by `wvad fit --label-col label --id-col rid
     --epochs 3 3 3 --random-state 0` at 2e828a2 (format 12, whose trees read a category's
     one-hot columns) on model_v8_data.csv, with the scores `wvad score` gave then."""
-    import shutil
-
-    import pandas as pd
-
-    from wvad.workflow import load_table_model, score_file
-
-    folder = shutil.copytree(FIXTURES / "model_v12", tmp_path / "model")
-    model, _ = load_table_model(folder)
+    model = _fixture_scoring_as_written(12, tmp_path)
     assert model.config_.trees.native_categories is False
     assert model.encoder_.categorical_columns() == ["colour"]
-    out = tmp_path / "scores.csv"
-    score_file(folder, FIXTURES / "model_v8_data.csv", out)
-    assert pd.read_csv(out).equals(pd.read_csv(FIXTURES / "model_v12_scores.csv"))
 
 
 def test_a_version_13_model_loads_scores_identically_with_rule_made_weights(tmp_path):
     """tests/fixtures/model_v13 was written by `wvad fit --label-col label --id-col rid
     --epochs 3 3 3 --random-state 0` at 4570a66 (format 13, whose weights were the rules'
     alone) on model_v8_data.csv, with the scores `wvad score` gave then."""
-    import shutil
-
-    import pandas as pd
-
-    from wvad.workflow import load_table_model, score_file
-
-    folder = shutil.copytree(FIXTURES / "model_v13", tmp_path / "model")
-    model, _ = load_table_model(folder)
+    model = _fixture_scoring_as_written(13, tmp_path)
     assert model.config_.fusion.refit_weights == 0.0
-    out = tmp_path / "scores.csv"
-    score_file(folder, FIXTURES / "model_v8_data.csv", out)
-    assert pd.read_csv(out).equals(pd.read_csv(FIXTURES / "model_v13_scores.csv"))
 
 
 def test_a_version_14_model_loads_scores_identically_with_a_closeness_that_may_grow(tmp_path):
@@ -215,18 +193,8 @@ def test_a_version_14_model_loads_scores_identically_with_a_closeness_that_may_g
     --epochs 3 3 3 --random-state 0` at eb81f68 (format 14, whose closeness to the labels
     could weigh more than its prior) on model_v8_data.csv, with the scores `wvad score`
     gave then."""
-    import shutil
-
-    import pandas as pd
-
-    from wvad.workflow import load_table_model, score_file
-
-    folder = shutil.copytree(FIXTURES / "model_v14", tmp_path / "model")
-    model, _ = load_table_model(folder)
+    model = _fixture_scoring_as_written(14, tmp_path)
     assert model.config_.fusion.proximity_grows is True
-    out = tmp_path / "scores.csv"
-    score_file(folder, FIXTURES / "model_v8_data.csv", out)
-    assert pd.read_csv(out).equals(pd.read_csv(FIXTURES / "model_v14_scores.csv"))
 
 
 def test_a_version_15_model_loads_scores_identically_with_the_shared_prior_strength(tmp_path):
@@ -234,19 +202,9 @@ def test_a_version_15_model_loads_scores_identically_with_the_shared_prior_stren
     --epochs 3 3 3 --random-state 0` at 123d5eb (format 15, whose cross-fitted pieces'
     prior moved with `fusion.prior_strength`) on model_v8_data.csv, with the scores `wvad
     score` gave then."""
-    import shutil
-
-    import pandas as pd
-
-    from wvad.workflow import load_table_model, score_file
-
-    folder = shutil.copytree(FIXTURES / "model_v15", tmp_path / "model")
-    model, _ = load_table_model(folder)
+    model = _fixture_scoring_as_written(15, tmp_path)
     fusion = model.config_.fusion
     assert fusion.supervised_strength == fusion.prior_strength == 4.0
-    out = tmp_path / "scores.csv"
-    score_file(folder, FIXTURES / "model_v8_data.csv", out)
-    assert pd.read_csv(out).equals(pd.read_csv(FIXTURES / "model_v15_scores.csv"))
 
 
 def test_a_version_15_strength_other_than_four_carries_over(tmp_path):

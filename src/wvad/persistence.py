@@ -303,7 +303,7 @@ def _from_version_15(
 ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     """Version 15's cross-fitted pieces moved from their prior (`fusion.supervised_prior`)
     with the closeness to the labels' strength (`fusion.supervised_strength` =
-    `fusion.prior_strength`)."""
+    `fusion.prior_strength`; 4, format 15's default, where the file names none)."""
     config = description.get("config")
     fusion = config.get("fusion") if isinstance(config, dict) else None
     strength = fusion.get("prior_strength", 4.0) if isinstance(fusion, dict) else 4.0
