@@ -123,9 +123,11 @@ def test_the_trees_are_fitted_on_the_reliable_rows_and_the_deviation_net_on_all(
 
 
 def test_stacked_weighs_each_piece_by_what_the_labels_show(short):
-    """The rule-made weights (the refit off): the score estimator's by the label count,
-    the unsupervised pieces sharing the rest, the cross-fitted ones by their Gini."""
-    rules = WVAD(random_state=0, fusion=FusionSettings(refit_weights=0.0), **short)
+    """The rule-made weights (the refit and the supervised prior off): the score
+    estimator's by the label count, the unsupervised pieces sharing the rest, the
+    cross-fitted ones by their Gini."""
+    rules_only = FusionSettings(refit_weights=0.0, supervised_prior=0.0)
+    rules = WVAD(random_state=0, fusion=rules_only, **short)
     data = _blobs()
     rules.fit(data.X, data.y)
     weights, ginis = rules.score_weights(), rules.score_.ginis
@@ -164,21 +166,23 @@ def test_stacked_is_reproducible_and_round_trips(stacked, short, tmp_path):
     assert np.array_equal(loaded.decision_function(data.X), stacked.decision_function(data.X))
 
 
-def test_one_label_means_no_cross_fitted_pieces_and_the_fusions_weights(table, short):
+def test_one_label_without_a_supervised_prior_means_no_cross_fitted_pieces(table, short):
     X, _, y_weak = table
     one = np.zeros_like(y_weak)
     one[np.flatnonzero(y_weak)[0]] = 1
-    stacked = WVAD(random_state=0, **short).fit(X, one)
+    no_prior = FusionSettings(supervised_prior=0.0)
+    stacked = WVAD(fusion=no_prior, random_state=0, **short).fit(X, one)
     assert stacked.score_.ginis == {}
     stacked_pieces = ["head", "log_f_r", "neg_elbo", "neighbours", "proximity"]
     assert list(stacked.score_weights()) == stacked_pieces
     assert stacked.score_weights()["proximity"] == stacked.config_.fusion.proximity_weight
     # without the distance pieces, the same evidence as "fusion": the head's weight is the
     # same, and the best piece's weight is shared by the two instead of going to one
-    no_proximity = FusionSettings(proximity_weight=0.0)
+    no_proximity = FusionSettings(proximity_weight=0.0, supervised_prior=0.0)
     bare = WVAD(n_neighbors=0, fusion=no_proximity, random_state=0, **short)
     bare = bare.fit(X, one).score_weights()
-    best = WVAD(score_mode="fusion", random_state=0, **short).fit(X, one).score_weights()
+    best = WVAD(score_mode="fusion", fusion=no_prior, random_state=0, **short)
+    best = best.fit(X, one).score_weights()
     assert list(bare) == list(best) == ["head", "log_f_r", "neg_elbo"]
     assert bare["head"] == best["head"]
     assert bare["log_f_r"] + bare["neg_elbo"] == pytest.approx(

@@ -289,7 +289,7 @@ class FusionSettings(_Settings):
         "its weight, not raise it, by the rule or by the refit)",
     )
     supervised_prior: float = setting(
-        0.0,
+        0.5,
         NON_NEGATIVE,
         "a cross-fitted piece's weight before any held-out evidence (one labeled anomaly "
         "cannot be held out); it moves toward what the held-out Gini earns as labels grow, "
@@ -297,7 +297,7 @@ class FusionSettings(_Settings):
         "cross-fitting alone)",
     )
     supervised_strength: float = setting(
-        4.0,
+        1.0,
         POSITIVE,
         "held-out anomalies that count as much as `supervised_prior` (unused while it is 0)",
     )

@@ -159,7 +159,8 @@ def test_info_shows_the_model_card(model_dir, capsys):
     assert {"wvad", "torch", "numpy", "pandas"} <= set(card["versions"])
     assert card["score_mode"] == "stacked"
     assert card["branch_ginis"] == {}  # one known anomaly: nothing to cross-fit
-    assert list(card["score_weights"]) == ["head", "log_f_r", "neg_elbo", "neighbours", "proximity"]
+    pieces = ["head", "log_f_r", "neg_elbo", "neighbours", "deviation", "boosting", "proximity"]
+    assert list(card["score_weights"]) == pieces  # the supervised ones at their prior
 
 
 def test_fit_recall_sets_the_threshold_from_the_known_anomalies(frame, tmp_path, capsys):
