@@ -30,8 +30,10 @@ n / (n + 25) changed in the present rule: "head prior 100" (n / (n + 100)), "hea
 unweighed" (0) and "head gated, full at g" (times the best weight a cross-fitted piece
 earns over g, at most 1), the label-blind pieces sharing what it leaves; "present,
 supervised prior p strength s", the present rule whose cross-fitted pieces start from p
-at one label (`fusion.supervised_prior`, `fusion.supervised_strength`), and "... for
-both", the closeness to the labels taking the same strength.
+at one label (`fusion.supervised_prior`, `fusion.supervised_strength`; at 0.5 and 1 the
+default since d5a36bc), "... for both", the closeness to the labels taking the same
+strength, and "... x (1 - label-blind Gini)", that prior scaled down where the label-blind
+pieces already rank the labels first (their best in-sample Gini).
 `compare --reference NAME` prints the differences from another rule than the recorded
 default's. Results are recorded in docs/method.md.
 """
@@ -228,6 +230,23 @@ def present_prior_rule(prior: float, strength: float, proximity_too: bool = Fals
     return rule
 
 
+def blind_scaled_prior_rule(prior: float, strength: float) -> Rule:
+    """The present rule whose cross-fitted pieces start from `prior` times (1 - the best
+    in-sample Gini of the label-blind pieces): where the unlabeled rows' own structure
+    already ranks the labels first, the supervised pieces are trusted less before any
+    held-out evidence."""
+    settings = FusionSettings()
+
+    def weight(cell: dict[str, Any], name: str) -> float:
+        y, meta = cell["y_fit"], cell["meta"]
+        blind = [gini(y, cell["held"][p]) for p in LABEL_BLIND if p in cell["held"]]
+        scaled = prior * (1.0 - max(blind, default=0.0))
+        held_gini, held = meta["ginis"].get(name, 0.0), meta["n_held"].get(name, 0)
+        return prior_shrunk_weight(scaled, held_gini, held, settings, strength)
+
+    return present_rule(cross_fitted=weight)
+
+
 def _with_proximity_strength(cell: dict[str, Any], strength: float) -> dict[str, Any]:
     """`cell` whose recorded closeness weight is recomputed with `strength` from the
     labels' held-out ranks on it (each label measured without itself)."""
@@ -352,6 +371,12 @@ RULES: dict[str, Rule] = {
         for s in (1, 4)
     },
     "present, supervised prior 0.5, strength 1 for both": present_prior_rule(0.5, 1, True),
+    **{
+        f"present, supervised prior {p} strength 1 x (1 - label-blind Gini)": (
+            blind_scaled_prior_rule(p, 1)
+        )
+        for p in (0.5, 1.0)
+    },
     "head prior 100": head_rule(lambda cell: _count_trust(cell["meta"]["n_labeled"], 100.0)),
     "head unweighed": head_rule(lambda cell: 0.0),
     **{f"head gated, full at {g}": head_rule(_gated_trust(g)) for g in (2.0, 1.0)},

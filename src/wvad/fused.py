@@ -13,9 +13,11 @@ follows from what the labels show about it (its `Trust`):
   gives it all to the best piece, "stacked" shares it in proportion to G^2 (with a few
   labels two pieces often tie within noise, and following the best would follow chance);
   without labels they weigh the same;
-- the cross-fitted pieces: 0 up to a held-out Gini of `fusion.gini_floor`, then linearly
-  up to `fusion.max_weight` at a perfect held-out ranking (`wvad.crossfit`). A piece that
-  earns nothing is not fitted at all, unless the weights are refitted (below);
+- the cross-fitted pieces: what their held-out Gini earns, 0 up to `fusion.gini_floor`,
+  then linearly up to `fusion.max_weight` at a perfect held-out ranking (`wvad.crossfit`),
+  reached from a prior (`fusion.supervised_prior`, the weight at one label, where nothing
+  can be held out) as the held-out anomalies grow (`supervised_weight`). A piece that
+  would weigh nothing is not fitted at all, unless the weights are refitted (below);
 - the pieces weighed by a prior (closeness to the labeled anomalies): the weight the piece
   reads from its settings (`Evidence.prior_weight`) at one label, moving toward what its
   held-out Gini earns as labels grow (`prior_shrunk_weight`; a labeled row's evidence is
