@@ -80,10 +80,12 @@ _HIST_TREES = {"learner": "hist", "learning_rate": 0.1, "l2_regularization": 1.0
 #: table of more unlabeled rows for the steps of a 20,000- or 5,000-row one (`epoch_rows`;
 #: 10,000 in the default, 20,000 before); "wvad-reference-512" the default whose
 #: neighbour distance keeps 512 reference rows instead of 1,024 (`fusion.max_reference`),
-#: a scoring-time cut to screen; "wvad-supervised-prior-0.5" the default whose cross-fitted
-#: pieces start from weight 0.5 at one label and move toward what they earn with one
-#: held-out anomaly counting as much as that prior (`fusion.supervised_prior`,
-#: `fusion.supervised_strength`).
+#: a scoring-time cut to screen; "wvad-supervised-prior-0.5" the default since d5a36bc,
+#: spelled out (cross-fitted pieces from weight 0.5 at one label, one held-out anomaly
+#: counting as much: `fusion.supervised_prior`, `fusion.supervised_strength`);
+#: "wvad-deviation-25", "wvad-joint-150" and "wvad-fit-cut" fit-time cuts to screen: the
+#: default with half the deviation networks' epochs, with 150 joint epochs instead of
+#: 200, and with both.
 WVAD_VARIANTS: Mapping[str, Mapping[str, Any]] = {
     "wvad": {},
     "wvad-paper": {"preset": "paper"},
@@ -109,6 +111,9 @@ WVAD_VARIANTS: Mapping[str, Mapping[str, Any]] = {
     "wvad-epoch-rows-5k": {"epoch_rows": 5_000},
     "wvad-reference-512": {"fusion": {"max_reference": 512}},
     "wvad-supervised-prior-0.5": {"fusion": {"supervised_prior": 0.5, "supervised_strength": 1.0}},
+    "wvad-deviation-25": {"deviation": {"epochs": 25}},
+    "wvad-joint-150": {"joint_epochs": 150},
+    "wvad-fit-cut": {"joint_epochs": 150, "deviation": {"epochs": 25}},
     "wvad-lean": {
         "pretrain_epochs": 25,
         "warmup_epochs": 50,
