@@ -82,7 +82,8 @@ _HIST_TREES = {"learner": "hist", "learning_rate": 0.1, "l2_regularization": 1.0
 #: neighbour distance keeps 512 reference rows instead of 1,024 (`fusion.max_reference`),
 #: a scoring-time cut to screen; "wvad-supervised-prior-0.5" the default since d5a36bc,
 #: spelled out (cross-fitted pieces from weight 0.5 at one label, one held-out anomaly
-#: counting as much: `fusion.supervised_prior`, `fusion.supervised_strength`);
+#: counting as much: `fusion.supervised_prior`, `fusion.supervised_strength`), and
+#: "wvad-no-supervised-prior" the default without it (the default before d5a36bc);
 #: "wvad-deviation-25", "wvad-joint-150" and "wvad-fit-cut" fit-time cuts to screen: the
 #: default with half the deviation networks' epochs, with 150 joint epochs instead of
 #: 200, and with both.
@@ -111,6 +112,7 @@ WVAD_VARIANTS: Mapping[str, Mapping[str, Any]] = {
     "wvad-epoch-rows-5k": {"epoch_rows": 5_000},
     "wvad-reference-512": {"fusion": {"max_reference": 512}},
     "wvad-supervised-prior-0.5": {"fusion": {"supervised_prior": 0.5, "supervised_strength": 1.0}},
+    "wvad-no-supervised-prior": {"fusion": {"supervised_prior": 0.0}},
     "wvad-deviation-25": {"deviation": {"epochs": 25}},
     "wvad-joint-150": {"joint_epochs": 150},
     "wvad-fit-cut": {"joint_epochs": 150, "deviation": {"epochs": 25}},
