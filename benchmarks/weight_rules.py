@@ -312,10 +312,12 @@ def present_rule(
     cross_fitted: Callable[[dict[str, Any], str], float] | None = None,
     head_trust: Callable[[dict[str, Any]], float] | None = None,
 ) -> Rule:
-    """The present default's weights: each piece at most the weight it declares
-    (`Evidence.max_weight`: the closeness to the labels at its prior), then refitted with
-    the default's pull under those bounds. Before that, with `strength` > 0 the
-    label-blind pieces' in-sample Ginis are shrunk toward `prior_gini`; `cross_fitted`
+    """The default's weights from f4f020e to d5a36bc (without `fusion.supervised_prior`;
+    "present, supervised prior 0.5 strength 1" adds it, the default since): each piece at
+    most the weight it declares (`Evidence.max_weight`: the closeness to the labels at its
+    prior), then refitted with the default's pull under those bounds. Before that, with
+    `strength` > 0 the label-blind pieces' in-sample Ginis are shrunk toward `prior_gini`;
+    `cross_fitted`
     (cell, piece name) gives a cross-fitted piece's weight in place of the earned one; and
     `head_trust` (cell) the score estimator's in place of n / (n + 25)."""
     config = Config()
