@@ -317,9 +317,8 @@ def present_rule(
     most the weight it declares (`Evidence.max_weight`: the closeness to the labels at its
     prior), then refitted with the default's pull under those bounds. Before that, with
     `strength` > 0 the label-blind pieces' in-sample Ginis are shrunk toward `prior_gini`;
-    `cross_fitted`
-    (cell, piece name) gives a cross-fitted piece's weight in place of the earned one; and
-    `head_trust` (cell) the score estimator's in place of n / (n + 25)."""
+    `cross_fitted` (cell, piece name) gives a cross-fitted piece's weight in place of the
+    earned one; and `head_trust` (cell) the score estimator's in place of n / (n + 25)."""
     config = Config()
 
     def rule(cell: dict[str, Any]) -> dict[str, float]:
