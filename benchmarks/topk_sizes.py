@@ -18,6 +18,9 @@ from collections.abc import Callable
 
 import torch
 
+from wvad.config import Config
+from wvad.evidence.neighbours import _BLOCK, CANDIDATE_MARGIN
+
 
 def best_seconds(call: Callable[[], object], repeats: int) -> float:
     """The fastest of `repeats` timed calls."""
@@ -41,8 +44,9 @@ def per_row_microseconds(values: torch.Tensor, take: int, calls: int, repeats: i
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=256, help="rows per block (the piece's)")
-    parser.add_argument("--take", type=int, default=13, help="k + the candidate margin")
+    parser.add_argument("--rows", type=int, default=_BLOCK, help="rows per block (the piece's)")
+    take = Config().n_neighbors + CANDIDATE_MARGIN
+    parser.add_argument("--take", type=int, default=take, help="k + the candidate margin")
     parser.add_argument("--sizes", type=int, nargs="+", default=[128, 256, 512, 1024, 2048])
     parser.add_argument("--calls", type=int, default=200)
     parser.add_argument("--repeats", type=int, default=5)

@@ -175,16 +175,19 @@ def prior_rule(prior: float, strength: float) -> Rule:
     return rule
 
 
-def _prior_weight(prior: float, strength: float) -> Callable[[dict[str, Any], str], float]:
-    """A cross-fitted piece's weight: `prior` moving toward what its held-out Gini earns,
-    `strength` held-out anomalies counting as much as the prior
-    (`wvad.fused.prior_shrunk_weight`)."""
+def _prior_weight(
+    prior: float, strength: float, scale: Callable[[dict[str, Any]], float] | None = None
+) -> Callable[[dict[str, Any], str], float]:
+    """A cross-fitted piece's weight: `prior` (times `scale(cell)` where given) moving
+    toward what its held-out Gini earns, `strength` held-out anomalies counting as much as
+    the prior (`wvad.fused.prior_shrunk_weight`)."""
     settings = FusionSettings()
 
     def weight(cell: dict[str, Any], name: str) -> float:
         meta = cell["meta"]
-        gini, held = meta["ginis"].get(name, 0.0), meta["n_held"].get(name, 0)
-        return prior_shrunk_weight(prior, gini, held, settings, strength)
+        start = prior if scale is None else prior * scale(cell)
+        held_gini, held = meta["ginis"].get(name, 0.0), meta["n_held"].get(name, 0)
+        return prior_shrunk_weight(start, held_gini, held, settings, strength)
 
     return weight
 
@@ -235,16 +238,17 @@ def blind_scaled_prior_rule(prior: float, strength: float) -> Rule:
     in-sample Gini of the label-blind pieces): where the unlabeled rows' own structure
     already ranks the labels first, the supervised pieces are trusted less before any
     held-out evidence."""
-    settings = FusionSettings()
 
-    def weight(cell: dict[str, Any], name: str) -> float:
-        y, meta = cell["y_fit"], cell["meta"]
-        blind = [gini(y, cell["held"][p]) for p in LABEL_BLIND if p in cell["held"]]
-        scaled = prior * (1.0 - max(blind, default=0.0))
-        held_gini, held = meta["ginis"].get(name, 0.0), meta["n_held"].get(name, 0)
-        return prior_shrunk_weight(scaled, held_gini, held, settings, strength)
+    def untrusted_share(cell: dict[str, Any]) -> float:
+        return 1.0 - float(max(_label_blind_ginis(cell).values(), default=0.0))
 
-    return present_rule(cross_fitted=weight)
+    return present_rule(cross_fitted=_prior_weight(prior, strength, untrusted_share))
+
+
+def _label_blind_ginis(cell: dict[str, Any]) -> dict[str, float]:
+    """Each recorded label-blind piece's in-sample Gini of the labels."""
+    y, held = cell["y_fit"], cell["held"]
+    return {p: gini(y, held[p]) for p in LABEL_BLIND if p in held}
 
 
 def _with_proximity_strength(cell: dict[str, Any], strength: float) -> dict[str, Any]:
@@ -347,8 +351,8 @@ def _shrunk_label_blind(
 ) -> dict[str, float]:
     """The label-blind pieces' weights from Ginis shrunk toward `prior_gini` (the share
     `wvad.fused` gives them, of what the score estimator leaves)."""
-    y, names = cell["y_fit"], [p for p in LABEL_BLIND if p in cell["held"]]
-    ginis = np.array([gini(y, cell["held"][p]) for p in names])
+    by_piece = _label_blind_ginis(cell)
+    names, ginis = list(by_piece), np.array(list(by_piece.values()))
     shrunk = (strength * prior_gini + n * ginis) / (strength + n)
     trust = n / (n + Config().fusion_prior)
     return dict(zip(names, map(float, (1 - trust) * shared_weights(shrunk)), strict=True))

@@ -155,15 +155,13 @@ def prior_shrunk_weight(
     held_out_gini: float,
     n_held: int,
     settings: FusionSettings,
-    strength: float | None = None,
+    strength: float,
 ) -> float:
     """A weight from a prior and held-out evidence: the prior without any, moving toward
     the weight its held-out Gini earns (as a cross-fitted piece's would) as the `n_held`
-    labels it is measured on grow; `strength` labels (None: `fusion.prior_strength`)
-    count as much as the prior."""
+    labels it is measured on grow; `strength` labels count as much as the prior."""
     earned = cross_fitted_weight(held_out_gini, settings)
     held = max(n_held, 0)
-    strength = settings.prior_strength if strength is None else strength
     return (strength * prior + held * earned) / (strength + held)
 
 
@@ -443,8 +441,9 @@ class ScorePlan:
             weights[name] = supervised_weight(self.cross_fits.get(name), n, config.fusion)
         for name in by_trust[Trust.PRIOR]:  # each label measured without it (and its copies)
             held_out = gini(data.y[rows], gaussian[name][rows]) if n > 1 else 0.0
+            prior = pieces[name].prior_weight(config, n)
             weights[name] = prior_shrunk_weight(
-                pieces[name].prior_weight(config, n), held_out, n - 1, config.fusion
+                prior, held_out, n - 1, config.fusion, config.fusion.prior_strength
             )
         return weights
 
