@@ -86,7 +86,9 @@ _HIST_TREES = {"learner": "hist", "learning_rate": 0.1, "l2_regularization": 1.0
 #: "wvad-no-supervised-prior" the default without it (the default before d5a36bc);
 #: "wvad-deviation-25", "wvad-joint-150" and "wvad-fit-cut" fit-time cuts to screen: the
 #: default with half the deviation networks' epochs, with 150 joint epochs instead of
-#: 200, and with both.
+#: 200, and with both; "wvad-joint-150-pretrain-25", "wvad-joint-150-warmup-50" and
+#: "wvad-joint-100" the second round of those cuts (150 joint epochs with half the
+#: pretraining or half the warm-up, and half the joint epochs).
 WVAD_VARIANTS: Mapping[str, Mapping[str, Any]] = {
     "wvad": {},
     "wvad-paper": {"preset": "paper"},
@@ -116,6 +118,9 @@ WVAD_VARIANTS: Mapping[str, Mapping[str, Any]] = {
     "wvad-deviation-25": {"deviation": {"epochs": 25}},
     "wvad-joint-150": {"joint_epochs": 150},
     "wvad-fit-cut": {"joint_epochs": 150, "deviation": {"epochs": 25}},
+    "wvad-joint-150-pretrain-25": {"joint_epochs": 150, "pretrain_epochs": 25},
+    "wvad-joint-150-warmup-50": {"joint_epochs": 150, "warmup_epochs": 50},
+    "wvad-joint-100": {"joint_epochs": 100},
     "wvad-lean": {
         "pretrain_epochs": 25,
         "warmup_epochs": 50,
