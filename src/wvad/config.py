@@ -367,7 +367,7 @@ class Config(_Settings):
     )
     pretrain_epochs: int = setting(50, Int(0), "e1: autoencoder pretraining epochs")
     warmup_epochs: int = setting(100, Int(0), "e2: mixture warm-up epochs")
-    joint_epochs: int = setting(200, Int(0), "e3: joint training epochs")
+    joint_epochs: int = setting(100, Int(0), "e3: joint training epochs")
     warm_epochs: int = setting(
         50, Int(0), "joint epochs of a fit that continues the previous one (warm_start=True)"
     )

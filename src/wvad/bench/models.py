@@ -88,7 +88,8 @@ _HIST_TREES = {"learner": "hist", "learning_rate": 0.1, "l2_regularization": 1.0
 #: default with half the deviation networks' epochs, with 150 joint epochs instead of
 #: 200, and with both; "wvad-joint-150-pretrain-25", "wvad-joint-150-warmup-50" and
 #: "wvad-joint-100" the second round of those cuts (150 joint epochs with half the
-#: pretraining or half the warm-up, and half the joint epochs).
+#: pretraining or half the warm-up, and half the joint epochs: now the default,
+#: spelled out); "wvad-joint-200" the default before it, with 200 joint epochs.
 WVAD_VARIANTS: Mapping[str, Mapping[str, Any]] = {
     "wvad": {},
     "wvad-paper": {"preset": "paper"},
@@ -121,6 +122,7 @@ WVAD_VARIANTS: Mapping[str, Mapping[str, Any]] = {
     "wvad-joint-150-pretrain-25": {"joint_epochs": 150, "pretrain_epochs": 25},
     "wvad-joint-150-warmup-50": {"joint_epochs": 150, "warmup_epochs": 50},
     "wvad-joint-100": {"joint_epochs": 100},
+    "wvad-joint-200": {"joint_epochs": 200},
     "wvad-lean": {
         "pretrain_epochs": 25,
         "warmup_epochs": 50,
