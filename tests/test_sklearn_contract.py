@@ -10,6 +10,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from wvad import WVAD, DeviationSettings, TreeSettings
+from wvad.presets import DEFAULT
 
 #: A schedule short enough to run scikit-learn's whole battery of checks in seconds.
 QUICK = {
@@ -90,7 +91,7 @@ def test_fit_learns_nothing_into_the_parameters(table):
     params = model.get_params()
     model.fit(X, y_weak)
     assert model.get_params() == params
-    assert WVAD().get_params()["joint_epochs"] == 200  # effective values, not None
+    assert WVAD().get_params()["joint_epochs"] == DEFAULT.joint_epochs  # not None
 
 
 def _imported_after(code: str) -> set[str]:

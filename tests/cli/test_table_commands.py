@@ -11,6 +11,8 @@ import torch
 from cli_helpers import EPOCHS, FEATURES, run
 
 from wvad import WVAD
+from wvad.cli import EPOCH_FIELDS
+from wvad.presets import DEFAULT
 from wvad.workflow import load_table_model
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -326,7 +328,8 @@ def test_progress_is_quiet_when_stderr_is_not_a_terminal(train_csv, tmp_path, ca
     )  # fmt: skip
     assert code == 0 and err == "" and "fitted on 300 rows" in out
     config = WVAD.load(tmp_path / "m").config_
-    assert [getattr(config, f"{p}_epochs") for p in ("pretrain", "warmup", "joint")] == [1, 2, 4]
+    scaled = [max(1, round(getattr(DEFAULT, k) * 0.02)) for k in EPOCH_FIELDS]
+    assert [getattr(config, k) for k in EPOCH_FIELDS] == scaled
 
 
 def test_fit_with_automatic_cluster_count(data_dir, tmp_path, capsys):
