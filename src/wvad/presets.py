@@ -3,7 +3,7 @@
 "paper" follows the description in Tan et al. (2024) and fills its gaps with the choices in
 docs/method.md; "default" is the configuration we recommend, dataset-agnostic. It departs
 from the paper in its read-out (the "stacked" fused score), in K = 2 and in 100 joint
-epochs instead of 400, in fewer epochs on tables of more than 20,000 unlabeled rows
+epochs instead of 400, in fewer epochs on tables of more than 10,000 unlabeled rows
 (`Config.epoch_rows`), and in setting aside the labels the pieces that did not learn from
 them call doubtful (`fusion.set_aside_doubtful`; docs/method.md says where each was
 chosen). Build an estimator from
