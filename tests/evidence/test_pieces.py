@@ -9,6 +9,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 
 from wvad import Config, DeviationSettings, TreeSettings
 from wvad.evidence import PIECES, BoostedTrees, DeviationPiece, Rows, TrainingData, Trust
+from wvad.evidence.deviation import steps_per_epoch
 from wvad.evidence.trees import NodeEnsemble, classifier, flatten_trees
 from wvad.peers.devnet import DevNet
 from wvad.training import fit_mixture
@@ -224,3 +225,23 @@ def test_trees_that_read_missing_values_natively_see_what_the_fill_hides(learner
     # without a mask there is nothing to read: the rows score as filled ones
     unmarked = torch.as_tensor(native.score_numpy(X_new.astype(np.float32).astype(np.float64)))
     assert torch.equal(native.score(Rows(x)), unmarked.float())
+
+
+def test_a_passes_cap_shortens_the_deviation_epochs_on_small_tables_only():
+    """`deviation.max_passes` bounds the passes over the unlabeled rows: a small table gets
+    fewer balanced batches per epoch, a table large enough keeps them all, and no cap
+    keeps them all anywhere."""
+    capped = DeviationSettings(epochs=50, steps_per_epoch=20, batch_size=512, max_passes=250)
+    assert steps_per_epoch(capped, 166) == 4  # ceil(250 * 166 / (50 * 256))
+    assert steps_per_epoch(capped, 5_000) == 20
+    assert steps_per_epoch(dataclasses.replace(capped, max_passes=0.001), 166) == 1
+    assert steps_per_epoch(DeviationSettings(), 166) == DeviationSettings().steps_per_epoch
+
+
+def test_a_capped_deviation_piece_sees_fewer_batches(blobs):
+    """The cap changes the fit on a table it binds on (fewer draws, other weights)."""
+    full = DeviationPiece.fit(blobs, Config(deviation=DeviationSettings(epochs=3)), None)
+    cap = DeviationSettings(epochs=3, max_passes=1.0)
+    short = DeviationPiece.fit(blobs, Config(deviation=cap), None)
+    assert steps_per_epoch(cap, blobs.n_unlabeled) < cap.steps_per_epoch
+    assert not torch.equal(full.state()["out.weight"], short.state()["out.weight"])

@@ -123,6 +123,8 @@ WVAD_VARIANTS: Mapping[str, Mapping[str, Any]] = {
     "wvad-joint-150-warmup-50": {"joint_epochs": 150, "warmup_epochs": 50},
     "wvad-joint-100": {"joint_epochs": 100},
     "wvad-joint-200": {"joint_epochs": 200},
+    "wvad-deviation-passes-250": {"deviation": {"max_passes": 250.0}},
+    "wvad-deviation-passes-100": {"deviation": {"max_passes": 100.0}},
     "wvad-lean": {
         "pretrain_epochs": 25,
         "warmup_epochs": 50,

@@ -7,6 +7,7 @@ is their training, shared with the DevNet peer (`wvad.peers.devnet`).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -77,14 +78,14 @@ def train_deviation_networks(
     """Train network i on members[i], all in one loop (`StackedDeviationNetworks`): each
     step draws one balanced batch per network from its own generator and steps every
     network on its own loss, so network i ends as if trained alone, at about one network's
-    cost per step. Trains `networks` in place; returns the summed loss per epoch."""
+    cost per step. With `settings.max_passes` the stack takes the batches per epoch its
+    largest member's unlabeled rows allow (`steps_per_epoch`), so the fold networks of one
+    cross-fit run alike. Trains `networks` in place; returns the summed loss per epoch."""
     stack = StackedDeviationNetworks(networks).to(device)
     rows = to_tensor(np.concatenate([m.X for m in members]), device)
     offsets = np.cumsum([0] + [len(m.X) for m in members[:-1]])
-    samplers = [
-        balanced_batches(*split_labels(m.y), settings.batch_size, settings.steps_per_epoch)
-        for m in members
-    ]
+    steps = steps_per_epoch(settings, max(int(np.sum(m.y == 0)) for m in members))
+    samplers = [balanced_batches(*split_labels(m.y), settings.batch_size, steps) for m in members]
     rngs = [m.rng for m in members]
 
     def loss_fn(batches: tuple[tuple[np.ndarray, np.ndarray], ...]) -> Tensor:
@@ -110,6 +111,17 @@ def train_deviation_networks(
     )
     stack.write_back()
     return history
+
+
+def steps_per_epoch(settings: DeviationSettings, n_unlabeled: int) -> int:
+    """Balanced batches per epoch: `settings.steps_per_epoch`, or fewer where that many
+    would pass over the `n_unlabeled` rows more than `settings.max_passes` times in all
+    (a batch holds batch_size - batch_size // 2 unlabeled rows); at least one."""
+    if settings.max_passes is None:
+        return settings.steps_per_epoch
+    per_batch = settings.batch_size - settings.batch_size // 2
+    budget = math.ceil(settings.max_passes * n_unlabeled / (settings.epochs * per_batch))
+    return max(1, min(settings.steps_per_epoch, budget))
 
 
 class DeviationPiece(Evidence):
