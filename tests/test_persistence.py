@@ -207,6 +207,15 @@ def test_a_version_15_model_loads_scores_identically_with_the_shared_prior_stren
     assert fusion.supervised_strength == fusion.prior_strength == 4.0
 
 
+def test_a_version_16_model_loads_scores_identically_with_uncapped_deviation_passes(tmp_path):
+    """tests/fixtures/model_v16 was written by `wvad fit --label-col label --id-col rid
+    --epochs 3 3 3 --random-state 0` at 3a06748 (format 16, whose deviation networks took
+    every epoch's batches on any table) on model_v8_data.csv, with the scores `wvad score`
+    gave then."""
+    model = _fixture_scoring_as_written(16, tmp_path)
+    assert model.config_.deviation.max_passes is None
+
+
 def test_a_version_15_strength_other_than_four_carries_over(tmp_path):
     from wvad.persistence import MIGRATIONS
 

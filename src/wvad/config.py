@@ -178,10 +178,11 @@ class DeviationSettings(_Settings):
     epochs: int = setting(50, Int(1), "epochs")
     steps_per_epoch: int = setting(20, Int(1), "balanced batches per epoch")
     max_passes: float | None = setting(
-        None,
+        250.0,
         Optional(POSITIVE),
-        "at most this many passes over the unlabeled rows in all (fewer batches per epoch "
-        "on small tables; None: always epochs x steps_per_epoch batches)",
+        "at most this many passes over the unlabeled rows in all: fewer batches per epoch "
+        "where a network has under about 1,000 unlabeled rows (None: always epochs x "
+        "steps_per_epoch batches, DevNet's schedule)",
     )
     batch_size: int = setting(512, Int(2), "rows per balanced batch")
     learning_rate: float = setting(1e-3, POSITIVE, "the optimiser's learning rate")

@@ -51,7 +51,7 @@ __all__ = [
 
 FORMAT = "wvad-model"
 #: The model format this wvad writes; it reads this and the versions `MIGRATIONS` lift.
-FORMAT_VERSION = 16
+FORMAT_VERSION = 17
 CONFIG_FILE = "config.json"
 #: config.json's key for the further JSON files of a model and their SHA-256.
 DOCUMENTS = "documents"
@@ -313,6 +313,14 @@ def _from_version_15(
     )
 
 
+def _from_version_16(
+    path: Path, description: dict[str, Any], documents: dict[str, dict[str, Any]]
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """Version 16's deviation networks took every epoch's batches on any table
+    (`deviation.max_passes` None)."""
+    return _with_setting_default(description, "deviation", "max_passes", None, 17), documents
+
+
 #: How a directory of format version v is read as version v + 1 (after its checks).
 MIGRATIONS: dict[int, Callable[..., tuple[dict[str, Any], dict[str, dict[str, Any]]]]] = {
     8: _from_version_8,
@@ -323,6 +331,7 @@ MIGRATIONS: dict[int, Callable[..., tuple[dict[str, Any], dict[str, dict[str, An
     13: _from_version_13,
     14: _from_version_14,
     15: _from_version_15,
+    16: _from_version_16,
 }
 #: Every format version this wvad reads: its own and those it migrates.
 READABLE_VERSIONS = (*sorted(MIGRATIONS), FORMAT_VERSION)

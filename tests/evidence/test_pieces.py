@@ -75,7 +75,10 @@ def test_mixture_pieces_read_the_mixtures_features(blobs, mixture):
 
 
 def test_the_deviation_piece_trains_like_the_devnet_peer(blobs):
-    piece = DeviationPiece.fit(blobs, Config(deviation=DeviationSettings(epochs=5)), None)
+    """Uncapped, the piece is the DevNet peer (which keeps the paper's schedule on every
+    table)."""
+    uncapped = DeviationSettings(epochs=5, max_passes=None)
+    piece = DeviationPiece.fit(blobs, Config(deviation=uncapped), None)
     peer = DevNet(epochs=5, random_state=0, device="cpu").fit(blobs.X, blobs.y)
     with torch.inference_mode():
         ours = piece.score(Rows(torch.as_tensor(blobs.X, dtype=torch.float32))).numpy()
@@ -230,17 +233,20 @@ def test_trees_that_read_missing_values_natively_see_what_the_fill_hides(learner
 def test_a_passes_cap_shortens_the_deviation_epochs_on_small_tables_only():
     """`deviation.max_passes` bounds the passes over the unlabeled rows: a small table gets
     fewer balanced batches per epoch, a table large enough keeps them all, and no cap
-    keeps them all anywhere."""
+    keeps them all anywhere; the default bounds them at 250."""
+    assert DeviationSettings().max_passes == 250.0
     capped = DeviationSettings(epochs=50, steps_per_epoch=20, batch_size=512, max_passes=250)
     assert steps_per_epoch(capped, 166) == 4  # ceil(250 * 166 / (50 * 256))
     assert steps_per_epoch(capped, 5_000) == 20
     assert steps_per_epoch(dataclasses.replace(capped, max_passes=0.001), 166) == 1
-    assert steps_per_epoch(DeviationSettings(), 166) == DeviationSettings().steps_per_epoch
+    uncapped = DeviationSettings(max_passes=None)
+    assert steps_per_epoch(uncapped, 166) == uncapped.steps_per_epoch
 
 
 def test_a_capped_deviation_piece_sees_fewer_batches(blobs):
     """The cap changes the fit on a table it binds on (fewer draws, other weights)."""
-    full = DeviationPiece.fit(blobs, Config(deviation=DeviationSettings(epochs=3)), None)
+    uncapped = DeviationSettings(epochs=3, max_passes=None)
+    full = DeviationPiece.fit(blobs, Config(deviation=uncapped), None)
     cap = DeviationSettings(epochs=3, max_passes=1.0)
     short = DeviationPiece.fit(blobs, Config(deviation=cap), None)
     assert steps_per_epoch(cap, blobs.n_unlabeled) < cap.steps_per_epoch

@@ -89,7 +89,11 @@ _HIST_TREES = {"learner": "hist", "learning_rate": 0.1, "l2_regularization": 1.0
 #: 200, and with both; "wvad-joint-150-pretrain-25", "wvad-joint-150-warmup-50" and
 #: "wvad-joint-100" the second round of those cuts (150 joint epochs with half the
 #: pretraining or half the warm-up, and half the joint epochs: now the default,
-#: spelled out); "wvad-joint-200" the default before it, with 200 joint epochs.
+#: spelled out); "wvad-joint-200" the default before it, with 200 joint epochs;
+#: "wvad-deviation-passes-250" and "wvad-deviation-passes-100" the third round (the
+#: deviation networks' passes over their unlabeled rows bounded: 250 is now the default,
+#: spelled out) and "wvad-deviation-uncapped" the default before it (every epoch's batches
+#: on any table).
 WVAD_VARIANTS: Mapping[str, Mapping[str, Any]] = {
     "wvad": {},
     "wvad-paper": {"preset": "paper"},
@@ -125,6 +129,7 @@ WVAD_VARIANTS: Mapping[str, Mapping[str, Any]] = {
     "wvad-joint-200": {"joint_epochs": 200},
     "wvad-deviation-passes-250": {"deviation": {"max_passes": 250.0}},
     "wvad-deviation-passes-100": {"deviation": {"max_passes": 100.0}},
+    "wvad-deviation-uncapped": {"deviation": {"max_passes": None}},
     "wvad-lean": {
         "pretrain_epochs": 25,
         "warmup_epochs": 50,
