@@ -31,6 +31,7 @@ __all__ = [
     "split_labels",
     "to_tensor",
     "train",
+    "unlabeled_per_batch",
 ]
 
 Batch = Any
@@ -51,19 +52,25 @@ def balanced_batches(
     as in DevNet (Pang et al., KDD 2019), PReNet and FeaWAD. Each batch is a pair
     ``(indices, targets)`` with target 1 for the anomaly half and 0 for the unlabeled half.
     """
-    half = batch_size // 2
-    target = np.concatenate([np.zeros(batch_size - half), np.ones(half)])
+    n_unlabeled = unlabeled_per_batch(batch_size)
+    half = batch_size - n_unlabeled
+    target = np.concatenate([np.zeros(n_unlabeled), np.ones(half)])
     target.flags.writeable = False  # the same array every batch
 
     def sample(rng: np.random.Generator) -> Iterable[tuple[np.ndarray, np.ndarray]]:
         for _ in range(steps):
             # rng.choice(a, m) with replacement is a[rng.integers(0, len(a), m)], the same
             # draws, without choice's checks on every call
-            idx_u = unlabeled[rng.integers(0, len(unlabeled), batch_size - half)]
+            idx_u = unlabeled[rng.integers(0, len(unlabeled), n_unlabeled)]
             idx_a = anomalies[rng.integers(0, len(anomalies), half)]
             yield np.concatenate([idx_u, idx_a]), target
 
     return sample
+
+
+def unlabeled_per_batch(batch_size: int) -> int:
+    """The unlabeled rows in one of `balanced_batches`' batches (the larger half)."""
+    return batch_size - batch_size // 2
 
 
 def lockstep(samplers: Sequence[BatchSampler], rngs: Sequence[np.random.Generator]) -> BatchSampler:

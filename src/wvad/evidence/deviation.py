@@ -16,7 +16,14 @@ from torch import Tensor
 
 from wvad.config import Config, DeviationSettings
 from wvad.evidence.base import Evidence, Rows, TrainingData, Trust
-from wvad.loop import balanced_batches, lockstep, split_labels, to_tensor, train
+from wvad.loop import (
+    balanced_batches,
+    lockstep,
+    split_labels,
+    to_tensor,
+    train,
+    unlabeled_per_batch,
+)
 from wvad.model.deviation import (
     DeviationNetwork,
     StackedDeviationNetworks,
@@ -84,8 +91,9 @@ def train_deviation_networks(
     stack = StackedDeviationNetworks(networks).to(device)
     rows = to_tensor(np.concatenate([m.X for m in members]), device)
     offsets = np.cumsum([0] + [len(m.X) for m in members[:-1]])
-    steps = steps_per_epoch(settings, max(int(np.sum(m.y == 0)) for m in members))
-    samplers = [balanced_batches(*split_labels(m.y), settings.batch_size, steps) for m in members]
+    splits = [split_labels(m.y) for m in members]
+    steps = steps_per_epoch(settings, max(len(unlabeled) for unlabeled, _ in splits))
+    samplers = [balanced_batches(*split, settings.batch_size, steps) for split in splits]
     rngs = [m.rng for m in members]
 
     def loss_fn(batches: tuple[tuple[np.ndarray, np.ndarray], ...]) -> Tensor:
@@ -115,11 +123,11 @@ def train_deviation_networks(
 
 def steps_per_epoch(settings: DeviationSettings, n_unlabeled: int) -> int:
     """Balanced batches per epoch: `settings.steps_per_epoch`, or fewer where that many
-    would pass over the `n_unlabeled` rows more than `settings.max_passes` times in all
-    (a batch holds batch_size - batch_size // 2 unlabeled rows); at least one."""
+    would pass over the `n_unlabeled` rows more than `settings.max_passes` times in all;
+    at least one."""
     if settings.max_passes is None:
         return settings.steps_per_epoch
-    per_batch = settings.batch_size - settings.batch_size // 2
+    per_batch = unlabeled_per_batch(settings.batch_size)
     budget = math.ceil(settings.max_passes * n_unlabeled / (settings.epochs * per_batch))
     return max(1, min(settings.steps_per_epoch, budget))
 
