@@ -1,3 +1,5 @@
+import dataclasses
+
 import numpy as np
 import pytest
 from sklearn.mixture import GaussianMixture
@@ -64,6 +66,19 @@ def test_the_history_shows_fewer_epochs_when_the_unlabeled_rows_pass_epoch_rows(
     phases = model.fit(X, y_weak).history_["phase"]
     assert [phases.count(p) for p in ("pretrain", "warmup", "joint")] == [2, 1, 3]
     assert np.isfinite(model.decision_function(X)).all()
+
+
+def test_pretraining_takes_its_own_epoch_rows_where_given(table, quick_pieces):
+    X, _, y_weak = table
+    n_unlabeled = int((y_weak == 0).sum())
+    schedule = {"pretrain_epochs": 4, "warmup_epochs": 2, "joint_epochs": 6}
+    model = WVAD(pretrain_epoch_rows=n_unlabeled // 4, random_state=0, **schedule, **quick_pieces)
+    phases = model.fit(X, y_weak).history_["phase"]
+    assert [phases.count(p) for p in ("pretrain", "warmup", "joint")] == [1, 2, 6]
+    config = model.config_
+    assert training.pretrain_epochs(config, n_unlabeled) == 1
+    unset = dataclasses.replace(config, pretrain_epoch_rows=None, epoch_rows=n_unlabeled // 2)
+    assert training.pretrain_epochs(unset, n_unlabeled) == 2  # epoch_rows's, as before
 
 
 @pytest.mark.parametrize("batch_size", [64, 1000])

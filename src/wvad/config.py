@@ -224,6 +224,12 @@ class TreeSettings(_Settings):
         "'balanced' weighs the few labeled anomalies like the unlabeled rows ('hist' only)",
     )
     depth: int = setting(6, Int(1, 16), "levels of each oblivious tree ('catboost' only)")
+    max_unlabeled: int | None = setting(
+        None,
+        Optional(Int(2)),
+        "with more unlabeled rows than this, the trees learn from a seeded sample of this many "
+        "of them and every labeled anomaly and known normal (None: every row)",
+    )
     native_missing: bool = setting(
         True,
         Flag(),
@@ -383,6 +389,12 @@ class Config(_Settings):
         Optional(Int(1)),
         "with more unlabeled rows than this, each phase runs ceil(epochs x epoch_rows / rows) "
         "epochs: the mixture sees as many rows as on a table of this size (None: every epoch)",
+    )
+    pretrain_epoch_rows: int | None = setting(
+        None,
+        Optional(Int(1)),
+        "epoch_rows for pretraining alone (None: epoch_rows's): with more unlabeled rows than "
+        "this, pretraining sees as many rows as on a table of this size",
     )
     warmup_lambda: float = setting(
         0.01, NON_NEGATIVE, "weight of the estimator's cross-entropy in e2"

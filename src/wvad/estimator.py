@@ -119,6 +119,7 @@ class WVAD(TransformerMixin, BaseDetector):
         joint_epochs: int = DEFAULT.joint_epochs,
         warm_epochs: int = DEFAULT.warm_epochs,
         epoch_rows: int | None = DEFAULT.epoch_rows,
+        pretrain_epoch_rows: int | None = DEFAULT.pretrain_epoch_rows,
         warmup_lambda: float = DEFAULT.warmup_lambda,
         joint_lambda: float = DEFAULT.joint_lambda,
         anomaly_penalty: float = DEFAULT.anomaly_penalty,

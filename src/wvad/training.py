@@ -34,6 +34,7 @@ __all__ = [
     "fit_mixture",
     "phase_epochs",
     "pretrain_autoencoder",
+    "pretrain_epochs",
     "select_n_clusters",
     "train_joint",
 ]
@@ -105,6 +106,13 @@ def phase_epochs(epochs: int, n_rows: int, epoch_rows: int | None) -> int:
     return -(-epochs * epoch_rows // n_rows)
 
 
+def pretrain_epochs(config: Config, n_rows: int) -> int:
+    """The pretraining epochs over `n_rows` unlabeled rows: `phase_epochs` with
+    `pretrain_epoch_rows`, or `epoch_rows` where that is None."""
+    rows = config.epoch_rows if config.pretrain_epoch_rows is None else config.pretrain_epoch_rows
+    return phase_epochs(config.pretrain_epochs, n_rows, rows)
+
+
 def pretrain_autoencoder(
     model: VariationalMixture,
     X_unlabeled: Tensor,
@@ -118,7 +126,7 @@ def pretrain_autoencoder(
     optimizer = _optimizer(params, config, config.batch_size, len(X_unlabeled))
     clip = config.numerics.grad_clip_norm
     model.train()
-    for _ in range(phase_epochs(config.pretrain_epochs, len(X_unlabeled), config.epoch_rows)):
+    for _ in range(pretrain_epochs(config, len(X_unlabeled))):
         total = torch.zeros((), device=X_unlabeled.device)  # one host sync per epoch
         for idx in _batches(len(X_unlabeled), config.batch_size, rng):
             x = X_unlabeled[idx]
@@ -407,9 +415,11 @@ def _progress(config: Config, n_unlabeled: int, warm: bool, verbose: bool) -> tq
     """A progress bar over the epochs the schedule will run."""
     if warm:
         phases: tuple[int, ...] = (config.warm_epochs,)
+        before = 0
     else:
-        phases = (config.pretrain_epochs, config.warmup_epochs, config.joint_epochs)
-    epochs = sum(phase_epochs(e, n_unlabeled, config.epoch_rows) for e in phases)
+        phases = (config.warmup_epochs, config.joint_epochs)
+        before = pretrain_epochs(config, n_unlabeled)
+    epochs = before + sum(phase_epochs(e, n_unlabeled, config.epoch_rows) for e in phases)
     return tqdm(total=epochs, disable=not verbose, desc="WVAD", unit="epoch")
 
 

@@ -10,7 +10,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from wvad import Config, DeviationSettings, TreeSettings
 from wvad.evidence import PIECES, BoostedTrees, DeviationPiece, Rows, TrainingData, Trust
 from wvad.evidence.deviation import steps_per_epoch
-from wvad.evidence.trees import NodeEnsemble, classifier, flatten_trees
+from wvad.evidence.trees import NodeEnsemble, classifier, flatten_trees, with_unlabeled_at_most
 from wvad.peers.devnet import DevNet
 from wvad.training import fit_mixture
 
@@ -251,3 +251,34 @@ def test_a_capped_deviation_piece_sees_fewer_batches(blobs):
     short = DeviationPiece.fit(blobs, Config(deviation=cap), None)
     assert steps_per_epoch(cap, blobs.n_unlabeled) < cap.steps_per_epoch
     assert not torch.equal(full.state()["out.weight"], short.state()["out.weight"])
+
+
+def test_the_trees_row_cap_keeps_every_label_and_known_normal_and_a_seeded_sample(blobs):
+    normal = np.zeros(len(blobs.y), dtype=bool)
+    normal[:20] = True  # known normals are kept whatever the cap
+    data = dataclasses.replace(blobs, normal=normal)
+    capped = with_unlabeled_at_most(data, 100)
+    assert capped.n_labeled == blobs.n_labeled
+    assert capped.known_normal.sum() == 20
+    assert capped.n_unlabeled == 20 + 100
+    again = with_unlabeled_at_most(data, 100)
+    assert np.array_equal(capped.X, again.X)  # the same seed draws the same rows
+    other = with_unlabeled_at_most(dataclasses.replace(data, seed=1), 100)
+    assert not np.array_equal(capped.X, other.X)
+    assert with_unlabeled_at_most(data, None) is data
+    assert with_unlabeled_at_most(data, 280) is data  # 280 free rows: nothing to cut
+
+
+def test_capped_trees_learn_from_fewer_rows(blobs, monkeypatch):
+    seen = []
+    real = __import__("wvad.evidence.trees", fromlist=["grow_trees"]).grow_trees
+
+    def spy(settings, seed, X, y, fold=None):
+        seen.append(len(y))
+        return real(settings, seed, X, y, fold)
+
+    monkeypatch.setattr("wvad.evidence.trees.grow_trees", spy)
+    capped = dataclasses.replace(QUICK, trees=TreeSettings(max_iter=10, max_unlabeled=50))
+    BoostedTrees.fit(blobs, capped)
+    BoostedTrees.fit(blobs, QUICK)
+    assert seen == [50 + 12, 312]

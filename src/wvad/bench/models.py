@@ -93,7 +93,11 @@ _HIST_TREES = {"learner": "hist", "learning_rate": 0.1, "l2_regularization": 1.0
 #: "wvad-deviation-passes-250" and "wvad-deviation-passes-100" the third round (the
 #: deviation networks' passes over their unlabeled rows bounded: 250 is now the default,
 #: spelled out) and "wvad-deviation-uncapped" the default before it (every epoch's batches
-#: on any table).
+#: on any table); "wvad-trees-10k" (the trees learn from at most 10,000 unlabeled rows,
+#: `trees.max_unlabeled`) and "wvad-large-lean" (that, and pretraining for the rows of a
+#: 5,000-row table, `pretrain_epoch_rows`) and "wvad-large-leaner" (that, and the mixture's
+#: other phases for the rows of a 7,500-row table) the fourth round: cuts that bind only on
+#: tables of more than about 5,000 unlabeled rows.
 WVAD_VARIANTS: Mapping[str, Mapping[str, Any]] = {
     "wvad": {},
     "wvad-paper": {"preset": "paper"},
@@ -130,6 +134,13 @@ WVAD_VARIANTS: Mapping[str, Mapping[str, Any]] = {
     "wvad-deviation-passes-250": {"deviation": {"max_passes": 250.0}},
     "wvad-deviation-passes-100": {"deviation": {"max_passes": 100.0}},
     "wvad-deviation-uncapped": {"deviation": {"max_passes": None}},
+    "wvad-trees-10k": {"trees": {"max_unlabeled": 10_000}},
+    "wvad-large-lean": {"trees": {"max_unlabeled": 10_000}, "pretrain_epoch_rows": 5_000},
+    "wvad-large-leaner": {
+        "trees": {"max_unlabeled": 10_000},
+        "pretrain_epoch_rows": 5_000,
+        "epoch_rows": 7_500,
+    },
     "wvad-lean": {
         "pretrain_epochs": 25,
         "warmup_epochs": 50,

@@ -239,6 +239,7 @@ class BoostedTrees(Evidence):
         cls, data: TrainingData, config: Config, mixture: TrainedMixture | None = None
     ) -> BoostedTrees:
         settings = config.trees
+        data = with_unlabeled_at_most(data, settings.max_unlabeled)
         native = settings.native_missing
         X = _nan_where(data.X, data.missing) if native else data.X
         fold = None
@@ -285,6 +286,18 @@ class BoostedTrees(Evidence):
             blob = state["catboost_model"].numpy().tobytes()
             return cls(CatBoostEnsemble(blob), native, fold)
         return cls(NodeEnsemble({k: v.numpy() for k, v in state.items()}), native)
+
+
+def with_unlabeled_at_most(data: TrainingData, limit: int | None) -> TrainingData:
+    """`data` with at most `limit` of its unlabeled rows that are not known normals (a
+    sample drawn with `data.seed`, kept in table order), and every other row."""
+    free = np.flatnonzero((data.y == 0) & ~data.known_normal)
+    if limit is None or len(free) <= limit:
+        return data
+    keep = np.ones(len(data.y), dtype=bool)
+    keep[free] = False
+    keep[np.random.default_rng(data.seed).choice(free, limit, replace=False)] = True
+    return data.subset(keep)
 
 
 def _nan_where(X: np.ndarray, missing: np.ndarray | None) -> np.ndarray:
