@@ -216,6 +216,17 @@ def test_a_version_16_model_loads_scores_identically_with_uncapped_deviation_pas
     assert model.config_.deviation.max_passes is None
 
 
+def test_a_version_17_model_loads_scores_identically_with_every_row_for_its_trees(tmp_path):
+    """tests/fixtures/model_v17 was written by `wvad fit --label-col label --id-col rid
+    --epochs 3 3 3 --random-state 0` at e63b937 (format 17, whose trees grew on every
+    unlabeled row and whose pretraining ran for the rows of `epoch_rows`) on
+    model_v8_data.csv, with the scores `wvad score` gave then."""
+    model = _fixture_scoring_as_written(17, tmp_path)
+    assert model.config_.trees.max_unlabeled is None
+    assert model.config_.pretrain_epoch_rows is None
+    assert model.config_.epoch_rows == 10_000  # written in its configuration
+
+
 def test_a_version_15_strength_other_than_four_carries_over(tmp_path):
     from wvad.persistence import MIGRATIONS
 

@@ -62,7 +62,13 @@ def test_the_history_shows_fewer_epochs_when_the_unlabeled_rows_pass_epoch_rows(
     X, _, y_weak = table
     n_unlabeled = int((y_weak == 0).sum())
     schedule = {"pretrain_epochs": 4, "warmup_epochs": 2, "joint_epochs": 6}
-    model = WVAD(epoch_rows=n_unlabeled // 2, random_state=0, **schedule, **quick_pieces)
+    model = WVAD(
+        epoch_rows=n_unlabeled // 2,
+        pretrain_epoch_rows=None,  # pretraining too
+        random_state=0,
+        **schedule,
+        **quick_pieces,
+    )
     phases = model.fit(X, y_weak).history_["phase"]
     assert [phases.count(p) for p in ("pretrain", "warmup", "joint")] == [2, 1, 3]
     assert np.isfinite(model.decision_function(X)).all()

@@ -225,7 +225,7 @@ class TreeSettings(_Settings):
     )
     depth: int = setting(6, Int(1, 16), "levels of each oblivious tree ('catboost' only)")
     max_unlabeled: int | None = setting(
-        None,
+        10_000,
         Optional(Int(2)),
         "with more unlabeled rows than this, the trees learn from a seeded sample of this many "
         "of them and every labeled anomaly and known normal (None: every row)",
@@ -385,13 +385,13 @@ class Config(_Settings):
         50, Int(0), "joint epochs of a fit that continues the previous one (warm_start=True)"
     )
     epoch_rows: int | None = setting(
-        10_000,
+        7_500,
         Optional(Int(1)),
         "with more unlabeled rows than this, each phase runs ceil(epochs x epoch_rows / rows) "
         "epochs: the mixture sees as many rows as on a table of this size (None: every epoch)",
     )
     pretrain_epoch_rows: int | None = setting(
-        None,
+        5_000,
         Optional(Int(1)),
         "epoch_rows for pretraining alone (None: epoch_rows's): with more unlabeled rows than "
         "this, pretraining sees as many rows as on a table of this size",

@@ -51,7 +51,7 @@ __all__ = [
 
 FORMAT = "wvad-model"
 #: The model format this wvad writes; it reads this and the versions `MIGRATIONS` lift.
-FORMAT_VERSION = 17
+FORMAT_VERSION = 18
 CONFIG_FILE = "config.json"
 #: config.json's key for the further JSON files of a model and their SHA-256.
 DOCUMENTS = "documents"
@@ -321,6 +321,18 @@ def _from_version_16(
     return _with_setting_default(description, "deviation", "max_passes", None, 17), documents
 
 
+def _from_version_17(
+    path: Path, description: dict[str, Any], documents: dict[str, dict[str, Any]]
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """Version 17 pretrained for the rows of `epoch_rows` (`pretrain_epoch_rows` None) and
+    grew its trees on every unlabeled row (`trees.max_unlabeled` None)."""
+    described = _with_setting_default(description, "trees", "max_unlabeled", None, 18)
+    config = described.get("config")
+    if isinstance(config, dict):
+        described = {**described, "config": {"pretrain_epoch_rows": None, **config}}
+    return described, documents
+
+
 #: How a directory of format version v is read as version v + 1 (after its checks).
 MIGRATIONS: dict[int, Callable[..., tuple[dict[str, Any], dict[str, dict[str, Any]]]]] = {
     8: _from_version_8,
@@ -332,6 +344,7 @@ MIGRATIONS: dict[int, Callable[..., tuple[dict[str, Any], dict[str, dict[str, An
     14: _from_version_14,
     15: _from_version_15,
     16: _from_version_16,
+    17: _from_version_17,
 }
 #: Every format version this wvad reads: its own and those it migrates.
 READABLE_VERSIONS = (*sorted(MIGRATIONS), FORMAT_VERSION)
