@@ -8,6 +8,7 @@ import pytest
 
 from wvad import WVAD, Config, DeviationSettings, FusionSettings, Numerics, TreeSettings
 from wvad.presets import DEFAULT, PAPER, PRESETS, preset_name
+from wvad.training import pretrain_epochs
 
 
 def test_the_estimators_parameters_are_the_configurations_fields():
@@ -20,8 +21,16 @@ def test_the_estimators_parameters_are_the_configurations_fields():
 def test_presets_are_configurations_that_differ_where_documented():
     assert set(PRESETS) == {"default", "paper"}
     differ = {f.name for f in fields(Config) if getattr(DEFAULT, f.name) != getattr(PAPER, f.name)}
-    assert differ == {"n_clusters", "score_mode", "joint_epochs", "epoch_rows", "fusion"}
+    assert differ == {
+        "n_clusters",
+        "score_mode",
+        "joint_epochs",
+        "epoch_rows",
+        "pretrain_epoch_rows",
+        "fusion",
+    }
     assert PAPER.fusion == FusionSettings(set_aside_doubtful=False)  # the paper's: every label
+    assert pretrain_epochs(PAPER, 10**6) == PAPER.pretrain_epochs  # every epoch on any table
     assert WVAD.from_preset("paper").get_config() == PAPER
     assert preset_name(PAPER) == "paper" and preset_name(DEFAULT.replace(latent_dim=4)) is None
     assert WVAD.from_preset("paper", n_clusters=3).get_config().n_clusters == 3

@@ -3,11 +3,11 @@
 "paper" follows the description in Tan et al. (2024) and fills its gaps with the choices in
 docs/method.md; "default" is the configuration we recommend, dataset-agnostic. It departs
 from the paper in its read-out (the "stacked" fused score), in K = 2 and in 100 joint
-epochs instead of 400, in fewer epochs on tables of more than 10,000 unlabeled rows
-(`Config.epoch_rows`), and in setting aside the labels the pieces that did not learn from
-them call doubtful (`fusion.set_aside_doubtful`; docs/method.md says where each was
-chosen). Build an estimator from
-one with `WVAD.from_preset(name, **overrides)`.
+epochs instead of 400, in fewer epochs on tables of more than 7,500 unlabeled rows
+(`Config.epoch_rows`; pretraining's above 5,000, `Config.pretrain_epoch_rows`), and in
+setting aside the labels the pieces that did not learn from them call doubtful
+(`fusion.set_aside_doubtful`; docs/method.md says where each was chosen). Build an
+estimator from one with `WVAD.from_preset(name, **overrides)`.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ PAPER = DEFAULT.replace(
     score_mode="head",
     joint_epochs=400,
     epoch_rows=None,
+    pretrain_epoch_rows=None,  # epoch_rows's: every epoch
     fusion=replace(DEFAULT.fusion, set_aside_doubtful=False),
 )
 
