@@ -263,13 +263,16 @@ def _from_version_11(
 
 
 def _with_setting_default(
-    description: dict[str, Any], group: str, name: str, value: Any, version: int
+    description: dict[str, Any], group: str | None, name: str, value: Any, version: int
 ) -> dict[str, Any]:
-    """`description` as format `version`: its configuration's setting `group.name` set to
-    `value` where the configuration does not name it (the behaviour of the version it was
-    written by, where a later version changed the default)."""
+    """`description` as format `version`: its configuration's setting `group.name` (`name`
+    with group None) set to `value` where the configuration does not name it (the
+    behaviour of the version it was written by, where a later version changed the
+    default)."""
     config = description.get("config")
-    if isinstance(config, dict) and isinstance(config.get(group), dict):
+    if isinstance(config, dict) and group is None:
+        config = {name: value, **config}
+    elif isinstance(config, dict) and isinstance(config.get(group), dict):
         config = {**config, group: {name: value, **config[group]}}
     return {**description, "config": config, "format_version": version}
 
@@ -327,10 +330,7 @@ def _from_version_17(
     """Version 17 pretrained for the rows of `epoch_rows` (`pretrain_epoch_rows` None) and
     grew its trees on every unlabeled row (`trees.max_unlabeled` None)."""
     described = _with_setting_default(description, "trees", "max_unlabeled", None, 18)
-    config = described.get("config")
-    if isinstance(config, dict):
-        described = {**described, "config": {"pretrain_epoch_rows": None, **config}}
-    return described, documents
+    return _with_setting_default(described, None, "pretrain_epoch_rows", None, 18), documents
 
 
 #: How a directory of format version v is read as version v + 1 (after its checks).

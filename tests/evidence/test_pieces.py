@@ -9,6 +9,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 
 from wvad import Config, DeviationSettings, TreeSettings
 from wvad.evidence import PIECES, BoostedTrees, DeviationPiece, Rows, TrainingData, Trust
+from wvad.evidence import trees as trees_module
 from wvad.evidence.deviation import steps_per_epoch
 from wvad.evidence.trees import NodeEnsemble, classifier, flatten_trees, with_unlabeled_at_most
 from wvad.peers.devnet import DevNet
@@ -271,13 +272,13 @@ def test_the_trees_row_cap_keeps_every_label_and_known_normal_and_a_seeded_sampl
 
 def test_capped_trees_learn_from_fewer_rows(blobs, monkeypatch):
     seen = []
-    real = __import__("wvad.evidence.trees", fromlist=["grow_trees"]).grow_trees
+    real = trees_module.grow_trees
 
     def spy(settings, seed, X, y, fold=None):
         seen.append(len(y))
         return real(settings, seed, X, y, fold)
 
-    monkeypatch.setattr("wvad.evidence.trees.grow_trees", spy)
+    monkeypatch.setattr(trees_module, "grow_trees", spy)
     capped = dataclasses.replace(QUICK, trees=TreeSettings(max_iter=10, max_unlabeled=50))
     BoostedTrees.fit(blobs, capped)
     BoostedTrees.fit(blobs, QUICK)
